@@ -1,0 +1,108 @@
+//! EndpointSlices: ready, serving and terminating endpoints, against the pods.
+
+use super::{Ctx, Out};
+use crate::model::{
+    ClusterState, Code, EndpointAddress, EndpointSummary, Kind, ObjectRef, Service, ServiceType,
+    Severity,
+};
+
+/// Count a Service's endpoints; `None` when its slices were not read.
+pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
+    let sel = super::dns::slice_selector(&svc.name);
+    if !state.coverage.covers_selection(Kind::EndpointSlice, &svc.namespace, &sel) {
+        return None;
+    }
+    let mut s = EndpointSummary {
+        slices: 0,
+        ready: 0,
+        serving: 0,
+        terminating: 0,
+        not_ready: 0,
+        from_endpoints: false,
+        addresses: Vec::new(),
+    };
+    for slice in state.slices_of(svc) {
+        s.slices += 1;
+        s.from_endpoints |= slice.from_endpoints;
+        for ep in &slice.endpoints {
+            let Some(ip) = ep.addresses.first() else { continue };
+            if ep.is_ready() {
+                s.ready += 1;
+            } else {
+                s.not_ready += 1;
+            }
+            if ep.is_serving() {
+                s.serving += 1;
+            }
+            if ep.is_terminating() {
+                s.terminating += 1;
+            }
+            s.addresses.push(EndpointAddress {
+                ip: ip.clone(),
+                pod: ep.pod.clone(),
+                node: ep.node_name.clone(),
+                ready: ep.is_ready(),
+                serving: ep.is_serving(),
+                terminating: ep.is_terminating(),
+            });
+        }
+    }
+    s.addresses.sort_by(|a, b| (&a.pod, &a.ip).cmp(&(&b.pod, &b.ip)));
+    Some(s)
+}
+
+pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut Out) {
+    let Some(svc) = ctx.service else { return };
+    if svc.type_ == ServiceType::ExternalName {
+        return;
+    }
+    let Some(s) = summary else {
+        ctx.require(out, "endpoints", Kind::EndpointSlice, &svc.namespace);
+        return;
+    };
+    let me = ObjectRef::new("Service", &svc.namespace, &svc.name);
+    if s.terminating > 0 {
+        out.finding(
+            Code::TerminatingEndpoints,
+            Severity::Info,
+            format!(
+                "{} endpoint(s) are terminating ({} still serving): normal during a rollout or scale-down",
+                s.terminating,
+                s.addresses.iter().filter(|a| a.terminating && a.serving).count()
+            ),
+            "if they linger, check preStop hooks and terminationGracePeriodSeconds".to_owned(),
+            vec![me.clone()],
+        );
+    }
+    if s.ready > 0 {
+        return;
+    }
+    let why = if svc.selector.as_ref().is_none_or(|m| m.is_empty()) {
+        if s.slices == 0 {
+            "it is selectorless and no EndpointSlice is labelled for it".to_owned()
+        } else {
+            "its hand-made EndpointSlices list no ready endpoint".to_owned()
+        }
+    } else if ctx.pods.is_empty() {
+        "its selector matches no pod".to_owned()
+    } else if s.not_ready > 0 {
+        format!("{} endpoint(s) exist but none is ready (see the pod findings)", s.not_ready)
+    } else {
+        format!(
+            "{} pod(s) match but none is listed (not Ready, no pod IP yet, or no port maps)",
+            ctx.pods.len()
+        )
+    };
+    let dns = if svc.headless {
+        "; being headless, its name does not resolve at all"
+    } else {
+        "; its name still resolves to the ClusterIP, but connections fail"
+    };
+    out.finding(
+        Code::NoReadyEndpoints,
+        Severity::Error,
+        format!("the Service has no ready endpoint: {why}{dns}"),
+        "fix the cause named by the other findings; `kubectl get endpointslices -l kubernetes.io/service-name=<name>` shows the endpoints".to_owned(),
+        vec![me],
+    );
+}

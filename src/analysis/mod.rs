@@ -1,0 +1,243 @@
+//! Pure analysis: cluster state in, report out. No I/O, no clock.
+//!
+//! One file per family of checks; each adds findings (and `not_checked`
+//! entries) to [`Out`]. A new check goes into the file of its family, or a
+//! new file called from [`diagnose`].
+
+mod corefile;
+mod dns;
+mod endpoints;
+mod names;
+mod pods;
+mod ports;
+mod service;
+mod text;
+
+pub use corefile::Corefile;
+pub use names::{ResolverConf, Zone, replay};
+
+use crate::model::{
+    ClusterState, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
+    Service, ServiceSummary, Severity,
+};
+
+/// What to diagnose.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Knobs of a diagnosis that do not come from the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Client namespaces to explain name resolution for; empty = the
+    /// Service's own namespace plus a hypothetical other one.
+    pub from_namespaces: Vec<String>,
+    /// Overrides the cluster domain found in the Corefile.
+    pub cluster_domain: Option<String>,
+}
+
+/// Findings and gaps collected by the checks.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub findings: Vec<Finding>,
+    pub not_checked: Vec<NotChecked>,
+}
+
+impl Out {
+    fn finding(
+        &mut self,
+        code: crate::model::Code,
+        severity: Severity,
+        message: String,
+        fix: String,
+        objects: Vec<ObjectRef>,
+    ) {
+        self.findings.push(Finding {
+            code,
+            severity,
+            message,
+            fix,
+            objects,
+        });
+    }
+
+    fn not_checked(&mut self, check: &str, reason: String, needs: String) {
+        let entry = NotChecked {
+            check: check.to_owned(),
+            reason,
+            needs,
+        };
+        if !self.not_checked.contains(&entry) {
+            self.not_checked.push(entry);
+        }
+    }
+}
+
+/// What every check may look at.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a ClusterState,
+    pub target: &'a Target,
+    pub service: Option<&'a Service>,
+    /// Pods the Service's selector matches, sorted by name.
+    pub pods: Vec<&'a Pod>,
+    /// At least one endpoint of the Service is ready (or, when the slices
+    /// could not be read, at least one selected pod is Ready).
+    pub any_ready: bool,
+}
+
+impl Ctx<'_> {
+    /// Severity for a pod-level cause: an error while nothing serves, else a warning.
+    pub fn pod_severity(&self) -> Severity {
+        if self.any_ready {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+
+    /// Whether every `kind` in `namespace` was read; if not, records why in `out`.
+    pub fn require(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
+        self.state.coverage.covers(kind, namespace) || self.gap(out, check, kind, namespace)
+    }
+
+    /// Whether the presence of one object is known; if not, records why.
+    pub fn require_object(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str, name: &str) -> bool {
+        self.state.coverage.covers_object(kind, namespace, name) || self.gap(out, check, kind, namespace)
+    }
+
+    /// Records in `out` why `kind` in `namespace` is unknown; returns false.
+    fn gap(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
+        let failure = self
+            .state
+            .failures
+            .iter()
+            .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
+        let (reason, needs) = match failure {
+            Some(f) if f.forbidden => (
+                format!("forbidden: {}", f.reason),
+                format!("RBAC: {}", f.what()),
+            ),
+            Some(f) => (f.reason.clone(), f.what()),
+            None => (
+                format!("the input holds no {} for namespace {namespace}", kind.resource()),
+                format!(
+                    "add `kubectl get {} -n {namespace} -o json` to the snapshot",
+                    kind.resource()
+                ),
+            ),
+        };
+        out.not_checked(check, reason, needs);
+        false
+    }
+}
+
+/// Diagnose one Service.
+pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report {
+    let service = state.service(&target.namespace, &target.name);
+    let mut pods: Vec<&Pod> = match service.and_then(|s| s.selector.as_ref()) {
+        Some(sel) if !sel.is_empty() => state
+            .pods
+            .iter()
+            .filter(|p| p.namespace == target.namespace && p.matches(sel))
+            .collect(),
+        _ => Vec::new(),
+    };
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let endpoints = service.and_then(|svc| endpoints::summary(state, svc));
+    let any_ready = match &endpoints {
+        Some(e) => e.ready > 0,
+        None => pods.iter().any(|p| p.is_ready()),
+    };
+    let ctx = Ctx {
+        state,
+        target,
+        service,
+        pods,
+        any_ready,
+    };
+
+    let mut out = Out::default();
+    let dns = dns::check(&ctx, opts, &mut out);
+    service::check(&ctx, &mut out);
+    pods::check(&ctx, &mut out);
+    ports::check(&ctx, &mut out);
+    endpoints::check(&ctx, endpoints.as_ref(), &mut out);
+    let name_forms: Vec<NameForm> = names::check(&ctx, opts, &dns, &mut out);
+    for failure in state.failures.iter().filter(|f| !f.required) {
+        let needs = if failure.forbidden {
+            format!("RBAC: {}", failure.what())
+        } else {
+            failure.what()
+        };
+        out.not_checked(
+            &format!("read {}", failure.kind.resource()),
+            failure.reason.clone(),
+            needs,
+        );
+    }
+
+    out.findings.sort_by(|a, b| {
+        (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message))
+    });
+
+    Report {
+        api_version: crate::model::API_VERSION,
+        kind: crate::model::KIND,
+        service: summary(target, service),
+        backends: ctx.pods.iter().map(|p| pods::backend(p)).collect(),
+        endpoints,
+        dns,
+        findings: out.findings,
+        name_forms,
+        not_checked: out.not_checked,
+        probe: None,
+    }
+}
+
+fn summary(target: &Target, svc: Option<&Service>) -> ServiceSummary {
+    ServiceSummary {
+        namespace: target.namespace.clone(),
+        name: target.name.clone(),
+        found: svc.is_some(),
+        type_: svc.map(|s| s.type_),
+        cluster_ips: svc.map(|s| s.cluster_ips.clone()).unwrap_or_default(),
+        headless: svc.is_some_and(|s| s.headless),
+        external_name: svc.and_then(|s| s.external_name.clone()),
+        selector: svc.and_then(|s| s.selector.clone()),
+        ports: svc
+            .map(|s| {
+                s.ports
+                    .iter()
+                    .map(|p| crate::model::PortSummary {
+                        name: p.name.clone(),
+                        port: p.port,
+                        target_port: p.target_port.clone(),
+                        protocol: p.protocol.clone(),
+                        node_port: p.node_port,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        publish_not_ready_addresses: svc.is_some_and(|s| s.publish_not_ready_addresses),
+    }
+}
+
+/// Turn a list of pods into `ObjectRef`s.
+fn pod_refs<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<ObjectRef> {
+    pods.into_iter()
+        .map(|p| ObjectRef::new("Pod", &p.namespace, &p.name))
+        .collect()
+}
+
+/// `a, b and 3 more`
+fn name_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.len() <= max {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..max].join(", "), names.len() - max)
+    }
+}

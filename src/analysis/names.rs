@@ -1,0 +1,635 @@
+//! Name forms: which of `svc`, `svc.ns`, `svc.ns.svc` and the FQDN resolve,
+//! from which client namespace, and why.
+//!
+//! Two pure steps (docs/name-forms.md, after DNS.md §2-3):
+//! 1. [`Zone::answer`] predicts what CoreDNS's `kubernetes` plugin answers
+//!    for one absolute name, from Services, EndpointSlices and Namespaces.
+//! 2. [`replay`] walks a glibc resolver over the pod's search list
+//!    (`<ns>.svc.<d> svc.<d> <d>`, ndots:5), stopping at the first candidate
+//!    with data. The probe reuses both to explain what it observes.
+
+use std::collections::BTreeSet;
+
+use super::{Ctx, Out, text};
+use crate::model::{
+    Answer, Candidate, ClusterState, Code, DnsSummary, Form, Kind, NameForm, ObjectRef, Service,
+    ServiceType, Severity,
+};
+
+/// Stands for "some other namespace" in hypothetical rows.
+const OTHER_NS: &str = "<other-namespace>";
+/// How deep CNAME chains inside the zone are followed.
+const MAX_CNAME_DEPTH: usize = 8;
+
+/// A pod's resolver settings (`search` and `ndots` of its resolv.conf).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolverConf {
+    pub search: Vec<String>,
+    pub ndots: usize,
+}
+
+impl ResolverConf {
+    /// What the kubelet writes for a `ClusterFirst` pod in `namespace`.
+    pub fn cluster_first(namespace: &str, domain: &str) -> ResolverConf {
+        ResolverConf {
+            search: vec![
+                format!("{namespace}.svc.{domain}"),
+                format!("svc.{domain}"),
+                domain.to_owned(),
+            ],
+            ndots: 5,
+        }
+    }
+
+    /// The absolute names glibc's `res_search` tries, in order.
+    pub fn candidates(&self, typed: &str) -> Vec<String> {
+        if let Some(abs) = typed.strip_suffix('.') {
+            return vec![format!("{abs}.")];
+        }
+        let dots = typed.matches('.').count();
+        let absolute = format!("{typed}.");
+        let mut out = Vec::with_capacity(self.search.len() + 1);
+        if dots >= self.ndots {
+            out.push(absolute.clone());
+        }
+        out.extend(self.search.iter().map(|d| format!("{typed}.{d}.")));
+        if dots < self.ndots {
+            out.push(absolute);
+        }
+        out
+    }
+}
+
+/// The result of replaying a resolver over its candidates.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// Every candidate tried, up to and including the one that answered.
+    pub candidates: Vec<Candidate>,
+    /// Index into `candidates` of the one that answered with data.
+    pub answered_by: Option<usize>,
+}
+
+impl Resolution {
+    /// `Some(true)` resolves, `Some(false)` does not, `None` cannot be known
+    /// (a CNAME to a name outside the cluster).
+    pub fn resolves(&self) -> Option<bool> {
+        match self.answered_by.map(|i| &self.candidates[i].answer) {
+            Some(Answer::Address { .. }) => Some(true),
+            Some(Answer::Cname { resolves, .. }) => *resolves,
+            _ => Some(false),
+        }
+    }
+}
+
+/// Replay glibc's search: try each candidate, continue on NXDOMAIN, NODATA
+/// (and SERVFAIL), stop at the first answer with data.
+pub fn replay(typed: &str, conf: &ResolverConf, zone: &Zone<'_>) -> Resolution {
+    let mut candidates = Vec::new();
+    for name in conf.candidates(typed) {
+        let candidate = zone.answer(&name);
+        let has_data = matches!(candidate.answer, Answer::Address { .. } | Answer::Cname { .. });
+        candidates.push(candidate);
+        if has_data {
+            let at = candidates.len() - 1;
+            return Resolution {
+                candidates,
+                answered_by: Some(at),
+            };
+        }
+    }
+    Resolution {
+        candidates,
+        answered_by: None,
+    }
+}
+
+/// `pods` mode of the kubernetes plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodsMode {
+    Disabled,
+    Insecure,
+    Verified,
+}
+
+/// What CoreDNS's `kubernetes` plugin would serve for one cluster domain.
+pub struct Zone<'a> {
+    state: &'a ClusterState,
+    domain: String,
+    pods: PodsMode,
+}
+
+impl<'a> Zone<'a> {
+    pub fn new(state: &'a ClusterState, domain: &str, pods: PodsMode) -> Zone<'a> {
+        Zone {
+            state,
+            domain: domain.trim_end_matches('.').to_ascii_lowercase(),
+            pods,
+        }
+    }
+
+    /// The predicted answer to an A/AAAA query for `name` (absolute, with or
+    /// without the trailing dot).
+    pub fn answer(&self, name: &str) -> Candidate {
+        let (answer, why) = self.answer_inner(name, 0);
+        Candidate {
+            name: if name.ends_with('.') {
+                name.to_owned()
+            } else {
+                format!("{name}.")
+            },
+            answer,
+            why,
+        }
+    }
+
+    fn answer_inner(&self, name: &str, depth: usize) -> (Answer, String) {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let d = &self.domain;
+        if name == *d {
+            return (Answer::Nodata, format!("`{d}` is the zone apex: no address record"));
+        }
+        let Some(rest) = name.strip_suffix(&format!(".{d}")) else {
+            return (
+                Answer::Upstream,
+                format!(
+                    "outside the cluster zone `{d}`: forwarded upstream, where it is assumed not to exist"
+                ),
+            );
+        };
+        let mut labels: Vec<&str> = rest.split('.').collect();
+        let Some(kind) = labels.pop() else {
+            return (Answer::Nxdomain, "empty name".to_owned());
+        };
+        match kind {
+            "svc" => self.svc(&labels, depth),
+            "pod" => self.pod(&labels),
+            other => (
+                Answer::Nxdomain,
+                format!("the label before `{d}` is `{other}`, neither `svc` nor `pod`: NXDOMAIN"),
+            ),
+        }
+    }
+
+    fn namespace_exists(&self, ns: &str) -> Option<bool> {
+        if ns == OTHER_NS {
+            return Some(true);
+        }
+        self.state.namespace_exists(ns)
+    }
+
+    fn svc(&self, labels: &[&str], depth: usize) -> (Answer, String) {
+        let d = &self.domain;
+        let Some(&ns) = labels.last() else {
+            return (Answer::Nodata, format!("`svc.{d}` exists but holds no address"));
+        };
+        let exists = self.namespace_exists(ns);
+        if labels.len() == 1 {
+            return match exists {
+                Some(true) => (
+                    Answer::Nodata,
+                    format!("read as namespace `{ns}`, which exists: NODATA"),
+                ),
+                Some(false) => (
+                    Answer::Nxdomain,
+                    format!("read as namespace `{ns}`, which does not exist: NXDOMAIN"),
+                ),
+                None => (
+                    Answer::Nxdomain,
+                    format!(
+                        "read as namespace `{ns}`: NXDOMAIN (NODATA if such a namespace exists; the search goes on either way)"
+                    ),
+                ),
+            };
+        }
+        if labels.len() > 4 {
+            return (
+                Answer::Nxdomain,
+                format!("{} labels before `svc`: not a Kubernetes name", labels.len()),
+            );
+        }
+        if exists == Some(false) {
+            return (
+                Answer::Nxdomain,
+                format!("read as namespace `{ns}`, which does not exist: NXDOMAIN"),
+            );
+        }
+        let svc_name = labels[labels.len() - 2];
+        let Some(svc) = self.find_service(ns, svc_name) else {
+            let assumed = if ns != OTHER_NS && !self.state.coverage.covers(Kind::Service, ns) {
+                " (assumed: the Services of that namespace were not read)"
+            } else {
+                ""
+            };
+            let what = match labels.len() {
+                2 => format!("no Service `{svc_name}` in namespace `{ns}`: NXDOMAIN{assumed}"),
+                3 => format!(
+                    "read as endpoint `{}` of Service `{svc_name}` in namespace `{ns}`, which does not exist: NXDOMAIN{assumed}",
+                    labels[0]
+                ),
+                _ => format!(
+                    "read as port `{}`, protocol `{}` of Service `{svc_name}` in namespace `{ns}`, which does not exist: NXDOMAIN{assumed}",
+                    labels[0], labels[1]
+                ),
+            };
+            return (Answer::Nxdomain, what);
+        };
+        match labels.len() {
+            2 => self.service_record(svc, depth),
+            3 => self.endpoint_record(svc, labels[0]),
+            _ => self.srv_shaped(svc, labels[0], labels[1]),
+        }
+    }
+
+    fn find_service(&self, ns: &str, name: &str) -> Option<&'a Service> {
+        if ns == OTHER_NS {
+            return None;
+        }
+        self.state.service(ns, name)
+    }
+
+    fn service_record(&self, svc: &Service, depth: usize) -> (Answer, String) {
+        let id = format!("{}/{}", svc.namespace, svc.name);
+        if svc.type_ == ServiceType::ExternalName {
+            let target = svc
+                .external_name
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            if target.is_empty() || target.parse::<std::net::IpAddr>().is_ok() {
+                return (
+                    Answer::Nxdomain,
+                    format!("ExternalName Service {id} has no valid hostname in externalName: CoreDNS serves nothing"),
+                );
+            }
+            let in_zone = target == self.domain || target.ends_with(&format!(".{}", self.domain));
+            if in_zone && depth < MAX_CNAME_DEPTH {
+                let (inner, why) = self.answer_inner(&target, depth + 1);
+                return match inner {
+                    Answer::Address { addresses } => (
+                        Answer::Cname {
+                            target,
+                            addresses,
+                            resolves: Some(true),
+                        },
+                        format!("ExternalName Service {id}: CNAME to an in-cluster name that resolves ({why})"),
+                    ),
+                    Answer::Cname {
+                        addresses,
+                        resolves,
+                        ..
+                    } => (
+                        Answer::Cname {
+                            target,
+                            addresses,
+                            resolves,
+                        },
+                        format!("ExternalName Service {id}: CNAME chain ({why})"),
+                    ),
+                    _ => (
+                        Answer::Nodata,
+                        format!("ExternalName Service {id} points at in-cluster `{target}`, which does not resolve ({why}): CoreDNS drops the CNAME and answers NODATA"),
+                    ),
+                };
+            }
+            return (
+                Answer::Cname {
+                    target: target.clone(),
+                    addresses: Vec::new(),
+                    resolves: None,
+                },
+                format!("ExternalName Service {id}: CNAME to `{target}`, resolved outside the cluster"),
+            );
+        }
+        if svc.headless {
+            let addrs = self.ready_addresses(svc, None);
+            if addrs.is_empty() {
+                return (
+                    Answer::Nxdomain,
+                    format!("headless Service {id} has no ready endpoint: NXDOMAIN"),
+                );
+            }
+            return (
+                Answer::Address { addresses: addrs },
+                format!("headless Service {id}: one record per ready endpoint"),
+            );
+        }
+        (
+            Answer::Address {
+                addresses: svc.cluster_ips.clone(),
+            },
+            format!("Service {id}: its ClusterIP (answered with or without ready endpoints)"),
+        )
+    }
+
+    fn endpoint_record(&self, svc: &Service, host: &str) -> (Answer, String) {
+        let id = format!("{}/{}", svc.namespace, svc.name);
+        let addrs = self.ready_addresses(svc, Some(host));
+        if addrs.is_empty() {
+            (
+                Answer::Nxdomain,
+                format!("read as endpoint `{host}` of Service {id}, which has no ready endpoint of that name: NXDOMAIN"),
+            )
+        } else {
+            (
+                Answer::Address { addresses: addrs },
+                format!("endpoint `{host}` of Service {id}"),
+            )
+        }
+    }
+
+    fn srv_shaped(&self, svc: &Service, port: &str, proto: &str) -> (Answer, String) {
+        let id = format!("{}/{}", svc.namespace, svc.name);
+        let port = port.trim_start_matches('_');
+        let proto = proto.trim_start_matches('_');
+        let matched = svc.ports.iter().any(|p| {
+            p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(port))
+                && p.protocol.eq_ignore_ascii_case(proto)
+        });
+        if matched && !svc.headless && !svc.cluster_ips.is_empty() {
+            (
+                Answer::Address {
+                    addresses: svc.cluster_ips.clone(),
+                },
+                format!("read as port `{port}`/`{proto}` of Service {id}, which has it"),
+            )
+        } else {
+            (
+                Answer::Nxdomain,
+                format!("read as port `{port}`, protocol `{proto}` of Service {id}, which has no such named port: NXDOMAIN"),
+            )
+        }
+    }
+
+    fn ready_addresses(&self, svc: &Service, host: Option<&str>) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for slice in self.state.slices_of(svc) {
+            for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
+                for addr in &ep.addresses {
+                    let matches = match host {
+                        None => true,
+                        Some(h) => {
+                            ep.hostname.as_deref() == Some(h)
+                                || addr.replace(['.', ':'], "-") == h
+                        }
+                    };
+                    if matches {
+                        out.insert(addr.clone());
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    fn pod(&self, labels: &[&str]) -> (Answer, String) {
+        if self.pods == PodsMode::Disabled {
+            return (
+                Answer::Nxdomain,
+                "pod records are disabled in the Corefile (`pods disabled` is the default): NXDOMAIN".to_owned(),
+            );
+        }
+        match labels {
+            [ip, ns] => {
+                let addr = ip.replace('-', ".");
+                if addr.parse::<std::net::Ipv4Addr>().is_ok()
+                    && self.namespace_exists(ns) != Some(false)
+                {
+                    (
+                        Answer::Address {
+                            addresses: vec![addr],
+                        },
+                        format!("pod record in namespace `{ns}`"),
+                    )
+                } else {
+                    (Answer::Nxdomain, "not a valid pod record: NXDOMAIN".to_owned())
+                }
+            }
+            _ => (Answer::Nxdomain, "not a valid pod record: NXDOMAIN".to_owned()),
+        }
+    }
+}
+
+/// The four names of a Service, with their form.
+pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
+    [
+        (name.to_owned(), Form::Short),
+        (format!("{name}.{namespace}"), Form::Namespaced),
+        (format!("{name}.{namespace}.svc"), Form::Svc),
+        (format!("{name}.{namespace}.svc.{domain}"), Form::Fqdn),
+    ]
+}
+
+/// Predict every name form from every client namespace; add `name-shadowed`.
+pub(crate) fn check(ctx: &Ctx<'_>, opts: &super::Options, dns: &DnsSummary, out: &mut Out) -> Vec<NameForm> {
+    let state = ctx.state;
+    let t = ctx.target;
+    let domain = dns.cluster_domain.as_str();
+    let pods_mode = match dns.corefile.as_ref().map(|c| c.pods.as_str()) {
+        Some("insecure") => PodsMode::Insecure,
+        Some("verified") => PodsMode::Verified,
+        _ => PodsMode::Disabled,
+    };
+    let zone = Zone::new(state, domain, pods_mode);
+    let own_record = format!("{}.{}.svc.{domain}.", t.name, t.namespace);
+
+    // Client namespaces: explicit, or own + hypothetical + where shadowing applies.
+    let mut clients: Vec<Option<String>> = Vec::new();
+    if opts.from_namespaces.is_empty() {
+        clients.push(Some(t.namespace.clone()));
+        clients.push(None);
+        let mut shadowing: BTreeSet<&str> = BTreeSet::new();
+        for s in &state.services {
+            if s.name == t.name && s.namespace != t.namespace {
+                shadowing.insert(&s.namespace);
+            }
+            // `svc.ns` from namespace P first tries endpoint `svc` of Service `ns` in P.
+            if s.name == t.namespace && s.namespace != t.namespace {
+                shadowing.insert(&s.namespace);
+            }
+        }
+        clients.extend(shadowing.into_iter().map(|n| Some(n.to_owned())));
+    } else {
+        for ns in &opts.from_namespaces {
+            if !clients.contains(&Some(ns.clone())) {
+                clients.push(Some(ns.clone()));
+            }
+        }
+    }
+    if !state.coverage.covers_all(Kind::Service) && !ctx.state.failures.iter().any(|f| f.kind == Kind::Service) {
+        let unread: Vec<&str> = clients
+            .iter()
+            .flatten()
+            .filter(|ns| !state.coverage.covers(Kind::Service, ns))
+            .map(String::as_str)
+            .collect();
+        if !unread.is_empty() {
+            out.not_checked(
+                "name-shadowed",
+                format!("the Services of {} were not read", unread.join(", ")),
+                "the Services of every namespace (`kubectl get services -A -o json`)".to_owned(),
+            );
+        }
+    }
+
+    let mut rows = Vec::new();
+    for client in &clients {
+        let ns = client.as_deref().unwrap_or(OTHER_NS);
+        let conf = ResolverConf::cluster_first(ns, domain);
+        for (typed, form) in forms(&t.name, &t.namespace, domain) {
+            let res = replay(&typed, &conf, &zone);
+            let row = name_form(&typed, form, client.as_deref(), &res, &own_record, ctx);
+            if client.is_some()
+                && row.expected_resolves == Some(true)
+                && row.answered_by.as_deref() != Some(own_record.as_str())
+                && ctx.service.is_some()
+            {
+                shadowed(ctx, &row, ns, out);
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn name_form(
+    typed: &str,
+    form: Form,
+    client: Option<&str>,
+    res: &Resolution,
+    own_record: &str,
+    ctx: &Ctx<'_>,
+) -> NameForm {
+    let answered = res.answered_by.map(|i| &res.candidates[i]);
+    let (addresses, cname) = match answered.map(|c| &c.answer) {
+        Some(Answer::Address { addresses }) => (addresses.clone(), None),
+        Some(Answer::Cname {
+            target, addresses, ..
+        }) => (addresses.clone(), Some(target.clone())),
+        _ => (Vec::new(), None),
+    };
+    NameForm {
+        name: typed.to_owned(),
+        form,
+        from_namespace: client.map(str::to_owned),
+        hypothetical: client.is_none(),
+        expected_resolves: res.resolves(),
+        expected_addresses: addresses,
+        expected_cname: cname,
+        answered_by: answered.map(|c| c.name.clone()),
+        why: explain(typed, form, client, res, own_record, ctx),
+        candidates: res.candidates.clone(),
+        observed: None,
+    }
+}
+
+/// One or two sentences on why this form resolves (or not) from this namespace.
+fn explain(
+    typed: &str,
+    form: Form,
+    client: Option<&str>,
+    res: &Resolution,
+    own_record: &str,
+    ctx: &Ctx<'_>,
+) -> String {
+    let t = ctx.target;
+    let from = match client {
+        Some(ns) => format!("namespace {ns}"),
+        None => "another namespace".to_owned(),
+    };
+    let Some(i) = res.answered_by else {
+        if ctx.service.is_none() {
+            return format!(
+                "no candidate answers: there is no Service {}/{} ({} tried)",
+                t.namespace,
+                t.name,
+                res.candidates.len()
+            );
+        }
+        let walk = res
+            .candidates
+            .iter()
+            .map(|c| format!("{} {}", c.name, text::rcode(&c.answer)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let own = res.candidates.iter().find(|c| c.name == own_record);
+        return match (form, own) {
+            (Form::Short, None) => format!(
+                "from {from} the search list completes `{typed}` only with that namespace's own domain ({walk}): a short name reaches only Services of the client's own namespace; use `{}.{}`",
+                t.name, t.namespace
+            ),
+            (_, Some(c)) => format!("the Service's own record {own_record} does not answer: {}", c.why),
+            _ => format!("no candidate answers ({walk})"),
+        };
+    };
+    let hit = &res.candidates[i];
+    let skipped = i;
+    let via = if hit.name == own_record {
+        match (form, i) {
+            (Form::Short, _) => format!(
+                "the first search domain `{}.svc.<domain>` completes it to the Service's own record",
+                t.namespace
+            ),
+            (Form::Namespaced, _) => format!(
+                "the search domain `svc.<domain>` completes it ({skipped} candidate(s) before it fail)"
+            ),
+            (Form::Svc, _) => format!(
+                "the search domain `<domain>` completes it ({skipped} candidate(s) before it fail)"
+            ),
+            (Form::Fqdn, 0) => "the absolute name is tried first".to_owned(),
+            (Form::Fqdn, _) => format!(
+                "it has fewer than 5 dots, so {skipped} search candidate(s) fail before the absolute name answers; a trailing dot saves them"
+            ),
+        }
+    } else {
+        format!(
+            "`{}` answers first, not the Service's own record {own_record}: {}",
+            hit.name, hit.why
+        )
+    };
+    match &hit.answer {
+        Answer::Cname {
+            resolves: None,
+            target,
+            ..
+        } => format!("{via}; CNAME to `{target}`, which only an upstream resolver can answer"),
+        _ => format!("{via} ({})", hit.why),
+    }
+}
+
+fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, out: &mut Out) {
+    let t = ctx.target;
+    let hit = row.answered_by.as_deref().unwrap_or_default();
+    // `hit` is `<a>.<b>...svc.<domain>.`: name the Service it belongs to.
+    let labels: Vec<&str> = hit.split('.').collect();
+    let svc_pos = labels.iter().position(|l| *l == "svc");
+    let (other_ns, other_svc) = match svc_pos {
+        Some(p) if p >= 2 => (labels[p - 1], labels[p - 2]),
+        _ => ("?", "?"),
+    };
+    let mut objects = vec![ObjectRef::new("Service", &t.namespace, &t.name)];
+    if other_ns != "?" {
+        objects.push(ObjectRef::new("Service", other_ns, other_svc));
+    }
+    let message = format!(
+        "from namespace {client_ns}, `{}` reaches Service {other_ns}/{other_svc} ({}), not {}/{}",
+        row.name,
+        text::join_addrs(&row.expected_addresses),
+        t.namespace,
+        t.name
+    );
+    let key = message.clone();
+    if out.findings.iter().any(|f| f.message == key) {
+        return;
+    }
+    out.finding(
+        Code::NameShadowed,
+        Severity::Warning,
+        message,
+        format!(
+            "from {client_ns}, use `{}.{}` or the FQDN `{}.{}.svc.<domain>` to reach {}/{}",
+            t.name, t.namespace, t.name, t.namespace, t.namespace, t.name
+        ),
+        objects,
+    );
+}

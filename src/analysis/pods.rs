@@ -1,0 +1,401 @@
+//! The selected pods: why each is not serving. One finding per cause, listing
+//! the pods it affects.
+
+use std::collections::BTreeMap;
+
+use super::{Ctx, Out, name_list, pod_refs};
+use crate::model::{Backend, Code, ContainerRole, Event, Pod, Severity};
+
+/// The Backend row of a pod.
+pub fn backend(p: &Pod) -> Backend {
+    Backend {
+        pod: p.name.clone(),
+        ready: p.is_ready(),
+        phase: p.phase.clone(),
+        status: status(p),
+        ip: p.pod_ips.first().cloned(),
+        node: p.node_name.clone(),
+        restarts: p.statuses.iter().map(|s| s.restart_count).sum(),
+    }
+}
+
+/// The most telling one-word state of a pod, kubectl-style.
+pub fn status(p: &Pod) -> String {
+    if p.terminating {
+        return "Terminating".to_owned();
+    }
+    if let Some(reason) = &p.reason
+        && p.phase.as_deref() == Some("Failed")
+    {
+        return reason.clone();
+    }
+    if !p.scheduling_gates.is_empty() {
+        return "SchedulingGated".to_owned();
+    }
+    if let Some(c) = &p.scheduled
+        && c.status == Some(false)
+    {
+        return c.reason.clone().unwrap_or_else(|| "Unscheduled".to_owned());
+    }
+    // Regular containers first, as kubectl shows them; then init containers.
+    let mut statuses: Vec<_> = p.statuses.iter().collect();
+    statuses.sort_by_key(|s| s.role == ContainerRole::Main);
+    statuses.reverse();
+    if let Some(w) = statuses.iter().find_map(|s| s.waiting.as_ref()) {
+        return w.reason.clone();
+    }
+    if let Some(t) = statuses.iter().find_map(|s| s.terminated.as_ref()) {
+        return t.reason.clone().unwrap_or_else(|| "Terminated".to_owned());
+    }
+    match p.phase.as_deref() {
+        Some("Running") if !p.is_ready() => "Running, not ready".to_owned(),
+        Some(phase) => phase.to_owned(),
+        None => "Unknown".to_owned(),
+    }
+}
+
+/// Warning events about a pod, latest first.
+fn warnings<'a>(ctx: &'a Ctx<'_>, pod: &Pod) -> Vec<&'a Event> {
+    let mut v: Vec<&Event> = ctx
+        .state
+        .events
+        .iter()
+        .filter(|e| {
+            e.type_ == "Warning"
+                && e.object_kind == "Pod"
+                && e.namespace == pod.namespace
+                && e.object_name == pod.name
+        })
+        .collect();
+    v.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+    v
+}
+
+fn latest<'a>(events: &[&'a Event], reason: &str) -> Option<&'a Event> {
+    events.iter().copied().find(|e| e.reason == reason)
+}
+
+/// What an image pull error says about its cause (from the kubelet's event text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PullCause {
+    NotFound,
+    Unauthorized,
+    RegistryUnreachable,
+    InvalidName,
+    Unknown,
+}
+
+pub fn classify_pull(text: &str) -> PullCause {
+    let t = text.to_ascii_lowercase();
+    let any = |needles: &[&str]| needles.iter().any(|n| t.contains(n));
+    if any(&[
+        "no such host",
+        "server misbehaving",
+        "i/o timeout",
+        "connection refused",
+        "network is unreachable",
+        "tls handshake timeout",
+        "temporary failure in name resolution",
+        "context deadline exceeded",
+        "connection reset",
+    ]) {
+        PullCause::RegistryUnreachable
+    } else if any(&[
+        "unauthorized",
+        "authentication required",
+        "pull access denied",
+        "401",
+        "403 forbidden",
+        "insufficient_scope",
+        "denied",
+    ]) {
+        PullCause::Unauthorized
+    } else if any(&["not found", "manifest unknown", "notfound", "name unknown"]) {
+        PullCause::NotFound
+    } else if any(&["invalidimagename", "invalid reference format", "couldn't parse image"]) {
+        PullCause::InvalidName
+    } else {
+        PullCause::Unknown
+    }
+}
+
+impl PullCause {
+    fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            PullCause::NotFound => (
+                "the registry says the image or tag does not exist",
+                "correct the image name or tag in the pod template (`kubectl set image …`), or push that tag",
+            ),
+            PullCause::Unauthorized => (
+                "the registry refused the credentials",
+                "add an imagePullSecret with valid credentials for that registry to the pod template or its ServiceAccount, and check the Secret exists in the namespace",
+            ),
+            PullCause::RegistryUnreachable => (
+                "the node cannot resolve or reach the registry (node DNS or egress, not cluster DNS)",
+                "check the node's own resolver, proxy and firewall towards the registry; cluster DNS (CoreDNS) plays no part in image pulls",
+            ),
+            PullCause::InvalidName => (
+                "the image reference is not valid",
+                "fix the image reference in the pod template",
+            ),
+            PullCause::Unknown => (
+                "the pull fails",
+                "read the pull error with `kubectl describe pod` (Events) and fix the image, credentials or registry access",
+            ),
+        }
+    }
+}
+
+/// One cause: a code, a key that groups pods, details per pod, and the fix.
+struct Group<'a> {
+    pods: Vec<&'a Pod>,
+    details: Vec<String>,
+    message: String,
+    fix: String,
+}
+
+pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
+    let mut groups: BTreeMap<(Code, String), Group<'_>> = BTreeMap::new();
+    let mut add = |code: Code, key: String, pod, detail: String, message: String, fix: String| {
+        let g = groups.entry((code, key)).or_insert_with(|| Group {
+            pods: Vec::new(),
+            details: Vec::new(),
+            message,
+            fix,
+        });
+        g.pods.push(pod);
+        if !detail.is_empty() && !g.details.contains(&detail) {
+            g.details.push(detail);
+        }
+    };
+
+    for &pod in &ctx.pods {
+        let events = warnings(ctx, pod);
+        let mut explained = false;
+
+        if !pod.scheduling_gates.is_empty() {
+            add(
+                Code::PodUnschedulable,
+                "gated".to_owned(),
+                pod,
+                format!("gates: {}", pod.scheduling_gates.join(", ")),
+                "pods are held back by scheduling gates".to_owned(),
+                "the controller that added the gates must remove them; check why it has not".to_owned(),
+            );
+            explained = true;
+        } else if pod.scheduled.as_ref().is_some_and(|c| c.status == Some(false)) {
+            let msg = pod
+                .scheduled
+                .as_ref()
+                .and_then(|c| c.message.clone())
+                .or_else(|| latest(&events, "FailedScheduling").map(|e| e.message.clone()))
+                .unwrap_or_default();
+            add(
+                Code::PodUnschedulable,
+                "unschedulable".to_owned(),
+                pod,
+                if msg.is_empty() { String::new() } else { format!("scheduler: {msg}") },
+                "pods cannot be scheduled".to_owned(),
+                "make a node fit: relax nodeSelector, affinity or tolerations, free capacity, or add nodes (the scheduler's message says which constraint fails)".to_owned(),
+            );
+            explained = true;
+        }
+
+        for s in &pod.statuses {
+            let Some(w) = &s.waiting else { continue };
+            match w.reason.as_str() {
+                "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
+                    let failed = latest(&events, "Failed")
+                        .filter(|e| e.message.contains("pull") || e.message.contains("image"));
+                    let text = failed
+                        .map(|e| e.message.clone())
+                        .or_else(|| w.message.clone())
+                        .unwrap_or_default();
+                    let cause = if w.reason == "InvalidImageName" {
+                        PullCause::InvalidName
+                    } else if failed.is_some() {
+                        classify_pull(&text)
+                    } else {
+                        PullCause::Unknown
+                    };
+                    let (what, fix) = cause.describe();
+                    let image = pod
+                        .containers
+                        .iter()
+                        .find(|c| c.name == s.name)
+                        .map(|c| c.image.as_str())
+                        .unwrap_or("?");
+                    add(
+                        Code::ImagePullFailure,
+                        format!("{cause:?}"),
+                        pod,
+                        format!("{} {image}: {}", w.reason, first_line(&text)),
+                        format!("pods cannot pull their image: {what}"),
+                        fix.to_owned(),
+                    );
+                    explained = true;
+                }
+                "CrashLoopBackOff" => {
+                    let last = s.last_terminated.as_ref();
+                    let reason = last.and_then(|t| t.reason.clone()).unwrap_or_else(|| "unknown".to_owned());
+                    let code = last.map(|t| t.exit_code);
+                    let fix = if reason == "OOMKilled" {
+                        format!("the container runs out of memory: raise its memory limit or reduce its use (`kubectl logs --previous -n {} {} -c {}`)", pod.namespace, pod.name, s.name)
+                    } else {
+                        format!("read why it exits: `kubectl logs --previous -n {} {} -c {}`, then fix its command, config or dependencies", pod.namespace, pod.name, s.name)
+                    };
+                    add(
+                        Code::CrashLoop,
+                        format!("{}/{reason}/{code:?}", s.name),
+                        pod,
+                        format!(
+                            "container {} restarted {} times, last exit: {reason}{}",
+                            s.name,
+                            s.restart_count,
+                            code.map(|c| format!(" (exit code {c})")).unwrap_or_default()
+                        ),
+                        format!("container {} keeps crashing (CrashLoopBackOff)", s.name),
+                        fix,
+                    );
+                    explained = true;
+                }
+                "CreateContainerConfigError" | "CreateContainerError" => {
+                    let msg = w.message.clone().unwrap_or_default();
+                    add(
+                        Code::ContainerConfigError,
+                        msg.clone(),
+                        pod,
+                        format!("{}: {msg}", s.name),
+                        format!("container {} cannot be created from its configuration", s.name),
+                        "create the Secret or ConfigMap (or the key) it references, or correct the reference in the pod template".to_owned(),
+                    );
+                    explained = true;
+                }
+                _ => {}
+            }
+        }
+        if explained || pod.is_ready() {
+            if pod.is_ready() {
+                let restarts: i32 = pod.statuses.iter().map(|s| s.restart_count).sum();
+                if restarts > 0 {
+                    add(
+                        Code::PodRestarts,
+                        String::new(),
+                        pod,
+                        format!("{}: {restarts} restarts", pod.name),
+                        "ready pods have restarted".to_owned(),
+                        "read `kubectl logs --previous` of the restarted containers; repeated restarts drop the pod from the endpoints each time".to_owned(),
+                    );
+                }
+            }
+            continue;
+        }
+
+        // Not ready, no specific cause above: say what is known.
+        let (key, detail, message, fix) = not_ready_cause(pod, &events);
+        add(Code::PodsNotReady, key, pod, detail, message, fix);
+    }
+
+    for ((code, _), g) in groups {
+        let severity = if code == Code::PodRestarts {
+            Severity::Info
+        } else {
+            ctx.pod_severity()
+        };
+        let names = name_list(g.pods.iter().map(|p| p.name.as_str()), 5);
+        let detail = if g.details.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", g.details.join("; "))
+        };
+        out.finding(
+            code,
+            severity,
+            format!("{} ({} of {}): {names}{detail}", g.message, g.pods.len(), ctx.pods.len()),
+            g.fix,
+            pod_refs(g.pods.iter().copied()),
+        );
+    }
+}
+
+fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, String) {
+    let name = &pod.name;
+    if pod.terminating {
+        return (
+            "terminating".into(),
+            String::new(),
+            "pods are terminating".into(),
+            "normal during a rollout; if they linger, check preStop hooks, terminationGracePeriodSeconds and finalizers".into(),
+        );
+    }
+    if pod.phase.as_deref() == Some("Failed") {
+        let why = pod.reason.clone().unwrap_or_else(|| "Failed".into());
+        return (
+            format!("failed/{why}"),
+            format!("{name}: {why}{}", pod.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()),
+            "pods have failed and will not serve".into(),
+            "delete the failed pods so their controller replaces them, and address the cause (an eviction means node pressure)".into(),
+        );
+    }
+    if let Some(e) = latest(events, "Unhealthy").filter(|e| e.message.contains("Readiness")) {
+        return (
+            "readiness".into(),
+            format!("{name}: {}", first_line(&e.message)),
+            "pods run but fail their readiness probe".into(),
+            "make the probe match the app (path, port, timeouts), or fix what the app waits for; `kubectl describe pod` shows the probe".into(),
+        );
+    }
+    let creating = pod.statuses.iter().any(|s| {
+        s.waiting
+            .as_ref()
+            .is_some_and(|w| w.reason == "ContainerCreating" || w.reason == "PodInitializing")
+    });
+    if let Some(e) = latest(events, "FailedCreatePodSandBox").or_else(|| latest(events, "FailedMount")) {
+        return (
+            format!("sandbox/{}", e.reason),
+            format!("{name}: {} {}", e.reason, first_line(&e.message)),
+            "pods cannot start: their sandbox or volumes fail".into(),
+            "a FailedCreatePodSandBox points at the node's CNI plugin; a FailedMount at the volume or its Secret/ConfigMap".into(),
+        );
+    }
+    if creating || pod.phase.as_deref() == Some("Pending") {
+        return (
+            "starting".into(),
+            format!("{name}: {}", status(pod)),
+            "pods are still starting".into(),
+            "wait, or read `kubectl describe pod` if they stay there".into(),
+        );
+    }
+    let running = pod.statuses.iter().any(|s| s.running && !s.ready);
+    (
+        "not-ready".into(),
+        format!("{name}: {}", status(pod)),
+        if running {
+            "pods run but are not Ready (no readiness-probe event seen)".into()
+        } else {
+            "pods are not Ready".into()
+        },
+        "`kubectl describe pod` shows the conditions and events; check readiness probes and readiness gates".into(),
+    )
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_kubelet_pull_errors() {
+        let not_found = r#"Failed to pull image "registry.example/v4:missing": rpc error: code = NotFound desc = failed to pull and unpack image "registry.example/v4:missing": failed to resolve reference "registry.example/v4:missing": registry.example/v4:missing: not found"#;
+        assert_eq!(classify_pull(not_found), PullCause::NotFound);
+        let auth = r#"Failed to pull image "private.example/app:1": rpc error: code = Unknown desc = failed to pull and unpack image "private.example/app:1": failed to resolve reference "private.example/app:1": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed"#;
+        assert_eq!(classify_pull(auth), PullCause::Unauthorized);
+        let dns = r#"Failed to pull image "registry.internal/app:1": rpc error: code = Unknown desc = failed to pull and unpack image: failed to resolve reference "registry.internal/app:1": failed to do request: Head "https://registry.internal/v2/app/manifests/1": dial tcp: lookup registry.internal on 10.0.0.2:53: no such host"#;
+        assert_eq!(classify_pull(dns), PullCause::RegistryUnreachable);
+        let unknown = "Failed to pull image \"x\": rpc error: code = Unknown desc = something else";
+        assert_eq!(classify_pull(unknown), PullCause::Unknown);
+    }
+}

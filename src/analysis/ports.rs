@@ -1,0 +1,101 @@
+//! Service ports against the selected pods' declared container ports.
+
+use super::{Ctx, Out, name_list, pod_refs};
+use crate::model::{Code, Pod, ServicePort, Severity, TargetPort};
+
+/// Whether `pod` can serve `port`; `None` when it cannot be told (numeric
+/// targetPort and a pod that declares no ports at all).
+fn serves(pod: &Pod, port: &ServicePort) -> Option<bool> {
+    // Regular containers and native sidecars serve; plain init containers do not.
+    let declared: Vec<_> = pod
+        .containers
+        .iter()
+        .filter(|c| c.role != crate::model::ContainerRole::Init)
+        .flat_map(|c| c.ports.iter())
+        .collect();
+    match &port.target_port {
+        TargetPort::Number(n) => {
+            if declared.is_empty() {
+                return None;
+            }
+            Some(declared.iter().any(|p| p.port == *n && p.protocol.eq_ignore_ascii_case(&port.protocol)))
+        }
+        TargetPort::Name(name) => Some(declared.iter().any(|p| {
+            p.name.as_deref() == Some(name.as_str()) && p.protocol.eq_ignore_ascii_case(&port.protocol)
+        })),
+    }
+}
+
+fn declared_list(pod: &Pod) -> String {
+    let v: Vec<String> = pod
+        .containers
+        .iter()
+        .flat_map(|c| {
+            c.ports.iter().map(move |p| match &p.name {
+                Some(n) => format!("{}:{n}/{}/{}", c.name, p.port, p.protocol),
+                None => format!("{}:{}/{}", c.name, p.port, p.protocol),
+            })
+        })
+        .collect();
+    if v.is_empty() { "none".to_owned() } else { v.join(", ") }
+}
+
+pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
+    let Some(svc) = ctx.service else { return };
+    if ctx.pods.is_empty() {
+        return;
+    }
+    for port in &svc.ports {
+        let bad: Vec<&Pod> = ctx
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| serves(p, port) == Some(false))
+            .collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let good_ready = ctx
+            .pods
+            .iter()
+            .any(|p| p.is_ready() && serves(p, port) != Some(false));
+        let severity = if good_ready { Severity::Warning } else { Severity::Error };
+        let label = match &port.name {
+            Some(n) => format!("port {n} ({}/{})", port.port, port.protocol),
+            None => format!("port {}/{}", port.port, port.protocol),
+        };
+        let what = match &port.target_port {
+            TargetPort::Number(n) => format!("targetPort {n}"),
+            TargetPort::Name(n) => format!("named targetPort {n}"),
+        };
+        let consequence = match &port.target_port {
+            TargetPort::Number(_) => "connections to it are refused unless the app listens there without declaring it",
+            TargetPort::Name(_) => "the EndpointSlice controller cannot map it, so these pods get no endpoint port for it",
+        };
+        let example = bad[0];
+        let fix = match &port.target_port {
+            TargetPort::Number(_) => format!(
+                "set the Service's targetPort to the port the container listens on (declared: {}), or declare and listen on {}",
+                declared_list(example), port.target_port
+            ),
+            TargetPort::Name(n) => format!(
+                "name a container port `{n}` in the pod template, or point targetPort at an existing name or number (declared: {})",
+                declared_list(example)
+            ),
+        };
+        let mut objects = vec![crate::model::ObjectRef::new("Service", &svc.namespace, &svc.name)];
+        objects.extend(pod_refs(bad.iter().copied()));
+        out.finding(
+            Code::TargetPortMismatch,
+            severity,
+            format!(
+                "{label}: {what} matches no declared container port of {} of {} pods ({}): {consequence}",
+                bad.len(),
+                ctx.pods.len(),
+                name_list(bad.iter().map(|p| p.name.as_str()), 5)
+            ),
+            fix,
+            objects,
+        );
+    }
+}

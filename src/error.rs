@@ -1,0 +1,44 @@
+//! The one error type of the library. The binary maps each variant to an
+//! exit code (see `exit`): input problems are 2, cluster access problems 3.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a diagnosis before it produces a report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad flag value or argument that clap cannot catch by itself.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A snapshot file or directory that cannot be read.
+    #[error("cannot read snapshot {}: {source}", path.display())]
+    SnapshotIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A snapshot document that does not parse, with its position.
+    #[error("malformed snapshot {}{}: {message}", path.display(), position.map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default())]
+    SnapshotParse {
+        path: PathBuf,
+        /// Line and column, 1-based.
+        position: Option<(usize, usize)>,
+        message: String,
+    },
+
+    /// The kubeconfig cannot be loaded or used.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+
+    /// The cluster cannot be reached at all (before any read).
+    #[error("cannot connect to the cluster: {0}")]
+    Connect(String),
+
+    /// Interrupted by the user.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,49 @@
+//! Exit codes: what each means is part of the contract (docs/exit-codes.md).
+
+/// The process outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// No error finding.
+    Clean = 0,
+    /// At least one error finding.
+    Findings = 1,
+    /// Usage or input error.
+    Usage = 2,
+    /// A required read failed (unreachable, unauthorised, forbidden).
+    ReadFailed = 3,
+    /// Interrupted (SIGINT).
+    Interrupted = 130,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The status an error maps to.
+    pub fn of_error(e: &crate::error::Error) -> ExitStatus {
+        use crate::error::Error::*;
+        match e {
+            Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => ExitStatus::Usage,
+            Connect(_) => ExitStatus::ReadFailed,
+            Interrupted => ExitStatus::Interrupted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(ExitStatus::Clean.code(), 0);
+        assert_eq!(ExitStatus::Findings.code(), 1);
+        assert_eq!(ExitStatus::Usage.code(), 2);
+        assert_eq!(ExitStatus::ReadFailed.code(), 3);
+        assert_eq!(ExitStatus::Interrupted.code(), 130);
+        assert_eq!(ExitStatus::of_error(&Error::Kubeconfig("x".into())), ExitStatus::Usage);
+        assert_eq!(ExitStatus::of_error(&Error::Connect("x".into())), ExitStatus::ReadFailed);
+    }
+}

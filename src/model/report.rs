@@ -1,0 +1,317 @@
+//! The report: the contract with users and machines (`-o json|yaml`).
+//!
+//! Field names are snake_case, as documented in docs/report.md and pinned by
+//! docs/report.schema.json. Adding a field is compatible; renaming is not.
+
+use serde::Serialize;
+
+use super::state::{ServiceType, TargetPort};
+
+pub const API_VERSION: &str = "svcdiscover/v1alpha1";
+pub const KIND: &str = "Diagnosis";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub service: ServiceSummary,
+    pub backends: Vec<Backend>,
+    /// `None` when the EndpointSlices could not be read.
+    pub endpoints: Option<EndpointSummary>,
+    pub dns: DnsSummary,
+    pub findings: Vec<Finding>,
+    pub name_forms: Vec<NameForm>,
+    pub not_checked: Vec<NotChecked>,
+    /// Observations from inside the cluster; `None` until a probe ran.
+    pub probe: Option<ProbeSummary>,
+}
+
+impl Report {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSummary {
+    pub namespace: String,
+    pub name: String,
+    pub found: bool,
+    #[serde(rename = "type")]
+    pub type_: Option<ServiceType>,
+    pub cluster_ips: Vec<String>,
+    pub headless: bool,
+    pub external_name: Option<String>,
+    /// `None` for a selectorless Service (or when the Service was not found).
+    pub selector: Option<std::collections::BTreeMap<String, String>>,
+    pub ports: Vec<PortSummary>,
+    pub publish_not_ready_addresses: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortSummary {
+    pub name: Option<String>,
+    pub port: i32,
+    pub target_port: TargetPort,
+    pub protocol: String,
+    pub node_port: Option<i32>,
+}
+
+/// A pod the Service selects.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backend {
+    pub pod: String,
+    pub ready: bool,
+    pub phase: Option<String>,
+    /// The most telling state: a waiting reason, `Terminating`, `Running`, …
+    pub status: String,
+    pub ip: Option<String>,
+    pub node: Option<String>,
+    pub restarts: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointSummary {
+    pub slices: usize,
+    pub ready: usize,
+    pub serving: usize,
+    pub terminating: usize,
+    pub not_ready: usize,
+    /// The slices were converted from v1 Endpoints (a snapshot without slices).
+    pub from_endpoints: bool,
+    pub addresses: Vec<EndpointAddress>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointAddress {
+    pub ip: String,
+    pub pod: Option<String>,
+    pub node: Option<String>,
+    pub ready: bool,
+    pub serving: bool,
+    pub terminating: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsSummary {
+    pub cluster_domain: String,
+    /// Where the domain came from: `flag`, `corefile` or `default`.
+    pub cluster_domain_source: DomainSource,
+    /// `None` when kube-system could not be read.
+    pub service_found: Option<bool>,
+    pub cluster_ip: Option<String>,
+    pub ready_endpoints: Option<usize>,
+    pub pods: Vec<Backend>,
+    pub corefile: Option<CorefileSummary>,
+    pub node_local_dns: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DomainSource {
+    Flag,
+    Corefile,
+    Default,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CorefileSummary {
+    /// Zones of the `kubernetes` plugin (empty when it has none).
+    pub kubernetes_zones: Vec<String>,
+    pub forward: Vec<String>,
+    pub loop_plugin: bool,
+    /// The `pods` mode of the kubernetes plugin (`disabled` when absent).
+    pub pods: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A stable finding code; the catalogue in docs/findings.md explains each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    ServiceNotFound,
+    SelectorMatchesNoPods,
+    PodsNotReady,
+    ImagePullFailure,
+    CrashLoop,
+    ContainerConfigError,
+    PodUnschedulable,
+    PodRestarts,
+    TargetPortMismatch,
+    NoReadyEndpoints,
+    TerminatingEndpoints,
+    SelectorlessService,
+    ExternalNameService,
+    HeadlessService,
+    PublishNotReadyAddresses,
+    DnsServiceMissing,
+    DnsNoReadyEndpoints,
+    DnsCorefileMissing,
+    DnsCorefileNoKubernetes,
+    ClusterDomainMismatch,
+    NodeLocalDns,
+    NameShadowed,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::ServiceNotFound => "service-not-found",
+            Code::SelectorMatchesNoPods => "selector-matches-no-pods",
+            Code::PodsNotReady => "pods-not-ready",
+            Code::ImagePullFailure => "image-pull-failure",
+            Code::CrashLoop => "crash-loop",
+            Code::ContainerConfigError => "container-config-error",
+            Code::PodUnschedulable => "pod-unschedulable",
+            Code::PodRestarts => "pod-restarts",
+            Code::TargetPortMismatch => "target-port-mismatch",
+            Code::NoReadyEndpoints => "no-ready-endpoints",
+            Code::TerminatingEndpoints => "terminating-endpoints",
+            Code::SelectorlessService => "selectorless-service",
+            Code::ExternalNameService => "external-name-service",
+            Code::HeadlessService => "headless-service",
+            Code::PublishNotReadyAddresses => "publish-not-ready-addresses",
+            Code::DnsServiceMissing => "dns-service-missing",
+            Code::DnsNoReadyEndpoints => "dns-no-ready-endpoints",
+            Code::DnsCorefileMissing => "dns-corefile-missing",
+            Code::DnsCorefileNoKubernetes => "dns-corefile-no-kubernetes",
+            Code::ClusterDomainMismatch => "cluster-domain-mismatch",
+            Code::NodeLocalDns => "node-local-dns",
+            Code::NameShadowed => "name-shadowed",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: kind.to_owned(),
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub fix: String,
+    pub objects: Vec<ObjectRef>,
+}
+
+/// The four ways to type a Service's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    /// `svc`
+    Short,
+    /// `svc.ns`
+    Namespaced,
+    /// `svc.ns.svc`
+    Svc,
+    /// `svc.ns.svc.<domain>`
+    Fqdn,
+}
+
+/// What the cluster DNS answers for one absolute name (A/AAAA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "rcode")]
+pub enum Answer {
+    /// NOERROR with addresses.
+    Address { addresses: Vec<String> },
+    /// A CNAME (ExternalName); addresses when CoreDNS can resolve the target in-cluster.
+    Cname {
+        target: String,
+        addresses: Vec<String>,
+        /// Whether the target resolves; `None` when it is outside the cluster.
+        resolves: Option<bool>,
+    },
+    /// NOERROR without records.
+    Nodata,
+    Nxdomain,
+    /// Outside the cluster zone: the upstream resolver answers.
+    Upstream,
+}
+
+/// One absolute name the resolver tries, and the predicted answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub name: String,
+    pub answer: Answer,
+    /// Why CoreDNS answers so.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NameForm {
+    pub name: String,
+    pub form: Form,
+    pub from_namespace: Option<String>,
+    pub hypothetical: bool,
+    pub expected_resolves: Option<bool>,
+    pub expected_addresses: Vec<String>,
+    pub expected_cname: Option<String>,
+    pub answered_by: Option<String>,
+    pub why: String,
+    /// The resolver's walk, in order, up to the candidate that answers.
+    pub candidates: Vec<Candidate>,
+    /// What a probe saw; `None` until probed.
+    pub observed: Option<Observation>,
+}
+
+/// An observation from inside the cluster (filled by the probe).
+#[derive(Debug, Clone, Serialize)]
+pub struct Observation {
+    pub resolves: bool,
+    pub addresses: Vec<String>,
+    /// The pod (or resolver) that observed it.
+    pub observer: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeSummary {
+    pub method: String,
+    pub observer: String,
+}
+
+/// A check that could not run, and what would let it run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotChecked {
+    pub check: String,
+    pub reason: String,
+    pub needs: String,
+}

@@ -1,0 +1,411 @@
+//! From API objects (k8s-openapi types, as the API server or `kubectl get -o
+//! json` returns them) to the slim model. Both sources use these functions,
+//! so live and offline diagnoses read the same fields the same way.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::discovery::v1 as discovery;
+use k8s_openapi::api::events::v1 as events;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::model::{
+    ConfigMap, Condition, Container, ContainerPort, ContainerRole, ContainerStatus, Endpoint,
+    EndpointPort, EndpointSlice, Event, Kind, Pod, Service, ServicePort, ServiceType, TargetPort,
+    Terminated, Waiting, Workload,
+};
+
+fn ns(meta: &ObjectMeta) -> String {
+    meta.namespace.clone().unwrap_or_else(|| "default".to_owned())
+}
+
+fn name(meta: &ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
+}
+
+fn time(t: &Option<Time>) -> Option<String> {
+    t.as_ref().map(|t| t.0.to_string())
+}
+
+pub fn service(s: core::Service) -> Service {
+    let spec = s.spec.unwrap_or_default();
+    let mut ips = spec.cluster_ips.clone().unwrap_or_default();
+    if ips.is_empty()
+        && let Some(ip) = &spec.cluster_ip
+    {
+        ips.push(ip.clone());
+    }
+    let headless = ips.iter().any(|ip| ip == "None");
+    ips.retain(|ip| ip != "None" && !ip.is_empty());
+    Service {
+        namespace: ns(&s.metadata),
+        name: name(&s.metadata),
+        type_: ServiceType::parse(spec.type_.as_deref()),
+        cluster_ips: ips,
+        headless,
+        external_name: spec.external_name,
+        selector: spec.selector.filter(|m| !m.is_empty()),
+        ports: spec
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| ServicePort {
+                target_port: match p.target_port {
+                    Some(IntOrString::Int(n)) => TargetPort::Number(n),
+                    Some(IntOrString::String(s)) => match s.parse::<i32>() {
+                        Ok(n) => TargetPort::Number(n),
+                        Err(_) => TargetPort::Name(s),
+                    },
+                    // Unset targetPort defaults to the port.
+                    None => TargetPort::Number(p.port),
+                },
+                name: p.name.filter(|n| !n.is_empty()),
+                port: p.port,
+                protocol: p.protocol.unwrap_or_else(|| "TCP".to_owned()),
+                node_port: p.node_port,
+            })
+            .collect(),
+        publish_not_ready_addresses: spec.publish_not_ready_addresses.unwrap_or(false),
+        labels: s.metadata.labels.unwrap_or_default(),
+    }
+}
+
+fn container(c: core::Container, role: ContainerRole) -> Container {
+    Container {
+        name: c.name,
+        role,
+        image: c.image.unwrap_or_default(),
+        ports: c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| ContainerPort {
+                name: p.name.filter(|n| !n.is_empty()),
+                port: p.container_port,
+                protocol: p.protocol.unwrap_or_else(|| "TCP".to_owned()),
+            })
+            .collect(),
+    }
+}
+
+fn terminated(t: core::ContainerStateTerminated) -> Terminated {
+    Terminated {
+        reason: t.reason,
+        exit_code: t.exit_code,
+        message: t.message,
+    }
+}
+
+fn status(s: core::ContainerStatus, role: ContainerRole) -> ContainerStatus {
+    let state = s.state.unwrap_or_default();
+    ContainerStatus {
+        name: s.name,
+        role,
+        ready: s.ready,
+        started: s.started,
+        restart_count: s.restart_count,
+        waiting: state.waiting.and_then(|w| {
+            w.reason.map(|reason| Waiting {
+                reason,
+                message: w.message,
+            })
+        }),
+        running: state.running.is_some(),
+        terminated: state.terminated.map(terminated),
+        last_terminated: s.last_state.and_then(|l| l.terminated).map(terminated),
+    }
+}
+
+fn condition(conds: &[core::PodCondition], type_: &str) -> Option<Condition> {
+    conds.iter().find(|c| c.type_ == type_).map(|c| Condition {
+        status: match c.status.as_str() {
+            "True" => Some(true),
+            "False" => Some(false),
+            _ => None,
+        },
+        reason: c.reason.clone(),
+        message: c.message.clone(),
+    })
+}
+
+pub fn pod(p: core::Pod) -> Pod {
+    let spec = p.spec.unwrap_or_default();
+    let st = p.status.unwrap_or_default();
+    let sidecars: Vec<String> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+        .map(|c| c.name.clone())
+        .collect();
+    let init_role = |n: &str| {
+        if sidecars.iter().any(|s| s == n) {
+            ContainerRole::Sidecar
+        } else {
+            ContainerRole::Init
+        }
+    };
+    let mut containers: Vec<Container> = spec
+        .containers
+        .into_iter()
+        .map(|c| container(c, ContainerRole::Main))
+        .collect();
+    for c in spec.init_containers.unwrap_or_default() {
+        let role = init_role(&c.name);
+        containers.push(container(c, role));
+    }
+    let mut statuses: Vec<ContainerStatus> = st
+        .container_statuses
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| status(s, ContainerRole::Main))
+        .collect();
+    for s in st.init_container_statuses.unwrap_or_default() {
+        let role = init_role(&s.name);
+        statuses.push(status(s, role));
+    }
+    let conds = st.conditions.unwrap_or_default();
+    let mut ips: Vec<String> = st
+        .pod_ips
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip)
+        .collect();
+    if ips.is_empty()
+        && let Some(ip) = st.pod_ip
+    {
+        ips.push(ip);
+    }
+    let owner = p
+        .metadata
+        .owner_references
+        .as_ref()
+        .and_then(|o| o.iter().find(|r| r.controller == Some(true)).or(o.first()))
+        .map(|r| (r.kind.clone(), r.name.clone()));
+    Pod {
+        namespace: ns(&p.metadata),
+        name: name(&p.metadata),
+        terminating: p.metadata.deletion_timestamp.is_some(),
+        labels: p.metadata.labels.unwrap_or_default(),
+        node_name: spec.node_name,
+        phase: st.phase,
+        reason: st.reason,
+        message: st.message,
+        pod_ips: ips,
+        host_network: spec.host_network.unwrap_or(false),
+        dns_policy: spec.dns_policy,
+        scheduling_gates: spec
+            .scheduling_gates
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| g.name)
+            .collect(),
+        ready: condition(&conds, "Ready"),
+        scheduled: condition(&conds, "PodScheduled"),
+        containers,
+        statuses,
+        owner,
+    }
+}
+
+pub fn endpoint_slice(s: discovery::EndpointSlice) -> EndpointSlice {
+    let labels = s.metadata.labels.clone().unwrap_or_default();
+    EndpointSlice {
+        namespace: ns(&s.metadata),
+        name: name(&s.metadata),
+        service_name: labels.get(crate::model::SERVICE_NAME_LABEL).cloned(),
+        address_type: s.address_type,
+        ports: s
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| EndpointPort {
+                name: p.name.filter(|n| !n.is_empty()),
+                port: p.port,
+                protocol: p.protocol.unwrap_or_else(|| "TCP".to_owned()),
+            })
+            .collect(),
+        endpoints: s
+            .endpoints
+            .into_iter()
+            .map(|e| {
+                let c = e.conditions.unwrap_or_default();
+                Endpoint {
+                    addresses: e.addresses,
+                    ready: c.ready,
+                    serving: c.serving,
+                    terminating: c.terminating,
+                    hostname: e.hostname,
+                    pod: e
+                        .target_ref
+                        .filter(|r| r.kind.as_deref() == Some("Pod"))
+                        .and_then(|r| r.name),
+                    node_name: e.node_name,
+                }
+            })
+            .collect(),
+        from_endpoints: false,
+    }
+}
+
+/// A v1 Endpoints object as one EndpointSlice per subset (the fallback when
+/// a snapshot has no EndpointSlices).
+pub fn endpoints(e: core::Endpoints) -> Vec<EndpointSlice> {
+    let namespace = ns(&e.metadata);
+    let svc = name(&e.metadata);
+    e.subsets
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, subset)| {
+            let conv = |a: core::EndpointAddress, ready: bool| Endpoint {
+                addresses: vec![a.ip],
+                ready: Some(ready),
+                serving: Some(ready),
+                terminating: None,
+                hostname: a.hostname,
+                pod: a
+                    .target_ref
+                    .filter(|r| r.kind.as_deref() == Some("Pod"))
+                    .and_then(|r| r.name),
+                node_name: a.node_name,
+            };
+            let mut eps: Vec<Endpoint> = subset
+                .addresses
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| conv(a, true))
+                .collect();
+            eps.extend(
+                subset
+                    .not_ready_addresses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| conv(a, false)),
+            );
+            EndpointSlice {
+                namespace: namespace.clone(),
+                name: format!("{svc}-endpoints-{i}"),
+                service_name: Some(svc.clone()),
+                address_type: "IPv4".to_owned(),
+                ports: subset
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| EndpointPort {
+                        name: p.name,
+                        port: Some(p.port),
+                        protocol: p.protocol.unwrap_or_else(|| "TCP".to_owned()),
+                    })
+                    .collect(),
+                endpoints: eps,
+                from_endpoints: true,
+            }
+        })
+        .collect()
+}
+
+pub fn core_event(e: core::Event) -> Event {
+    let last = time(&e.last_timestamp)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| time(&e.first_timestamp))
+        .or_else(|| time(&e.metadata.creation_timestamp));
+    Event {
+        namespace: e
+            .involved_object
+            .namespace
+            .clone()
+            .unwrap_or_else(|| ns(&e.metadata)),
+        type_: e.type_.unwrap_or_default(),
+        reason: e.reason.unwrap_or_default(),
+        message: e.message.unwrap_or_default(),
+        object_kind: e.involved_object.kind.unwrap_or_default(),
+        object_name: e.involved_object.name.unwrap_or_default(),
+        count: e.count.unwrap_or(1),
+        last_seen: last,
+    }
+}
+
+pub fn events_event(e: events::Event) -> Event {
+    let regarding = e.regarding.unwrap_or_default();
+    let last = e
+        .series
+        .as_ref()
+        .map(|s| s.last_observed_time.0.to_string())
+        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| time(&e.deprecated_last_timestamp))
+        .or_else(|| time(&e.metadata.creation_timestamp));
+    Event {
+        namespace: regarding.namespace.clone().unwrap_or_else(|| ns(&e.metadata)),
+        type_: e.type_.unwrap_or_default(),
+        reason: e.reason.unwrap_or_default(),
+        message: e.note.unwrap_or_default(),
+        object_kind: regarding.kind.unwrap_or_default(),
+        object_name: regarding.name.unwrap_or_default(),
+        count: e.series.map(|s| s.count).or(e.deprecated_count).unwrap_or(1),
+        last_seen: last,
+    }
+}
+
+fn template_labels(t: &core::PodTemplateSpec) -> BTreeMap<String, String> {
+    t.metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+pub fn deployment(d: apps::Deployment) -> Workload {
+    Workload {
+        kind: Kind::Deployment,
+        namespace: ns(&d.metadata),
+        name: name(&d.metadata),
+        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+    }
+}
+
+pub fn stateful_set(d: apps::StatefulSet) -> Workload {
+    Workload {
+        kind: Kind::StatefulSet,
+        namespace: ns(&d.metadata),
+        name: name(&d.metadata),
+        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+    }
+}
+
+pub fn daemon_set(d: apps::DaemonSet) -> Workload {
+    Workload {
+        kind: Kind::DaemonSet,
+        namespace: ns(&d.metadata),
+        name: name(&d.metadata),
+        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+    }
+}
+
+pub fn replica_set(d: apps::ReplicaSet) -> Workload {
+    Workload {
+        kind: Kind::ReplicaSet,
+        namespace: ns(&d.metadata),
+        name: name(&d.metadata),
+        template_labels: d
+            .spec
+            .and_then(|s| s.template)
+            .map(|t| template_labels(&t))
+            .unwrap_or_default(),
+    }
+}
+
+/// Only the DNS ConfigMaps of kube-system are kept (the rest is not read).
+pub fn config_map(c: core::ConfigMap) -> Option<ConfigMap> {
+    let namespace = ns(&c.metadata);
+    let n = name(&c.metadata);
+    if namespace != crate::model::KUBE_SYSTEM || !matches!(n.as_str(), "coredns" | "node-local-dns") {
+        return None;
+    }
+    Some(ConfigMap {
+        namespace,
+        name: n,
+        data: c.data.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,381 @@
+//! Live source: reads what one diagnosis needs from the API server.
+//!
+//! Independent requests are in flight together; no cluster-wide pod list,
+//! no per-pod requests. Required reads (the Service, its EndpointSlices,
+//! its selected pods) that fail are recorded as required failures (exit 3);
+//! optional reads that fail become `not_checked` entries.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ListParams, ObjectList};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde::de::DeserializeOwned;
+
+use super::convert;
+use crate::analysis::Target;
+use crate::cli::KubeArgs;
+use crate::error::{Error, Result};
+use crate::model::{
+    self, ClusterState, KUBE_DNS, KUBE_SYSTEM, Kind, ReadFailure, SERVICE_NAME_LABEL,
+};
+
+/// Build a client from the kubeconfig and the kubectl-style flags; returns
+/// it with the context's namespace.
+pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
+    let opts = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
+    let kubeconfig = match &args.kubeconfig {
+        Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
+            Error::Kubeconfig(format!("cannot read {}: {}", path.display(), chain(&e)))
+        })?),
+        None => match Kubeconfig::from_env() {
+            Ok(Some(kc)) => Some(kc),
+            Ok(None) => match dirs_kubeconfig() {
+                Some(path) if path.exists() => Some(Kubeconfig::read_from(&path).map_err(|e| {
+                    Error::Kubeconfig(format!("cannot read {}: {}", path.display(), chain(&e)))
+                })?),
+                _ => None,
+            },
+            Err(e) => return Err(Error::Kubeconfig(format!("cannot read $KUBECONFIG: {}", chain(&e)))),
+        },
+    };
+    let mut config = match kubeconfig {
+        Some(kc) => Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| Error::Kubeconfig(chain(&e)))?,
+        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
+            .map_err(|e| Error::Kubeconfig(format!("in-cluster configuration: {}", chain(&e))))?,
+        None => {
+            return Err(Error::Kubeconfig(
+                "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config (use --snapshot to analyse files offline)".to_owned(),
+            ));
+        }
+    };
+    if let Some(user) = &args.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !args.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(args.as_group.clone());
+    }
+    // --request-timeout bounds each request (see `Reader`), never the
+    // client's read timeout, which would cut exec and port-forward streams.
+    if let Some(t) = args.request_timeout.0 {
+        config.connect_timeout = Some(t);
+    }
+    let namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
+    Ok((client, namespace))
+}
+
+fn dirs_kubeconfig() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".kube").join("config"))
+}
+
+/// An error and its causes on one line, without Debug dumps.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}
+
+/// Issues reads with a per-request timeout and records failures.
+struct Reader {
+    client: Client,
+    timeout: Option<Duration>,
+}
+
+/// Why one read failed.
+struct Failed {
+    reason: String,
+    forbidden: bool,
+    not_found: bool,
+}
+
+impl Reader {
+    async fn run<T>(&self, fut: impl Future<Output = kube::Result<T>>) -> Result<T, Failed> {
+        let res = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Failed {
+                        reason: format!("timed out after {}", humantime::format_duration(t)),
+                        forbidden: false,
+                        not_found: false,
+                    });
+                }
+            },
+            None => fut.await,
+        };
+        res.map_err(|e| match &e {
+            kube::Error::Api(status) => Failed {
+                reason: match status.code {
+                    401 => "Unauthorized: the API server rejected the credentials".to_owned(),
+                    _ if status.message.is_empty() => format!("HTTP {} {}", status.code, status.reason),
+                    _ => status.message.clone(),
+                },
+                forbidden: status.code == 403,
+                not_found: status.code == 404,
+            },
+            other => Failed {
+                reason: format!("cannot reach the API server: {}", chain(other)),
+                forbidden: false,
+                not_found: false,
+            },
+        })
+    }
+
+    fn api<K>(&self, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    async fn list<K>(&self, namespace: Option<&str>, lp: ListParams) -> Result<Vec<K>, Failed>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api: Api<K> = self.api(namespace);
+        let list: ObjectList<K> = self.run(api.list(&lp)).await?;
+        Ok(list.items)
+    }
+
+    async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api: Api<K> = self.api(Some(namespace));
+        match self.run(api.get(name)).await {
+            Ok(o) => Ok(Some(o)),
+            Err(f) if f.not_found => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+}
+
+/// Records a failed read in the state.
+fn failed(state: &mut ClusterState, verb: &'static str, kind: Kind, ns: Option<&str>, required: bool, f: Failed) {
+    tracing::debug!(verb, ?kind, ?ns, required, reason = %f.reason, "read failed");
+    state.failures.push(ReadFailure {
+        verb,
+        kind,
+        namespace: ns.map(str::to_owned),
+        reason: f.reason,
+        forbidden: f.forbidden,
+        required,
+    });
+}
+
+fn labels(sel: &BTreeMap<String, String>) -> ListParams {
+    ListParams::default().labels(&model::selector_string(sel))
+}
+
+/// Read everything a diagnosis of `target` needs.
+pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) -> ClusterState {
+    let r = Reader { client, timeout };
+    let ns = target.namespace.as_str();
+    let slice_sel: BTreeMap<String, String> = [(SERVICE_NAME_LABEL.to_owned(), target.name.clone())].into();
+    let dns_slice_sel: BTreeMap<String, String> = [(SERVICE_NAME_LABEL.to_owned(), KUBE_DNS.to_owned())].into();
+    let dns_pod_sel: BTreeMap<String, String> =
+        [(model::DNS_APP_LABEL.0.to_owned(), model::DNS_APP_LABEL.1.to_owned())].into();
+
+    // Round 1: everything that does not depend on the Service's selector.
+    let (svc, slices, events, services, namespaces, dns_svc, dns_slices, dns_pods, corefile, nld) = tokio::join!(
+        r.get::<Service>(ns, &target.name),
+        r.list::<EndpointSlice>(Some(ns), labels(&slice_sel)),
+        r.list::<Event>(Some(ns), ListParams::default().fields("type=Warning")),
+        r.list::<Service>(None, ListParams::default()),
+        list_namespaces(&r),
+        r.get::<Service>(KUBE_SYSTEM, KUBE_DNS),
+        r.list::<EndpointSlice>(Some(KUBE_SYSTEM), labels(&dns_slice_sel)),
+        r.list::<Pod>(Some(KUBE_SYSTEM), labels(&dns_pod_sel)),
+        r.get::<ConfigMap>(KUBE_SYSTEM, "coredns"),
+        r.get::<DaemonSet>(KUBE_SYSTEM, "node-local-dns"),
+    );
+
+    let mut state = ClusterState::default();
+    let all_services_read = services.is_ok();
+    match services {
+        Ok(items) => {
+            state.services.extend(items.into_iter().map(convert::service));
+            state.coverage.add_all(Kind::Service);
+        }
+        Err(f) => failed(&mut state, "list", Kind::Service, None, false, f),
+    }
+    let target_svc = match svc {
+        Ok(found) => {
+            state.coverage.add_object(Kind::Service, ns, &target.name);
+            let found = found.map(convert::service);
+            if let Some(s) = &found
+                && state.service(ns, &s.name).is_none()
+            {
+                state.services.push(s.clone());
+            }
+            found
+        }
+        Err(f) => {
+            failed(&mut state, "get", Kind::Service, Some(ns), true, f);
+            None
+        }
+    };
+    match slices {
+        Ok(items) => {
+            state.endpoint_slices.extend(items.into_iter().map(convert::endpoint_slice));
+            state.coverage.add_selection(Kind::EndpointSlice, ns, &slice_sel);
+        }
+        Err(f) => failed(&mut state, "list", Kind::EndpointSlice, Some(ns), true, f),
+    }
+    match events {
+        Ok(items) => {
+            state.events.extend(items.into_iter().map(convert::core_event));
+            state.coverage.add_namespace(Kind::Event, ns);
+        }
+        Err(f) => failed(&mut state, "list", Kind::Event, Some(ns), false, f),
+    }
+    match namespaces {
+        Ok(names) => {
+            state.namespaces.extend(names);
+            state.coverage.add_all(Kind::Namespace);
+        }
+        Err(f) => failed(&mut state, "list", Kind::Namespace, None, false, f),
+    }
+    match dns_svc {
+        Ok(found) => {
+            state.coverage.add_object(Kind::Service, KUBE_SYSTEM, KUBE_DNS);
+            if let Some(s) = found.map(convert::service)
+                && state.service(KUBE_SYSTEM, KUBE_DNS).is_none()
+            {
+                state.services.push(s);
+            }
+        }
+        Err(f) => failed(&mut state, "get", Kind::Service, Some(KUBE_SYSTEM), false, f),
+    }
+    match dns_slices {
+        Ok(items) => {
+            state.endpoint_slices.extend(items.into_iter().map(convert::endpoint_slice));
+            state.coverage.add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
+        }
+        Err(f) => failed(&mut state, "list", Kind::EndpointSlice, Some(KUBE_SYSTEM), false, f),
+    }
+    match dns_pods {
+        Ok(items) => {
+            state.pods.extend(items.into_iter().map(convert::pod));
+            state.coverage.add_selection(Kind::Pod, KUBE_SYSTEM, &dns_pod_sel);
+        }
+        Err(f) => failed(&mut state, "list", Kind::Pod, Some(KUBE_SYSTEM), false, f),
+    }
+    match corefile {
+        Ok(found) => {
+            state.coverage.add_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
+            state.config_maps.extend(found.and_then(convert::config_map));
+        }
+        Err(f) => failed(&mut state, "get", Kind::ConfigMap, Some(KUBE_SYSTEM), false, f),
+    }
+    match nld {
+        Ok(found) => {
+            state.coverage.add_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns");
+            state.workloads.extend(found.map(convert::daemon_set));
+        }
+        Err(f) => failed(&mut state, "get", Kind::DaemonSet, Some(KUBE_SYSTEM), false, f),
+    }
+
+    // Round 2: what depends on the Service.
+    match &target_svc {
+        Some(svc) => {
+            if let Some(sel) = svc.selector.as_ref().filter(|s| !s.is_empty()) {
+                match r.list::<Pod>(Some(ns), labels(sel)).await {
+                    Ok(items) => {
+                        state.pods.extend(items.into_iter().map(convert::pod));
+                        state.coverage.add_selection(Kind::Pod, ns, sel);
+                        if !state.pods.iter().any(|p| p.namespace == ns && p.matches(sel)) {
+                            near_miss_reads(&r, ns, &mut state).await;
+                        }
+                    }
+                    Err(f) => failed(&mut state, "list", Kind::Pod, Some(ns), true, f),
+                }
+            }
+        }
+        None if !all_services_read && state.coverage.covers_object(Kind::Service, ns, &target.name) => {
+            // Not found: the Services of its namespace, for close names.
+            match r.list::<Service>(Some(ns), ListParams::default()).await {
+                Ok(items) => {
+                    state.services.extend(items.into_iter().map(convert::service));
+                    state.coverage.add_namespace(Kind::Service, ns);
+                }
+                Err(f) => failed(&mut state, "list", Kind::Service, Some(ns), true, f),
+            }
+        }
+        None => {}
+    }
+    state
+}
+
+async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
+    let api: Api<Namespace> = Api::all(r.client.clone());
+    let list = r.run(api.list(&ListParams::default())).await?;
+    Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
+}
+
+/// The selector matched nothing: read the namespace's pods and workload
+/// templates for near-miss hints (optional reads).
+async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
+    let (pods, deployments, statefulsets, daemonsets) = tokio::join!(
+        r.list::<Pod>(Some(ns), ListParams::default()),
+        r.list::<Deployment>(Some(ns), ListParams::default()),
+        r.list::<StatefulSet>(Some(ns), ListParams::default()),
+        r.list::<DaemonSet>(Some(ns), ListParams::default()),
+    );
+    match pods {
+        Ok(items) => {
+            state.pods.retain(|p| p.namespace != ns);
+            state.pods.extend(items.into_iter().map(convert::pod));
+            state.coverage.add_namespace(Kind::Pod, ns);
+        }
+        Err(f) => failed(state, "list", Kind::Pod, Some(ns), false, f),
+    }
+    match deployments {
+        Ok(items) => {
+            state.workloads.extend(items.into_iter().map(convert::deployment));
+            state.coverage.add_namespace(Kind::Deployment, ns);
+        }
+        Err(f) => failed(state, "list", Kind::Deployment, Some(ns), false, f),
+    }
+    match statefulsets {
+        Ok(items) => {
+            state.workloads.extend(items.into_iter().map(convert::stateful_set));
+            state.coverage.add_namespace(Kind::StatefulSet, ns);
+        }
+        Err(f) => failed(state, "list", Kind::StatefulSet, Some(ns), false, f),
+    }
+    match daemonsets {
+        Ok(items) => {
+            state.workloads.extend(items.into_iter().map(convert::daemon_set));
+            state.coverage.add_namespace(Kind::DaemonSet, ns);
+        }
+        Err(f) => failed(state, "list", Kind::DaemonSet, Some(ns), false, f),
+    }
+}

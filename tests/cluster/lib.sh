@@ -1,0 +1,33 @@
+# Shared by tests/cluster/up and tests/cluster/down (sourced, not run).
+# shellcheck shell=bash
+
+# The network namespace everything runs in. Every 10.x address below exists
+# only on that namespace's own `lo`; nothing is routed off the machine.
+NETNS=svcdiscover-e2e
+NODE_NAME=kwok-node-0
+NODE_IP=10.250.0.2          # the node's InternalIP, kwok's kubelet port, the apiserver's advertise address
+DNS_IP=10.96.0.10           # ClusterIP of kube-system/kube-dns, where CoreDNS listens
+API_IP=10.96.0.1            # ClusterIP of default/kubernetes (first of the service range)
+SERVICE_CIDR=10.96.0.0/16
+POD_CIDR=10.244.0.0/16      # kwok hands out pod IPs from here
+
+# Everything a run creates lives under STATE, except the etcd data (on
+# /dev/shm: tmpfs, and etcd runs with --unsafe-no-fsync anyway) and
+# /etc/netns/$NETNS (where `ip netns exec` looks for the resolv.conf to
+# bind-mount).
+STATE=${SVCDISCOVER_CLUSTER_STATE:-/tmp/svcdiscover-cluster}
+ETCD_DATA=/dev/shm/svcdiscover-e2e-etcd
+NETNS_ETC=/etc/netns/$NETNS
+
+log() { printf '[cluster %s] %s\n' "$(date -u +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# pid_in_netns PID: true if PID is alive and inside our network namespace.
+# Pid files can outlive their processes (a crash, a reboot with /tmp kept);
+# checking the namespace keeps us from signalling an unrelated process that
+# got the same PID.
+pid_in_netns() {
+  local pid=$1
+  [ -n "$pid" ] && [ -e "/proc/$pid" ] || return 1
+  [ "$(ip netns identify "$pid" 2>/dev/null)" = "$NETNS" ]
+}
