@@ -27,7 +27,12 @@ pub async fn diagnose(cli: &Cli) -> Result<Outcome> {
             let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path))
                 .await
                 .map_err(|e| Error::Usage(format!("snapshot reader stopped: {e}")))??;
-            (state, cli.namespace.clone().unwrap_or_else(|| "default".to_owned()))
+            (
+                state,
+                cli.namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned()),
+            )
         }
         None => {
             let (client, context_ns) = source::live::client(&cli.kube).await?;
@@ -53,19 +58,23 @@ fn outcome(state: &ClusterState, cli: &Cli, namespace: String) -> Outcome {
         cluster_domain: cli.cluster_domain.clone(),
     };
     let report = analysis::diagnose(state, &target, &opts);
-    let errors: Vec<String> = state
-        .failures
-        .iter()
-        .filter(|f| f.required)
-        .map(|f| {
-            let rbac = if f.forbidden {
-                format!(" (needs RBAC: {})", f.what())
-            } else {
-                String::new()
-            };
-            format!("cannot {}: {}{rbac}", f.what(), f.reason)
-        })
-        .collect();
+    // One line per distinct cause: an unreachable server fails every read alike.
+    let mut errors: Vec<String> = Vec::new();
+    let mut by_reason: Vec<(&str, Vec<String>, bool)> = Vec::new();
+    for f in state.failures.iter().filter(|f| f.required) {
+        match by_reason.iter_mut().find(|(r, _, _)| *r == f.reason) {
+            Some((_, whats, _)) => whats.push(f.what()),
+            None => by_reason.push((&f.reason, vec![f.what()], f.forbidden)),
+        }
+    }
+    for (reason, whats, forbidden) in by_reason {
+        let rbac = if forbidden {
+            format!(" (grant RBAC: {})", whats.join("; "))
+        } else {
+            String::new()
+        };
+        errors.push(format!("cannot {}: {reason}{rbac}", whats.join(", ")));
+    }
     let status = if !errors.is_empty() {
         ExitStatus::ReadFailed
     } else if report.has_errors() {
@@ -95,7 +104,11 @@ pub fn render(report: &Report, cli: &Cli) -> Result<String> {
                 ColorWhen::Never => false,
                 ColorWhen::Auto => tty && !no_color && !dumb,
             };
-            let width = if tty { comfy_table::Table::new().width() } else { None };
+            let width = if tty {
+                comfy_table::Table::new().width()
+            } else {
+                None
+            };
             Ok(render::table(
                 report,
                 &RenderOpts {
@@ -114,7 +127,10 @@ pub async fn run(cli: &Cli) -> Result<ExitStatus> {
     let outcome = diagnose(cli).await?;
     let text = render(&outcome.report, cli)?;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitStatus::Clean);
         }

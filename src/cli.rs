@@ -141,7 +141,8 @@ pub fn is_dns1035_label(s: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_lowercase()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 /// RFC 1123 label: what a namespace name must be.
@@ -151,7 +152,8 @@ pub fn is_dns1123_label(s: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 fn parse_service_name(s: &str) -> Result<String, String> {
@@ -222,15 +224,27 @@ mod tests {
     #[test]
     fn timeouts_parse_like_kubectl() {
         assert_eq!(parse_timeout("0"), Ok(Timeout(None)));
-        assert_eq!(parse_timeout("7"), Ok(Timeout(Some(Duration::from_secs(7)))));
-        assert_eq!(parse_timeout("5s"), Ok(Timeout(Some(Duration::from_secs(5)))));
-        assert_eq!(parse_timeout("1m"), Ok(Timeout(Some(Duration::from_secs(60)))));
+        assert_eq!(
+            parse_timeout("7"),
+            Ok(Timeout(Some(Duration::from_secs(7))))
+        );
+        assert_eq!(
+            parse_timeout("5s"),
+            Ok(Timeout(Some(Duration::from_secs(5))))
+        );
+        assert_eq!(
+            parse_timeout("1m"),
+            Ok(Timeout(Some(Duration::from_secs(60))))
+        );
         assert!(parse_timeout("soon").is_err());
     }
 
     #[test]
     fn domains_are_validated_and_normalised() {
-        assert_eq!(parse_domain("cluster.local."), Ok("cluster.local".to_owned()));
+        assert_eq!(
+            parse_domain("cluster.local."),
+            Ok("cluster.local".to_owned())
+        );
         assert!(parse_domain("bad_domain").is_err());
     }
 }

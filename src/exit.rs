@@ -24,7 +24,9 @@ impl ExitStatus {
     pub fn of_error(e: &crate::error::Error) -> ExitStatus {
         use crate::error::Error::*;
         match e {
-            Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => ExitStatus::Usage,
+            Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
+                ExitStatus::Usage
+            }
             Connect(_) => ExitStatus::ReadFailed,
             Interrupted => ExitStatus::Interrupted,
         }
@@ -43,7 +45,13 @@ mod tests {
         assert_eq!(ExitStatus::Usage.code(), 2);
         assert_eq!(ExitStatus::ReadFailed.code(), 3);
         assert_eq!(ExitStatus::Interrupted.code(), 130);
-        assert_eq!(ExitStatus::of_error(&Error::Kubeconfig("x".into())), ExitStatus::Usage);
-        assert_eq!(ExitStatus::of_error(&Error::Connect("x".into())), ExitStatus::ReadFailed);
+        assert_eq!(
+            ExitStatus::of_error(&Error::Kubeconfig("x".into())),
+            ExitStatus::Usage
+        );
+        assert_eq!(
+            ExitStatus::of_error(&Error::Connect("x".into())),
+            ExitStatus::ReadFailed
+        );
     }
 }

@@ -8,7 +8,10 @@ use svcdiscover::{app, cli::Cli, exit::ExitStatus, render::safe};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -31,14 +34,15 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+    // Failures are reported once, by the app; library logs only with -v.
+    let directives = match verbose {
+        0 => "off",
+        1 => "svcdiscover=info,kube=warn",
+        2 => "svcdiscover=debug,kube=debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SVCDISCOVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("svcdiscover={level},kube={level}")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -44,7 +44,9 @@ impl Corefile {
                             in_kubernetes_at = Some(depth + 1);
                         }
                     }
-                    "forward" => out.forward.extend(args.iter().skip(1).map(|s| (*s).to_owned())),
+                    "forward" => out
+                        .forward
+                        .extend(args.iter().skip(1).map(|s| (*s).to_owned())),
                     "loop" => out.loop_plugin = true,
                     _ => {}
                 }
@@ -111,7 +113,10 @@ mod tests {
     #[test]
     fn reads_the_kubeadm_corefile() {
         let c = Corefile::parse(KUBEADM);
-        assert_eq!(c.kubernetes_zones, ["cluster.local", "in-addr.arpa", "ip6.arpa"]);
+        assert_eq!(
+            c.kubernetes_zones,
+            ["cluster.local", "in-addr.arpa", "ip6.arpa"]
+        );
         assert_eq!(c.cluster_domain(), Some("cluster.local"));
         assert_eq!(c.pods, "insecure");
         assert_eq!(c.forward, ["/etc/resolv.conf"]);
@@ -120,7 +125,9 @@ mod tests {
 
     #[test]
     fn custom_domain_comments_and_missing_plugin() {
-        let c = Corefile::parse("# kubernetes bogus.example\n.:53 {\n  kubernetes corp.example. {\n  }\n  forward . 10.0.0.53 10.0.0.54\n}\n");
+        let c = Corefile::parse(
+            "# kubernetes bogus.example\n.:53 {\n  kubernetes corp.example. {\n  }\n  forward . 10.0.0.53 10.0.0.54\n}\n",
+        );
         assert_eq!(c.cluster_domain(), Some("corp.example"));
         assert_eq!(c.pods, "disabled");
         assert_eq!(c.forward, ["10.0.0.53", "10.0.0.54"]);
@@ -133,7 +140,9 @@ mod tests {
 
     #[test]
     fn pods_outside_the_kubernetes_block_is_not_read() {
-        let c = Corefile::parse(".:53 {\n  kubernetes cluster.local\n  template ANY ANY {\n    pods verified\n  }\n}\n");
+        let c = Corefile::parse(
+            ".:53 {\n  kubernetes cluster.local\n  template ANY ANY {\n    pods verified\n  }\n}\n",
+        );
         assert_eq!(c.pods, "disabled");
     }
 }

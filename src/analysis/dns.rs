@@ -18,10 +18,15 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
     let corefile = corefile_cm
         .and_then(|cm| cm.data.get("Corefile"))
         .map(|t| Corefile::parse(t));
-    let corefile_known = state.coverage.covers_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
+    let corefile_known = state
+        .coverage
+        .covers_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
 
     // Cluster domain: flag, else Corefile, else the default.
-    let from_corefile = corefile.as_ref().and_then(|c| c.cluster_domain()).map(str::to_owned);
+    let from_corefile = corefile
+        .as_ref()
+        .and_then(|c| c.cluster_domain())
+        .map(str::to_owned);
     let (cluster_domain, source) = match (&opts.cluster_domain, &from_corefile) {
         (Some(flag), _) => (flag.trim_end_matches('.').to_owned(), DomainSource::Flag),
         (None, Some(d)) => (d.clone(), DomainSource::Corefile),
@@ -75,11 +80,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         node_local_dns: None,
     };
 
-    if state.coverage.covers_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns") {
-        let nld = state
-            .workloads
-            .iter()
-            .any(|w| w.kind == Kind::DaemonSet && w.namespace == KUBE_SYSTEM && w.name == "node-local-dns");
+    if state
+        .coverage
+        .covers_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns")
+    {
+        let nld = state.workloads.iter().any(|w| {
+            w.kind == Kind::DaemonSet && w.namespace == KUBE_SYSTEM && w.name == "node-local-dns"
+        });
         summary.node_local_dns = Some(nld);
         if nld {
             out.finding(
@@ -117,7 +124,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         )]
         .into()
     });
-    let dns_pods: Vec<&Pod> = if state.coverage.covers_selection(Kind::Pod, KUBE_SYSTEM, &sel) {
+    let dns_pods: Vec<&Pod> = if state
+        .coverage
+        .covers_selection(Kind::Pod, KUBE_SYSTEM, &sel)
+    {
         let mut v: Vec<&Pod> = state
             .pods
             .iter()
@@ -131,7 +141,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
     };
     summary.pods = dns_pods.iter().map(|p| pods::backend(p)).collect();
 
-    let ready = if state.coverage.covers_selection(Kind::EndpointSlice, KUBE_SYSTEM, &slice_selector(KUBE_DNS)) {
+    let ready = if state.coverage.covers_selection(
+        Kind::EndpointSlice,
+        KUBE_SYSTEM,
+        &slice_selector(KUBE_DNS),
+    ) {
         let n: usize = state
             .slices_of(svc)
             .flat_map(|s| s.endpoints.iter())
@@ -182,7 +196,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             )
         };
         let loop_hint = if summary.corefile.as_ref().is_some_and(|c| c.loop_plugin)
-            && unhealthy.iter().any(|p| pods::status(p) == "CrashLoopBackOff")
+            && unhealthy
+                .iter()
+                .any(|p| pods::status(p) == "CrashLoopBackOff")
         {
             "; a crash-looping CoreDNS with the `loop` plugin usually means `forward . /etc/resolv.conf` points back at itself (a node stub resolver such as 127.0.0.53): set the kubelet's resolvConf to the real upstream file"
         } else {
@@ -205,5 +221,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
 
 /// The label selector of a Service's EndpointSlices.
 pub(crate) fn slice_selector(service: &str) -> std::collections::BTreeMap<String, String> {
-    [(crate::model::SERVICE_NAME_LABEL.to_owned(), service.to_owned())].into()
+    [(
+        crate::model::SERVICE_NAME_LABEL.to_owned(),
+        service.to_owned(),
+    )]
+    .into()
 }

@@ -9,7 +9,10 @@ use crate::model::{
 /// Count a Service's endpoints; `None` when its slices were not read.
 pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
     let sel = super::dns::slice_selector(&svc.name);
-    if !state.coverage.covers_selection(Kind::EndpointSlice, &svc.namespace, &sel) {
+    if !state
+        .coverage
+        .covers_selection(Kind::EndpointSlice, &svc.namespace, &sel)
+    {
         return None;
     }
     let mut s = EndpointSummary {
@@ -25,7 +28,9 @@ pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
         s.slices += 1;
         s.from_endpoints |= slice.from_endpoints;
         for ep in &slice.endpoints {
-            let Some(ip) = ep.addresses.first() else { continue };
+            let Some(ip) = ep.addresses.first() else {
+                continue;
+            };
             if ep.is_ready() {
                 s.ready += 1;
             } else {
@@ -47,7 +52,8 @@ pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
             });
         }
     }
-    s.addresses.sort_by(|a, b| (&a.pod, &a.ip).cmp(&(&b.pod, &b.ip)));
+    s.addresses
+        .sort_by(|a, b| (&a.pod, &a.ip).cmp(&(&b.pod, &b.ip)));
     Some(s)
 }
 
@@ -86,7 +92,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
     } else if ctx.pods.is_empty() {
         "its selector matches no pod".to_owned()
     } else if s.not_ready > 0 {
-        format!("{} endpoint(s) exist but none is ready (see the pod findings)", s.not_ready)
+        format!(
+            "{} endpoint(s) exist but none is ready (see the pod findings)",
+            s.not_ready
+        )
     } else {
         format!(
             "{} pod(s) match but none is listed (not Ready, no pod IP yet, or no port maps)",

@@ -17,8 +17,8 @@ pub use corefile::Corefile;
 pub use names::{ResolverConf, Zone, replay};
 
 use crate::model::{
-    ClusterState, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
-    Service, ServiceSummary, Severity,
+    ClusterState, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report, Service,
+    ServiceSummary, Severity,
 };
 
 /// What to diagnose.
@@ -103,8 +103,16 @@ impl Ctx<'_> {
     }
 
     /// Whether the presence of one object is known; if not, records why.
-    pub fn require_object(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str, name: &str) -> bool {
-        self.state.coverage.covers_object(kind, namespace, name) || self.gap(out, check, kind, namespace)
+    pub fn require_object(
+        &self,
+        out: &mut Out,
+        check: &str,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> bool {
+        self.state.coverage.covers_object(kind, namespace, name)
+            || self.gap(out, check, kind, namespace)
     }
 
     /// Records in `out` why `kind` in `namespace` is unknown; returns false.
@@ -121,7 +129,10 @@ impl Ctx<'_> {
             ),
             Some(f) => (f.reason.clone(), f.what()),
             None => (
-                format!("the input holds no {} for namespace {namespace}", kind.resource()),
+                format!(
+                    "the input holds no {} for namespace {namespace}",
+                    kind.resource()
+                ),
                 format!(
                     "add `kubectl get {} -n {namespace} -o json` to the snapshot",
                     kind.resource()
@@ -179,9 +190,8 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         );
     }
 
-    out.findings.sort_by(|a, b| {
-        (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message))
-    });
+    out.findings
+        .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
 
     Report {
         api_version: crate::model::API_VERSION,

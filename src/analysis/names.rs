@@ -87,7 +87,10 @@ pub fn replay(typed: &str, conf: &ResolverConf, zone: &Zone<'_>) -> Resolution {
     let mut candidates = Vec::new();
     for name in conf.candidates(typed) {
         let candidate = zone.answer(&name);
-        let has_data = matches!(candidate.answer, Answer::Address { .. } | Answer::Cname { .. });
+        let has_data = matches!(
+            candidate.answer,
+            Answer::Address { .. } | Answer::Cname { .. }
+        );
         candidates.push(candidate);
         if has_data {
             let at = candidates.len() - 1;
@@ -146,7 +149,10 @@ impl<'a> Zone<'a> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let d = &self.domain;
         if name == *d {
-            return (Answer::Nodata, format!("`{d}` is the zone apex: no address record"));
+            return (
+                Answer::Nodata,
+                format!("`{d}` is the zone apex: no address record"),
+            );
         }
         let Some(rest) = name.strip_suffix(&format!(".{d}")) else {
             return (
@@ -180,7 +186,10 @@ impl<'a> Zone<'a> {
     fn svc(&self, labels: &[&str], depth: usize) -> (Answer, String) {
         let d = &self.domain;
         let Some(&ns) = labels.last() else {
-            return (Answer::Nodata, format!("`svc.{d}` exists but holds no address"));
+            return (
+                Answer::Nodata,
+                format!("`svc.{d}` exists but holds no address"),
+            );
         };
         let exists = self.namespace_exists(ns);
         if labels.len() == 1 {
@@ -204,7 +213,10 @@ impl<'a> Zone<'a> {
         if labels.len() > 4 {
             return (
                 Answer::Nxdomain,
-                format!("{} labels before `svc`: not a Kubernetes name", labels.len()),
+                format!(
+                    "{} labels before `svc`: not a Kubernetes name",
+                    labels.len()
+                ),
             );
         }
         if exists == Some(false) {
@@ -259,7 +271,9 @@ impl<'a> Zone<'a> {
             if target.is_empty() || target.parse::<std::net::IpAddr>().is_ok() {
                 return (
                     Answer::Nxdomain,
-                    format!("ExternalName Service {id} has no valid hostname in externalName: CoreDNS serves nothing"),
+                    format!(
+                        "ExternalName Service {id} has no valid hostname in externalName: CoreDNS serves nothing"
+                    ),
                 );
             }
             let in_zone = target == self.domain || target.ends_with(&format!(".{}", self.domain));
@@ -272,7 +286,9 @@ impl<'a> Zone<'a> {
                             addresses,
                             resolves: Some(true),
                         },
-                        format!("ExternalName Service {id}: CNAME to an in-cluster name that resolves ({why})"),
+                        format!(
+                            "ExternalName Service {id}: CNAME to an in-cluster name that resolves ({why})"
+                        ),
                     ),
                     Answer::Cname {
                         addresses,
@@ -288,7 +304,9 @@ impl<'a> Zone<'a> {
                     ),
                     _ => (
                         Answer::Nodata,
-                        format!("ExternalName Service {id} points at in-cluster `{target}`, which does not resolve ({why}): CoreDNS drops the CNAME and answers NODATA"),
+                        format!(
+                            "ExternalName Service {id} points at in-cluster `{target}`, which does not resolve ({why}): CoreDNS drops the CNAME and answers NODATA"
+                        ),
                     ),
                 };
             }
@@ -298,7 +316,9 @@ impl<'a> Zone<'a> {
                     addresses: Vec::new(),
                     resolves: None,
                 },
-                format!("ExternalName Service {id}: CNAME to `{target}`, resolved outside the cluster"),
+                format!(
+                    "ExternalName Service {id}: CNAME to `{target}`, resolved outside the cluster"
+                ),
             );
         }
         if svc.headless {
@@ -328,7 +348,9 @@ impl<'a> Zone<'a> {
         if addrs.is_empty() {
             (
                 Answer::Nxdomain,
-                format!("read as endpoint `{host}` of Service {id}, which has no ready endpoint of that name: NXDOMAIN"),
+                format!(
+                    "read as endpoint `{host}` of Service {id}, which has no ready endpoint of that name: NXDOMAIN"
+                ),
             )
         } else {
             (
@@ -343,7 +365,9 @@ impl<'a> Zone<'a> {
         let port = port.trim_start_matches('_');
         let proto = proto.trim_start_matches('_');
         let matched = svc.ports.iter().any(|p| {
-            p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(port))
+            p.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(port))
                 && p.protocol.eq_ignore_ascii_case(proto)
         });
         if matched && !svc.headless && !svc.cluster_ips.is_empty() {
@@ -356,7 +380,9 @@ impl<'a> Zone<'a> {
         } else {
             (
                 Answer::Nxdomain,
-                format!("read as port `{port}`, protocol `{proto}` of Service {id}, which has no such named port: NXDOMAIN"),
+                format!(
+                    "read as port `{port}`, protocol `{proto}` of Service {id}, which has no such named port: NXDOMAIN"
+                ),
             )
         }
     }
@@ -369,8 +395,7 @@ impl<'a> Zone<'a> {
                     let matches = match host {
                         None => true,
                         Some(h) => {
-                            ep.hostname.as_deref() == Some(h)
-                                || addr.replace(['.', ':'], "-") == h
+                            ep.hostname.as_deref() == Some(h) || addr.replace(['.', ':'], "-") == h
                         }
                     };
                     if matches {
@@ -402,10 +427,16 @@ impl<'a> Zone<'a> {
                         format!("pod record in namespace `{ns}`"),
                     )
                 } else {
-                    (Answer::Nxdomain, "not a valid pod record: NXDOMAIN".to_owned())
+                    (
+                        Answer::Nxdomain,
+                        "not a valid pod record: NXDOMAIN".to_owned(),
+                    )
                 }
             }
-            _ => (Answer::Nxdomain, "not a valid pod record: NXDOMAIN".to_owned()),
+            _ => (
+                Answer::Nxdomain,
+                "not a valid pod record: NXDOMAIN".to_owned(),
+            ),
         }
     }
 }
@@ -421,7 +452,12 @@ pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
 }
 
 /// Predict every name form from every client namespace; add `name-shadowed`.
-pub(crate) fn check(ctx: &Ctx<'_>, opts: &super::Options, dns: &DnsSummary, out: &mut Out) -> Vec<NameForm> {
+pub(crate) fn check(
+    ctx: &Ctx<'_>,
+    opts: &super::Options,
+    dns: &DnsSummary,
+    out: &mut Out,
+) -> Vec<NameForm> {
     let state = ctx.state;
     let t = ctx.target;
     let domain = dns.cluster_domain.as_str();
@@ -430,6 +466,18 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &super::Options, dns: &DnsSummary, out:
         Some("verified") => PodsMode::Verified,
         _ => PodsMode::Disabled,
     };
+    if ctx.service.is_none()
+        && !state
+            .coverage
+            .covers_object(Kind::Service, &t.namespace, &t.name)
+    {
+        out.not_checked(
+            "name forms",
+            format!("the Service {}/{} could not be read", t.namespace, t.name),
+            format!("get services in namespace {}", t.namespace),
+        );
+        return Vec::new();
+    }
     let zone = Zone::new(state, domain, pods_mode);
     let own_record = format!("{}.{}.svc.{domain}.", t.name, t.namespace);
 
@@ -456,7 +504,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &super::Options, dns: &DnsSummary, out:
             }
         }
     }
-    if !state.coverage.covers_all(Kind::Service) && !ctx.state.failures.iter().any(|f| f.kind == Kind::Service) {
+    if !state.coverage.covers_all(Kind::Service)
+        && !ctx.state.failures.iter().any(|f| f.kind == Kind::Service)
+    {
         let unread: Vec<&str> = clients
             .iter()
             .flatten()
@@ -546,55 +596,84 @@ fn explain(
                 res.candidates.len()
             );
         }
-        let walk = res
-            .candidates
-            .iter()
-            .map(|c| format!("{} {}", c.name, text::rcode(&c.answer)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let walk = || {
+            res.candidates
+                .iter()
+                .map(|c| format!("{} {}", c.name, text::rcode(&c.answer)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let own = res.candidates.iter().find(|c| c.name == own_record);
         return match (form, own) {
             (Form::Short, None) => format!(
-                "from {from} the search list completes `{typed}` only with that namespace's own domain ({walk}): a short name reaches only Services of the client's own namespace; use `{}.{}`",
-                t.name, t.namespace
+                "from {from} the search list never builds {own_record}; the first try, {} ({}): a short name reaches only Services of the client's own namespace; use `{}.{}`",
+                res.candidates.first().map_or("", |c| c.name.as_str()),
+                res.candidates
+                    .first()
+                    .map_or(String::new(), |c| c.why.clone()),
+                t.name,
+                t.namespace
             ),
-            (_, Some(c)) => format!("the Service's own record {own_record} does not answer: {}", c.why),
-            _ => format!("no candidate answers ({walk})"),
+            (_, Some(c)) => format!(
+                "the Service's own record {own_record} does not answer: {}",
+                c.why
+            ),
+            _ => format!("no candidate answers ({})", walk()),
         };
     };
     let hit = &res.candidates[i];
-    let skipped = i;
+    let domain = own_record
+        .trim_end_matches('.')
+        .strip_prefix(&format!("{}.{}.svc.", t.name, t.namespace))
+        .unwrap_or("<domain>");
+    let nth = ordinal(i + 1);
     let via = if hit.name == own_record {
-        match (form, i) {
-            (Form::Short, _) => format!(
-                "the first search domain `{}.svc.<domain>` completes it to the Service's own record",
+        match form {
+            Form::Short => format!(
+                "the first search domain {}.svc.{domain} completes it: a short name works only from the Service's own namespace",
                 t.namespace
             ),
-            (Form::Namespaced, _) => format!(
-                "the search domain `svc.<domain>` completes it ({skipped} candidate(s) before it fail)"
+            Form::Namespaced => format!(
+                "the search domain svc.{domain} completes it ({nth} candidate); the absolute name `{typed}.` would go upstream"
             ),
-            (Form::Svc, _) => format!(
-                "the search domain `<domain>` completes it ({skipped} candidate(s) before it fail)"
-            ),
-            (Form::Fqdn, 0) => "the absolute name is tried first".to_owned(),
-            (Form::Fqdn, _) => format!(
-                "it has fewer than 5 dots, so {skipped} search candidate(s) fail before the absolute name answers; a trailing dot saves them"
+            Form::Svc => format!("the search domain {domain} completes it ({nth} candidate)"),
+            Form::Fqdn if i == 0 => "the absolute name is tried first".to_owned(),
+            Form::Fqdn => format!(
+                "answered as the {nth} candidate: with fewer than 5 dots, {i} search candidates fail first; a trailing dot skips them"
             ),
         }
     } else {
         format!(
-            "`{}` answers first, not the Service's own record {own_record}: {}",
-            hit.name, hit.why
+            "`{}` ({nth} candidate) answers before the Service's own record: {}",
+            hit.name.trim_end_matches('.'),
+            hit.why
         )
     };
+    let plain_cluster_ip = hit.name == own_record
+        && ctx
+            .service
+            .is_some_and(|s| !s.headless && s.type_ != crate::model::ServiceType::ExternalName);
     match &hit.answer {
         Answer::Cname {
             resolves: None,
             target,
             ..
         } => format!("{via}; CNAME to `{target}`, which only an upstream resolver can answer"),
-        _ => format!("{via} ({})", hit.why),
+        _ if plain_cluster_ip => via,
+        _ if hit.name == own_record => format!("{via}; {}", hit.why),
+        _ => via,
     }
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, out: &mut Out) {
@@ -632,4 +711,307 @@ fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, out: &mut Out) {
         ),
         objects,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClusterState, Endpoint, EndpointSlice, Kind, Service, ServiceType};
+
+    fn svc(ns: &str, name: &str, ip: &str) -> Service {
+        Service {
+            namespace: ns.into(),
+            name: name.into(),
+            cluster_ips: vec![ip.into()],
+            selector: Some([("app".to_owned(), name.to_owned())].into()),
+            ..Service::default()
+        }
+    }
+
+    fn state(services: Vec<Service>) -> ClusterState {
+        let mut s = ClusterState {
+            services,
+            ..ClusterState::default()
+        };
+        s.coverage.add_all(Kind::Service);
+        s.coverage.add_all(Kind::Namespace);
+        s.namespaces = ["default", "client", "kube-system"]
+            .map(String::from)
+            .into();
+        s
+    }
+
+    fn answered(res: &Resolution) -> Option<&str> {
+        res.answered_by.map(|i| res.candidates[i].name.as_str())
+    }
+
+    #[test]
+    fn glibc_candidate_order_follows_ndots() {
+        let conf = ResolverConf::cluster_first("client", "cluster.local");
+        assert_eq!(
+            conf.candidates("svc.ns"),
+            [
+                "svc.ns.client.svc.cluster.local.",
+                "svc.ns.svc.cluster.local.",
+                "svc.ns.cluster.local.",
+                "svc.ns."
+            ]
+        );
+        // Five dots or more: the absolute name goes first.
+        assert_eq!(conf.candidates("a.b.c.d.e.f")[0], "a.b.c.d.e.f.");
+        // A trailing dot: one query.
+        assert_eq!(
+            conf.candidates("svc.ns.svc.cluster.local."),
+            ["svc.ns.svc.cluster.local."]
+        );
+    }
+
+    #[test]
+    fn the_classic_lesson_short_name_only_in_own_namespace() {
+        let st = state(vec![svc("default", "service-pay-v1", "10.96.0.20")]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let own = replay(
+            "service-pay-v1",
+            &ResolverConf::cluster_first("default", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(own.resolves(), Some(true));
+        assert_eq!(
+            answered(&own),
+            Some("service-pay-v1.default.svc.cluster.local.")
+        );
+        assert_eq!(own.candidates.len(), 1);
+
+        let other = replay(
+            "service-pay-v1",
+            &ResolverConf::cluster_first("client", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(other.resolves(), Some(false));
+        let answers: Vec<&Answer> = other.candidates.iter().map(|c| &c.answer).collect();
+        assert_eq!(
+            answers,
+            [
+                &Answer::Nxdomain,
+                &Answer::Nxdomain,
+                &Answer::Nxdomain,
+                &Answer::Upstream
+            ]
+        );
+
+        let ns_form = replay(
+            "service-pay-v1.default",
+            &ResolverConf::cluster_first("client", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(ns_form.resolves(), Some(true));
+        assert_eq!(
+            ns_form.answered_by,
+            Some(1),
+            "answered through the svc.<domain> search entry"
+        );
+    }
+
+    #[test]
+    fn namespace_named_like_the_service_answers_nodata_and_search_goes_on() {
+        let mut st = state(vec![svc("default", "pay", "10.96.0.20")]);
+        st.namespaces.insert("pay".into());
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let c = zone.answer("pay.svc.cluster.local.");
+        assert_eq!(c.answer, Answer::Nodata);
+        let res = replay(
+            "pay",
+            &ResolverConf::cluster_first("client", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(res.resolves(), Some(false));
+        assert_eq!(res.candidates[1].answer, Answer::Nodata);
+    }
+
+    #[test]
+    fn shadowing_service_in_client_namespace_answers_first() {
+        let st = state(vec![
+            svc("default", "service-pay-v1", "10.96.0.20"),
+            svc("client", "service-pay-v1", "10.96.0.99"),
+        ]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let res = replay(
+            "service-pay-v1",
+            &ResolverConf::cluster_first("client", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(
+            answered(&res),
+            Some("service-pay-v1.client.svc.cluster.local.")
+        );
+        assert_eq!(
+            res.candidates[0].answer,
+            Answer::Address {
+                addresses: vec!["10.96.0.99".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn headless_service_answers_ready_endpoints_only_or_nxdomain() {
+        let mut headless = svc("default", "db", "");
+        headless.cluster_ips.clear();
+        headless.headless = true;
+        let mut st = state(vec![headless]);
+        let ep = |ip: &str, ready| Endpoint {
+            addresses: vec![ip.into()],
+            ready: Some(ready),
+            serving: Some(ready),
+            terminating: None,
+            hostname: Some(format!("h{}", ip.len())),
+            pod: None,
+            node_name: None,
+        };
+        st.endpoint_slices.push(EndpointSlice {
+            namespace: "default".into(),
+            name: "db-x".into(),
+            service_name: Some("db".into()),
+            address_type: "IPv4".into(),
+            endpoints: vec![ep("10.244.0.1", true), ep("10.244.0.22", false)],
+            ..EndpointSlice::default()
+        });
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        assert_eq!(
+            zone.answer("db.default.svc.cluster.local").answer,
+            Answer::Address {
+                addresses: vec!["10.244.0.1".into()]
+            }
+        );
+        // Endpoint records by dashed IP and by hostname; a not-ready one is absent.
+        assert!(matches!(
+            zone.answer("10-244-0-1.db.default.svc.cluster.local")
+                .answer,
+            Answer::Address { .. }
+        ));
+        assert_eq!(
+            zone.answer("10-244-0-22.db.default.svc.cluster.local")
+                .answer,
+            Answer::Nxdomain
+        );
+
+        st.endpoint_slices[0].endpoints[0].ready = Some(false);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        assert_eq!(
+            zone.answer("db.default.svc.cluster.local").answer,
+            Answer::Nxdomain
+        );
+    }
+
+    #[test]
+    fn external_name_is_a_cname_whose_outcome_is_unknown_outside_the_cluster() {
+        let mut ext = svc("default", "billing", "");
+        ext.type_ = ServiceType::ExternalName;
+        ext.cluster_ips.clear();
+        ext.selector = None;
+        ext.external_name = Some("billing.example.com".into());
+        let mut internal = ext.clone();
+        internal.name = "alias".into();
+        internal.external_name = Some("service-pay-v1.default.svc.cluster.local".into());
+        let mut dangling = ext.clone();
+        dangling.name = "dangling".into();
+        dangling.external_name = Some("gone.default.svc.cluster.local".into());
+        let st = state(vec![
+            ext,
+            internal,
+            dangling,
+            svc("default", "service-pay-v1", "10.96.0.20"),
+        ]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let res = replay(
+            "billing",
+            &ResolverConf::cluster_first("default", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(res.resolves(), None);
+        assert!(
+            matches!(&res.candidates[0].answer, Answer::Cname { target, .. } if target == "billing.example.com")
+        );
+        let res = replay(
+            "alias",
+            &ResolverConf::cluster_first("default", "cluster.local"),
+            &zone,
+        );
+        assert_eq!(res.resolves(), Some(true));
+        assert!(
+            matches!(&res.candidates[0].answer, Answer::Cname { addresses, .. } if addresses == &["10.96.0.20".to_owned()])
+        );
+        assert_eq!(
+            zone.answer("dangling.default.svc.cluster.local").answer,
+            Answer::Nodata
+        );
+    }
+
+    #[test]
+    fn zone_edges() {
+        let st = state(vec![svc("default", "web", "10.96.0.5")]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Insecure);
+        assert_eq!(zone.answer("cluster.local.").answer, Answer::Nodata);
+        assert_eq!(zone.answer("svc.cluster.local.").answer, Answer::Nodata);
+        assert_eq!(
+            zone.answer("default.svc.cluster.local.").answer,
+            Answer::Nodata
+        );
+        assert_eq!(
+            zone.answer("nosuch.svc.cluster.local.").answer,
+            Answer::Nxdomain
+        );
+        assert_eq!(zone.answer("web.cluster.local.").answer, Answer::Nxdomain);
+        assert_eq!(zone.answer("web.default.").answer, Answer::Upstream);
+        assert_eq!(
+            zone.answer("a.b.c.d.e.svc.cluster.local.").answer,
+            Answer::Nxdomain
+        );
+        assert_eq!(
+            zone.answer("10-1-2-3.default.pod.cluster.local.").answer,
+            Answer::Address {
+                addresses: vec!["10.1.2.3".into()]
+            }
+        );
+        let disabled = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        assert_eq!(
+            disabled
+                .answer("10-1-2-3.default.pod.cluster.local.")
+                .answer,
+            Answer::Nxdomain
+        );
+        // A namespace that does not exist answers NXDOMAIN even for a known name shape.
+        assert_eq!(
+            zone.answer("web.gone.svc.cluster.local.").answer,
+            Answer::Nxdomain
+        );
+        // Case does not matter in DNS.
+        assert!(matches!(
+            zone.answer("WEB.Default.svc.Cluster.Local.").answer,
+            Answer::Address { .. }
+        ));
+    }
+
+    #[test]
+    fn custom_cluster_domain_with_more_labels() {
+        let st = state(vec![svc("default", "web", "10.96.0.5")]);
+        let zone = Zone::new(&st, "k8s.corp.example", PodsMode::Disabled);
+        let conf = ResolverConf::cluster_first("client", "k8s.corp.example");
+        // 5 dots: the FQDN is tried as-is first.
+        let res = replay("web.default.svc.k8s.corp.example", &conf, &zone);
+        assert_eq!(res.answered_by, Some(0));
+        assert_eq!(
+            zone.answer("web.default.svc.cluster.local.").answer,
+            Answer::Upstream
+        );
+    }
+
+    #[test]
+    fn ordinals() {
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(4), "4th");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(22), "22nd");
+    }
 }

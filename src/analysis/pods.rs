@@ -112,7 +112,11 @@ pub fn classify_pull(text: &str) -> PullCause {
         PullCause::Unauthorized
     } else if any(&["not found", "manifest unknown", "notfound", "name unknown"]) {
         PullCause::NotFound
-    } else if any(&["invalidimagename", "invalid reference format", "couldn't parse image"]) {
+    } else if any(&[
+        "invalidimagename",
+        "invalid reference format",
+        "couldn't parse image",
+    ]) {
         PullCause::InvalidName
     } else {
         PullCause::Unknown
@@ -180,10 +184,15 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
                 pod,
                 format!("gates: {}", pod.scheduling_gates.join(", ")),
                 "pods are held back by scheduling gates".to_owned(),
-                "the controller that added the gates must remove them; check why it has not".to_owned(),
+                "the controller that added the gates must remove them; check why it has not"
+                    .to_owned(),
             );
             explained = true;
-        } else if pod.scheduled.as_ref().is_some_and(|c| c.status == Some(false)) {
+        } else if pod
+            .scheduled
+            .as_ref()
+            .is_some_and(|c| c.status == Some(false))
+        {
             let msg = pod
                 .scheduled
                 .as_ref()
@@ -237,12 +246,20 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
                 }
                 "CrashLoopBackOff" => {
                     let last = s.last_terminated.as_ref();
-                    let reason = last.and_then(|t| t.reason.clone()).unwrap_or_else(|| "unknown".to_owned());
+                    let reason = last
+                        .and_then(|t| t.reason.clone())
+                        .unwrap_or_else(|| "unknown".to_owned());
                     let code = last.map(|t| t.exit_code);
                     let fix = if reason == "OOMKilled" {
-                        format!("the container runs out of memory: raise its memory limit or reduce its use (`kubectl logs --previous -n {} {} -c {}`)", pod.namespace, pod.name, s.name)
+                        format!(
+                            "the container runs out of memory: raise its memory limit or reduce its use (`kubectl logs --previous -n {} {} -c {}`)",
+                            pod.namespace, pod.name, s.name
+                        )
                     } else {
-                        format!("read why it exits: `kubectl logs --previous -n {} {} -c {}`, then fix its command, config or dependencies", pod.namespace, pod.name, s.name)
+                        format!(
+                            "read why it exits: `kubectl logs --previous -n {} {} -c {}`, then fix its command, config or dependencies",
+                            pod.namespace, pod.name, s.name
+                        )
                     };
                     add(
                         Code::CrashLoop,
@@ -252,7 +269,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
                             "container {} restarted {} times, last exit: {reason}{}",
                             s.name,
                             s.restart_count,
-                            code.map(|c| format!(" (exit code {c})")).unwrap_or_default()
+                            code.map(|c| format!(" (exit code {c})"))
+                                .unwrap_or_default()
                         ),
                         format!("container {} keeps crashing (CrashLoopBackOff)", s.name),
                         fix,
@@ -311,7 +329,12 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
         out.finding(
             code,
             severity,
-            format!("{} ({} of {}): {names}{detail}", g.message, g.pods.len(), ctx.pods.len()),
+            format!(
+                "{} ({} of {}): {names}{detail}",
+                g.message,
+                g.pods.len(),
+                ctx.pods.len()
+            ),
             g.fix,
             pod_refs(g.pods.iter().copied()),
         );
@@ -350,7 +373,9 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
             .as_ref()
             .is_some_and(|w| w.reason == "ContainerCreating" || w.reason == "PodInitializing")
     });
-    if let Some(e) = latest(events, "FailedCreatePodSandBox").or_else(|| latest(events, "FailedMount")) {
+    if let Some(e) =
+        latest(events, "FailedCreatePodSandBox").or_else(|| latest(events, "FailedMount"))
+    {
         return (
             format!("sandbox/{}", e.reason),
             format!("{name}: {} {}", e.reason, first_line(&e.message)),

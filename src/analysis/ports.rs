@@ -18,10 +18,15 @@ fn serves(pod: &Pod, port: &ServicePort) -> Option<bool> {
             if declared.is_empty() {
                 return None;
             }
-            Some(declared.iter().any(|p| p.port == *n && p.protocol.eq_ignore_ascii_case(&port.protocol)))
+            Some(
+                declared
+                    .iter()
+                    .any(|p| p.port == *n && p.protocol.eq_ignore_ascii_case(&port.protocol)),
+            )
         }
         TargetPort::Name(name) => Some(declared.iter().any(|p| {
-            p.name.as_deref() == Some(name.as_str()) && p.protocol.eq_ignore_ascii_case(&port.protocol)
+            p.name.as_deref() == Some(name.as_str())
+                && p.protocol.eq_ignore_ascii_case(&port.protocol)
         })),
     }
 }
@@ -37,7 +42,11 @@ fn declared_list(pod: &Pod) -> String {
             })
         })
         .collect();
-    if v.is_empty() { "none".to_owned() } else { v.join(", ") }
+    if v.is_empty() {
+        "none".to_owned()
+    } else {
+        v.join(", ")
+    }
 }
 
 pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
@@ -59,7 +68,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             .pods
             .iter()
             .any(|p| p.is_ready() && serves(p, port) != Some(false));
-        let severity = if good_ready { Severity::Warning } else { Severity::Error };
+        let severity = if good_ready {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
         let label = match &port.name {
             Some(n) => format!("port {n} ({}/{})", port.port, port.protocol),
             None => format!("port {}/{}", port.port, port.protocol),
@@ -69,21 +82,30 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             TargetPort::Name(n) => format!("named targetPort {n}"),
         };
         let consequence = match &port.target_port {
-            TargetPort::Number(_) => "connections to it are refused unless the app listens there without declaring it",
-            TargetPort::Name(_) => "the EndpointSlice controller cannot map it, so these pods get no endpoint port for it",
+            TargetPort::Number(_) => {
+                "connections to it are refused unless the app listens there without declaring it"
+            }
+            TargetPort::Name(_) => {
+                "the EndpointSlice controller cannot map it, so these pods get no endpoint port for it"
+            }
         };
         let example = bad[0];
         let fix = match &port.target_port {
             TargetPort::Number(_) => format!(
                 "set the Service's targetPort to the port the container listens on (declared: {}), or declare and listen on {}",
-                declared_list(example), port.target_port
+                declared_list(example),
+                port.target_port
             ),
             TargetPort::Name(n) => format!(
                 "name a container port `{n}` in the pod template, or point targetPort at an existing name or number (declared: {})",
                 declared_list(example)
             ),
         };
-        let mut objects = vec![crate::model::ObjectRef::new("Service", &svc.namespace, &svc.name)];
+        let mut objects = vec![crate::model::ObjectRef::new(
+            "Service",
+            &svc.namespace,
+            &svc.name,
+        )];
         objects.extend(pod_refs(bad.iter().copied()));
         out.finding(
             Code::TargetPortMismatch,

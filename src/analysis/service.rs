@@ -60,7 +60,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     if !ctx.pods.is_empty() {
         return;
     }
-    if !ctx.state.coverage.covers_selection(Kind::Pod, &svc.namespace, selector) {
+    if !ctx
+        .state
+        .coverage
+        .covers_selection(Kind::Pod, &svc.namespace, selector)
+    {
         ctx.require(out, "selector", Kind::Pod, &svc.namespace);
         return;
     }
@@ -138,7 +142,10 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     for p in pods {
         // A Deployment's pods are named <deployment>-<hash>-<id>: one hint is enough.
-        if covered_by_workload.iter().any(|w| p.name.starts_with(&format!("{w}-"))) {
+        if covered_by_workload
+            .iter()
+            .any(|w| p.name.starts_with(&format!("{w}-")))
+        {
             continue;
         }
         if let Some((text, fix)) = one_off(selector, &p.labels) {
@@ -243,5 +250,11 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
             .iter()
             .map(|ns| ObjectRef::new("Service", ns, &t.name)),
     );
-    out.finding(Code::ServiceNotFound, Severity::Error, message, fix, objects);
+    out.finding(
+        Code::ServiceNotFound,
+        Severity::Error,
+        message,
+        fix,
+        objects,
+    );
 }

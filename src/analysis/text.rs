@@ -45,7 +45,9 @@ pub fn is_close(wanted: &str, candidate: &str) -> bool {
     }
     let limit = (wanted.len() / 4).clamp(1, 3);
     edit_distance(wanted, candidate) <= limit
-        || (wanted.len() >= 4 && (candidate.contains(wanted) || wanted.contains(candidate)) && candidate.len() >= 3)
+        || (wanted.len() >= 4
+            && (candidate.contains(wanted) || wanted.contains(candidate))
+            && candidate.len() >= 3)
 }
 
 /// `k=v,k2=v2`

@@ -251,7 +251,9 @@ pub enum Form {
 #[serde(rename_all = "lowercase", tag = "rcode")]
 pub enum Answer {
     /// NOERROR with addresses.
-    Address { addresses: Vec<String> },
+    Address {
+        addresses: Vec<String>,
+    },
     /// A CNAME (ExternalName); addresses when CoreDNS can resolve the target in-cluster.
     Cname {
         target: String,

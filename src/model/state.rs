@@ -155,13 +155,23 @@ impl Coverage {
     }
 
     /// Record a read of every `kind` in `namespace` matching `selector`.
-    pub fn add_selection(&mut self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) {
+    pub fn add_selection(
+        &mut self,
+        kind: Kind,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) {
         self.selections
             .insert((kind, namespace.to_owned(), selector_string(selector)));
     }
 
     /// Whether every object of `kind` in `namespace` matching `selector` was read.
-    pub fn covers_selection(&self, kind: Kind, namespace: &str, selector: &BTreeMap<String, String>) -> bool {
+    pub fn covers_selection(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> bool {
         self.covers(kind, namespace)
             || self
                 .selections
@@ -392,7 +402,10 @@ pub fn selector_string(selector: &BTreeMap<String, String>) -> String {
 }
 
 /// Every selector label must be present with the same value.
-pub fn labels_match(labels: &BTreeMap<String, String>, selector: &BTreeMap<String, String>) -> bool {
+pub fn labels_match(
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 

@@ -63,7 +63,11 @@ impl Ctx<'_> {
         if !self.opts.no_headers {
             t.set_header(header.iter().map(|h| {
                 let c = Cell::new(h);
-                if self.opts.color { c.add_attribute(Attribute::Dim) } else { c }
+                if self.opts.color {
+                    c.add_attribute(Attribute::Dim)
+                } else {
+                    c
+                }
             }));
         }
         t
@@ -72,7 +76,11 @@ impl Ctx<'_> {
     fn push(&mut self, t: &Table) {
         for line in t.lines() {
             // Borderless tables pad with a leading space; keep kubectl's flush-left look.
-            let line = line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned();
+            let line = line
+                .strip_prefix(' ')
+                .unwrap_or(&line)
+                .trim_end()
+                .to_owned();
             self.out.push_str(&line);
             self.out.push('\n');
         }
@@ -143,8 +151,15 @@ fn summary(c: &mut Ctx<'_>, r: &Report) {
                 TargetPort::Number(n) => n.to_string(),
                 TargetPort::Name(n) => safe(n).into_owned(),
             };
-            let node = p.node_port.map(|n| format!(" node:{n}")).unwrap_or_default();
-            let name = p.name.as_deref().map(|n| format!("{}:", safe(n))).unwrap_or_default();
+            let node = p
+                .node_port
+                .map(|n| format!(" node:{n}"))
+                .unwrap_or_default();
+            let name = p
+                .name
+                .as_deref()
+                .map(|n| format!("{}:", safe(n)))
+                .unwrap_or_default();
             format!("{name}{}→{target}/{}{node}", p.port, p.protocol)
         })
         .collect();
@@ -152,7 +167,10 @@ fn summary(c: &mut Ctx<'_>, r: &Report) {
         parts.push(format!("ports {}", ports.join(" ")));
     }
     match &s.selector {
-        Some(sel) => parts.push(format!("selector {}", safe(&crate::model::selector_string(sel)))),
+        Some(sel) => parts.push(format!(
+            "selector {}",
+            safe(&crate::model::selector_string(sel))
+        )),
         None if s.external_name.is_none() => parts.push("no selector".to_owned()),
         None => {}
     }
@@ -163,7 +181,10 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
     if r.service.selector.is_none() {
         return;
     }
-    c.title("Backends", &format!("  {} pod(s) selected", r.backends.len()));
+    c.title(
+        "Backends",
+        &format!("  {} pod(s) selected", r.backends.len()),
+    );
     if r.backends.is_empty() {
         return;
     }
@@ -175,7 +196,10 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
     for b in &r.backends {
         let mut row = vec![
             c.cell(&b.pod, None),
-            c.cell(if b.ready { "yes" } else { "no" }, Some(if b.ready { Color::Green } else { Color::Red })),
+            c.cell(
+                if b.ready { "yes" } else { "no" },
+                Some(if b.ready { Color::Green } else { Color::Red }),
+            ),
             c.cell(&b.status, None),
             c.cell(dash(b.ip.as_deref()), None),
             c.cell(dash(b.node.as_deref()), None),
@@ -194,7 +218,11 @@ fn endpoints(c: &mut Ctx<'_>, r: &Report) {
         c.title("Endpoints", "  not checked");
         return;
     };
-    let source = if e.from_endpoints { "v1 Endpoints" } else { "EndpointSlice(s)" };
+    let source = if e.from_endpoints {
+        "v1 Endpoints"
+    } else {
+        "EndpointSlice(s)"
+    };
     c.title(
         "Endpoints",
         &format!(
@@ -240,10 +268,17 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
         .ready_endpoints
         .map(|n| format!(", {n} ready endpoint(s)"))
         .unwrap_or_default();
-    let nld = if d.node_local_dns == Some(true) { ", NodeLocal DNSCache" } else { "" };
+    let nld = if d.node_local_dns == Some(true) {
+        ", NodeLocal DNSCache"
+    } else {
+        ""
+    };
     c.title(
         "Cluster DNS",
-        &format!("  {service}{ready}{nld}; domain {} ({source})", safe(&d.cluster_domain)),
+        &format!(
+            "  {service}{ready}{nld}; domain {} ({source})",
+            safe(&d.cluster_domain)
+        ),
     );
     if d.pods.is_empty() {
         return;
@@ -252,7 +287,10 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
     for b in &d.pods {
         t.add_row(vec![
             c.cell(&b.pod, None),
-            c.cell(yes_no(b.ready), Some(if b.ready { Color::Green } else { Color::Red })),
+            c.cell(
+                yes_no(b.ready),
+                Some(if b.ready { Color::Green } else { Color::Red }),
+            ),
             c.cell(&b.status, None),
             c.cell(dash(b.ip.as_deref()), None),
             c.cell(dash(b.node.as_deref()), None),
@@ -285,14 +323,20 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
     if r.name_forms.is_empty() {
         return;
     }
-    c.title("Name forms", "  (predicted from cluster state; OBSERVED comes from a probe)");
+    c.title(
+        "Name forms",
+        "  (predicted from cluster state; OBSERVED comes from a probe)",
+    );
     let mut header = vec!["NAME", "FROM", "PREDICTED", "OBSERVED", "WHY"];
     if c.opts.wide {
         header.insert(4, "ANSWERED BY");
     }
     let mut t = c.table(&header);
     for n in &r.name_forms {
-        let from = n.from_namespace.clone().unwrap_or_else(|| "any other namespace".to_owned());
+        let from = n
+            .from_namespace
+            .clone()
+            .unwrap_or_else(|| "any other namespace".to_owned());
         let color = match n.expected_resolves {
             Some(true) => Some(Color::Green),
             Some(false) => Some(Color::Red),
@@ -316,7 +360,11 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
                 .iter()
                 .map(|cand| format!("{} {}", cand.name, short_answer(&cand.answer)))
                 .collect();
-            row.push(c.cell(format!("{}\n  tried: {}", n.why, walk.join("; ")), None));
+            row.push(Cell::new(format!(
+                "{}\n  tried: {}",
+                safe(&n.why),
+                safe(&walk.join("; "))
+            )));
         } else {
             row.push(c.cell(&n.why, None));
         }
@@ -336,15 +384,26 @@ fn short_answer(a: &Answer) -> String {
 }
 
 fn findings(c: &mut Ctx<'_>, r: &Report) {
-    let errors = r.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = r.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     if r.findings.is_empty() {
         c.title("Findings", "  none");
         return;
     }
     c.title(
         "Findings",
-        &format!("  {errors} error(s), {warnings} warning(s), {} info", r.findings.len() - errors - warnings),
+        &format!(
+            "  {errors} error(s), {warnings} warning(s), {} info",
+            r.findings.len() - errors - warnings
+        ),
     );
     let mut t = c.table(&["SEVERITY", "CODE", "MESSAGE", "FIX"]);
     for f in &r.findings {
@@ -365,7 +424,11 @@ fn not_checked(c: &mut Ctx<'_>, r: &Report) {
     c.title("Not checked", "");
     let mut t = c.table(&["CHECK", "REASON", "NEEDS"]);
     for n in &r.not_checked {
-        t.add_row(vec![c.cell(&n.check, None), c.cell(&n.reason, None), c.cell(&n.needs, None)]);
+        t.add_row(vec![
+            c.cell(&n.check, None),
+            c.cell(&n.reason, None),
+            c.cell(&n.needs, None),
+        ]);
     }
     c.push(&t);
 }

@@ -12,13 +12,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::model::{
-    ConfigMap, Condition, Container, ContainerPort, ContainerRole, ContainerStatus, Endpoint,
+    Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, Endpoint,
     EndpointPort, EndpointSlice, Event, Kind, Pod, Service, ServicePort, ServiceType, TargetPort,
     Terminated, Waiting, Workload,
 };
 
 fn ns(meta: &ObjectMeta) -> String {
-    meta.namespace.clone().unwrap_or_else(|| "default".to_owned())
+    meta.namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned())
 }
 
 fn name(meta: &ObjectMeta) -> String {
@@ -338,13 +340,20 @@ pub fn events_event(e: events::Event) -> Event {
         .or_else(|| time(&e.deprecated_last_timestamp))
         .or_else(|| time(&e.metadata.creation_timestamp));
     Event {
-        namespace: regarding.namespace.clone().unwrap_or_else(|| ns(&e.metadata)),
+        namespace: regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| ns(&e.metadata)),
         type_: e.type_.unwrap_or_default(),
         reason: e.reason.unwrap_or_default(),
         message: e.note.unwrap_or_default(),
         object_kind: regarding.kind.unwrap_or_default(),
         object_name: regarding.name.unwrap_or_default(),
-        count: e.series.map(|s| s.count).or(e.deprecated_count).unwrap_or(1),
+        count: e
+            .series
+            .map(|s| s.count)
+            .or(e.deprecated_count)
+            .unwrap_or(1),
         last_seen: last,
     }
 }
@@ -361,7 +370,10 @@ pub fn deployment(d: apps::Deployment) -> Workload {
         kind: Kind::Deployment,
         namespace: ns(&d.metadata),
         name: name(&d.metadata),
-        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+        template_labels: d
+            .spec
+            .map(|s| template_labels(&s.template))
+            .unwrap_or_default(),
     }
 }
 
@@ -370,7 +382,10 @@ pub fn stateful_set(d: apps::StatefulSet) -> Workload {
         kind: Kind::StatefulSet,
         namespace: ns(&d.metadata),
         name: name(&d.metadata),
-        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+        template_labels: d
+            .spec
+            .map(|s| template_labels(&s.template))
+            .unwrap_or_default(),
     }
 }
 
@@ -379,7 +394,10 @@ pub fn daemon_set(d: apps::DaemonSet) -> Workload {
         kind: Kind::DaemonSet,
         namespace: ns(&d.metadata),
         name: name(&d.metadata),
-        template_labels: d.spec.map(|s| template_labels(&s.template)).unwrap_or_default(),
+        template_labels: d
+            .spec
+            .map(|s| template_labels(&s.template))
+            .unwrap_or_default(),
     }
 }
 
@@ -400,7 +418,8 @@ pub fn replica_set(d: apps::ReplicaSet) -> Workload {
 pub fn config_map(c: core::ConfigMap) -> Option<ConfigMap> {
     let namespace = ns(&c.metadata);
     let n = name(&c.metadata);
-    if namespace != crate::model::KUBE_SYSTEM || !matches!(n.as_str(), "coredns" | "node-local-dns") {
+    if namespace != crate::model::KUBE_SYSTEM || !matches!(n.as_str(), "coredns" | "node-local-dns")
+    {
         return None;
     }
     Some(ConfigMap {

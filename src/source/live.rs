@@ -46,7 +46,12 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
                 })?),
                 _ => None,
             },
-            Err(e) => return Err(Error::Kubeconfig(format!("cannot read $KUBECONFIG: {}", chain(&e)))),
+            Err(e) => {
+                return Err(Error::Kubeconfig(format!(
+                    "cannot read $KUBECONFIG: {}",
+                    chain(&e)
+                )));
+            }
         },
     };
     let mut config = match kubeconfig {
@@ -75,6 +80,22 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
     let namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
     Ok((client, namespace))
+}
+
+/// The innermost cause of an error: for transport failures the telling part
+/// ("Connection refused (os error 111)"), without wrapper noise.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        last = cause.to_string();
+        src = cause.source();
+    }
+    // rustls appends a documentation link to some messages.
+    match last.find(": https://") {
+        Some(i) => last[..i].to_owned(),
+        None => last,
+    }
 }
 
 fn dirs_kubeconfig() -> Option<std::path::PathBuf> {
@@ -128,14 +149,16 @@ impl Reader {
             kube::Error::Api(status) => Failed {
                 reason: match status.code {
                     401 => "Unauthorized: the API server rejected the credentials".to_owned(),
-                    _ if status.message.is_empty() => format!("HTTP {} {}", status.code, status.reason),
+                    _ if status.message.is_empty() => {
+                        format!("HTTP {} {}", status.code, status.reason)
+                    }
                     _ => status.message.clone(),
                 },
                 forbidden: status.code == 403,
                 not_found: status.code == 404,
             },
             other => Failed {
-                reason: format!("cannot reach the API server: {}", chain(other)),
+                reason: format!("cannot reach the API server: {}", root_cause(other)),
                 forbidden: false,
                 not_found: false,
             },
@@ -155,7 +178,10 @@ impl Reader {
 
     async fn list<K>(&self, namespace: Option<&str>, lp: ListParams) -> Result<Vec<K>, Failed>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
         let api: Api<K> = self.api(namespace);
@@ -165,7 +191,10 @@ impl Reader {
 
     async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
         let api: Api<K> = self.api(Some(namespace));
@@ -178,7 +207,14 @@ impl Reader {
 }
 
 /// Records a failed read in the state.
-fn failed(state: &mut ClusterState, verb: &'static str, kind: Kind, ns: Option<&str>, required: bool, f: Failed) {
+fn failed(
+    state: &mut ClusterState,
+    verb: &'static str,
+    kind: Kind,
+    ns: Option<&str>,
+    required: bool,
+    f: Failed,
+) {
     tracing::debug!(verb, ?kind, ?ns, required, reason = %f.reason, "read failed");
     state.failures.push(ReadFailure {
         verb,
@@ -198,10 +234,15 @@ fn labels(sel: &BTreeMap<String, String>) -> ListParams {
 pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) -> ClusterState {
     let r = Reader { client, timeout };
     let ns = target.namespace.as_str();
-    let slice_sel: BTreeMap<String, String> = [(SERVICE_NAME_LABEL.to_owned(), target.name.clone())].into();
-    let dns_slice_sel: BTreeMap<String, String> = [(SERVICE_NAME_LABEL.to_owned(), KUBE_DNS.to_owned())].into();
-    let dns_pod_sel: BTreeMap<String, String> =
-        [(model::DNS_APP_LABEL.0.to_owned(), model::DNS_APP_LABEL.1.to_owned())].into();
+    let slice_sel: BTreeMap<String, String> =
+        [(SERVICE_NAME_LABEL.to_owned(), target.name.clone())].into();
+    let dns_slice_sel: BTreeMap<String, String> =
+        [(SERVICE_NAME_LABEL.to_owned(), KUBE_DNS.to_owned())].into();
+    let dns_pod_sel: BTreeMap<String, String> = [(
+        model::DNS_APP_LABEL.0.to_owned(),
+        model::DNS_APP_LABEL.1.to_owned(),
+    )]
+    .into();
 
     // Round 1: everything that does not depend on the Service's selector.
     let (svc, slices, events, services, namespaces, dns_svc, dns_slices, dns_pods, corefile, nld) = tokio::join!(
@@ -221,7 +262,9 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
     let all_services_read = services.is_ok();
     match services {
         Ok(items) => {
-            state.services.extend(items.into_iter().map(convert::service));
+            state
+                .services
+                .extend(items.into_iter().map(convert::service));
             state.coverage.add_all(Kind::Service);
         }
         Err(f) => failed(&mut state, "list", Kind::Service, None, false, f),
@@ -244,14 +287,20 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
     };
     match slices {
         Ok(items) => {
-            state.endpoint_slices.extend(items.into_iter().map(convert::endpoint_slice));
-            state.coverage.add_selection(Kind::EndpointSlice, ns, &slice_sel);
+            state
+                .endpoint_slices
+                .extend(items.into_iter().map(convert::endpoint_slice));
+            state
+                .coverage
+                .add_selection(Kind::EndpointSlice, ns, &slice_sel);
         }
         Err(f) => failed(&mut state, "list", Kind::EndpointSlice, Some(ns), true, f),
     }
     match events {
         Ok(items) => {
-            state.events.extend(items.into_iter().map(convert::core_event));
+            state
+                .events
+                .extend(items.into_iter().map(convert::core_event));
             state.coverage.add_namespace(Kind::Event, ns);
         }
         Err(f) => failed(&mut state, "list", Kind::Event, Some(ns), false, f),
@@ -265,42 +314,84 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
     }
     match dns_svc {
         Ok(found) => {
-            state.coverage.add_object(Kind::Service, KUBE_SYSTEM, KUBE_DNS);
+            state
+                .coverage
+                .add_object(Kind::Service, KUBE_SYSTEM, KUBE_DNS);
             if let Some(s) = found.map(convert::service)
                 && state.service(KUBE_SYSTEM, KUBE_DNS).is_none()
             {
                 state.services.push(s);
             }
         }
-        Err(f) => failed(&mut state, "get", Kind::Service, Some(KUBE_SYSTEM), false, f),
+        Err(f) => failed(
+            &mut state,
+            "get",
+            Kind::Service,
+            Some(KUBE_SYSTEM),
+            false,
+            f,
+        ),
     }
     match dns_slices {
         Ok(items) => {
-            state.endpoint_slices.extend(items.into_iter().map(convert::endpoint_slice));
-            state.coverage.add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
+            state
+                .endpoint_slices
+                .extend(items.into_iter().map(convert::endpoint_slice));
+            state
+                .coverage
+                .add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
         }
-        Err(f) => failed(&mut state, "list", Kind::EndpointSlice, Some(KUBE_SYSTEM), false, f),
+        Err(f) => failed(
+            &mut state,
+            "list",
+            Kind::EndpointSlice,
+            Some(KUBE_SYSTEM),
+            false,
+            f,
+        ),
     }
     match dns_pods {
         Ok(items) => {
             state.pods.extend(items.into_iter().map(convert::pod));
-            state.coverage.add_selection(Kind::Pod, KUBE_SYSTEM, &dns_pod_sel);
+            state
+                .coverage
+                .add_selection(Kind::Pod, KUBE_SYSTEM, &dns_pod_sel);
         }
         Err(f) => failed(&mut state, "list", Kind::Pod, Some(KUBE_SYSTEM), false, f),
     }
     match corefile {
         Ok(found) => {
-            state.coverage.add_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
-            state.config_maps.extend(found.and_then(convert::config_map));
+            state
+                .coverage
+                .add_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
+            state
+                .config_maps
+                .extend(found.and_then(convert::config_map));
         }
-        Err(f) => failed(&mut state, "get", Kind::ConfigMap, Some(KUBE_SYSTEM), false, f),
+        Err(f) => failed(
+            &mut state,
+            "get",
+            Kind::ConfigMap,
+            Some(KUBE_SYSTEM),
+            false,
+            f,
+        ),
     }
     match nld {
         Ok(found) => {
-            state.coverage.add_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns");
+            state
+                .coverage
+                .add_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns");
             state.workloads.extend(found.map(convert::daemon_set));
         }
-        Err(f) => failed(&mut state, "get", Kind::DaemonSet, Some(KUBE_SYSTEM), false, f),
+        Err(f) => failed(
+            &mut state,
+            "get",
+            Kind::DaemonSet,
+            Some(KUBE_SYSTEM),
+            false,
+            f,
+        ),
     }
 
     // Round 2: what depends on the Service.
@@ -311,7 +402,11 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
                     Ok(items) => {
                         state.pods.extend(items.into_iter().map(convert::pod));
                         state.coverage.add_selection(Kind::Pod, ns, sel);
-                        if !state.pods.iter().any(|p| p.namespace == ns && p.matches(sel)) {
+                        if !state
+                            .pods
+                            .iter()
+                            .any(|p| p.namespace == ns && p.matches(sel))
+                        {
                             near_miss_reads(&r, ns, &mut state).await;
                         }
                     }
@@ -319,11 +414,17 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
                 }
             }
         }
-        None if !all_services_read && state.coverage.covers_object(Kind::Service, ns, &target.name) => {
+        None if !all_services_read
+            && state
+                .coverage
+                .covers_object(Kind::Service, ns, &target.name) =>
+        {
             // Not found: the Services of its namespace, for close names.
             match r.list::<Service>(Some(ns), ListParams::default()).await {
                 Ok(items) => {
-                    state.services.extend(items.into_iter().map(convert::service));
+                    state
+                        .services
+                        .extend(items.into_iter().map(convert::service));
                     state.coverage.add_namespace(Kind::Service, ns);
                 }
                 Err(f) => failed(&mut state, "list", Kind::Service, Some(ns), true, f),
@@ -337,7 +438,11 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
 async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
     let api: Api<Namespace> = Api::all(r.client.clone());
     let list = r.run(api.list(&ListParams::default())).await?;
-    Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect())
 }
 
 /// The selector matched nothing: read the namespace's pods and workload
@@ -359,21 +464,27 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
     }
     match deployments {
         Ok(items) => {
-            state.workloads.extend(items.into_iter().map(convert::deployment));
+            state
+                .workloads
+                .extend(items.into_iter().map(convert::deployment));
             state.coverage.add_namespace(Kind::Deployment, ns);
         }
         Err(f) => failed(state, "list", Kind::Deployment, Some(ns), false, f),
     }
     match statefulsets {
         Ok(items) => {
-            state.workloads.extend(items.into_iter().map(convert::stateful_set));
+            state
+                .workloads
+                .extend(items.into_iter().map(convert::stateful_set));
             state.coverage.add_namespace(Kind::StatefulSet, ns);
         }
         Err(f) => failed(state, "list", Kind::StatefulSet, Some(ns), false, f),
     }
     match daemonsets {
         Ok(items) => {
-            state.workloads.extend(items.into_iter().map(convert::daemon_set));
+            state
+                .workloads
+                .extend(items.into_iter().map(convert::daemon_set));
             state.coverage.add_namespace(Kind::DaemonSet, ns);
         }
         Err(f) => failed(state, "list", Kind::DaemonSet, Some(ns), false, f),

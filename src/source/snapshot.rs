@@ -141,7 +141,13 @@ impl Builder {
         Ok(())
     }
 
-    fn add_value(&mut self, path: &Path, doc: usize, mut v: Value, hint: Option<&str>) -> Result<()> {
+    fn add_value(
+        &mut self,
+        path: &Path,
+        doc: usize,
+        mut v: Value,
+        hint: Option<&str>,
+    ) -> Result<()> {
         if v.is_null() {
             return Ok(());
         }
@@ -173,26 +179,36 @@ impl Builder {
             }
             return Ok(());
         }
-        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_owned();
+        let api_version = v
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
             self.namespaces.insert(ns.to_owned());
         }
         let s = &mut self.state;
         macro_rules! de {
             ($t:ty) => {
-                serde_json::from_value::<$t>(v).map_err(|e| parse_error(path, doc, &kind, &e.to_string()))?
+                serde_json::from_value::<$t>(v)
+                    .map_err(|e| parse_error(path, doc, &kind, &e.to_string()))?
             };
         }
         match kind.as_str() {
-            "Service" => s.services.push(convert::service(de!(k8s_openapi::api::core::v1::Service))),
-            "Pod" => s.pods.push(convert::pod(de!(k8s_openapi::api::core::v1::Pod))),
-            "EndpointSlice" => s
-                .endpoint_slices
-                .push(convert::endpoint_slice(de!(k8s_openapi::api::discovery::v1::EndpointSlice))),
+            "Service" => s
+                .services
+                .push(convert::service(de!(k8s_openapi::api::core::v1::Service))),
+            "Pod" => s
+                .pods
+                .push(convert::pod(de!(k8s_openapi::api::core::v1::Pod))),
+            "EndpointSlice" => s.endpoint_slices.push(convert::endpoint_slice(de!(
+                k8s_openapi::api::discovery::v1::EndpointSlice
+            ))),
             "Endpoints" => {
                 self.has_endpoints = true;
-                self.endpoints
-                    .extend(convert::endpoints(de!(k8s_openapi::api::core::v1::Endpoints)));
+                self.endpoints.extend(convert::endpoints(de!(
+                    k8s_openapi::api::core::v1::Endpoints
+                )));
             }
             "Event" => {
                 let e = if api_version.starts_with("events.k8s.io/") {
@@ -223,10 +239,18 @@ impl Builder {
                     s.config_maps.push(cm);
                 }
             }
-            "Deployment" => s.workloads.push(convert::deployment(de!(k8s_openapi::api::apps::v1::Deployment))),
-            "StatefulSet" => s.workloads.push(convert::stateful_set(de!(k8s_openapi::api::apps::v1::StatefulSet))),
-            "DaemonSet" => s.workloads.push(convert::daemon_set(de!(k8s_openapi::api::apps::v1::DaemonSet))),
-            "ReplicaSet" => s.workloads.push(convert::replica_set(de!(k8s_openapi::api::apps::v1::ReplicaSet))),
+            "Deployment" => s.workloads.push(convert::deployment(de!(
+                k8s_openapi::api::apps::v1::Deployment
+            ))),
+            "StatefulSet" => s.workloads.push(convert::stateful_set(de!(
+                k8s_openapi::api::apps::v1::StatefulSet
+            ))),
+            "DaemonSet" => s.workloads.push(convert::daemon_set(de!(
+                k8s_openapi::api::apps::v1::DaemonSet
+            ))),
+            "ReplicaSet" => s.workloads.push(convert::replica_set(de!(
+                k8s_openapi::api::apps::v1::ReplicaSet
+            ))),
             _ => return Ok(()), // unknown kinds are ignored
         }
         if let Some(k) = known_kind(&kind) {
@@ -342,14 +366,20 @@ fn strip_position(msg: &str) -> &str {
 
 fn yaml_documents(path: &Path, text: &str) -> Result<Vec<Value>> {
     serde_saphyr::from_multiple::<Value>(text).map_err(|e| {
-        let position = e
-            .location()
-            .map(|l| (usize::try_from(l.line()).unwrap_or(0), usize::try_from(l.column()).unwrap_or(0)));
+        let position = e.location().map(|l| {
+            (
+                usize::try_from(l.line()).unwrap_or(0),
+                usize::try_from(l.column()).unwrap_or(0),
+            )
+        });
         let message = e.to_string();
         Error::SnapshotParse {
             path: path.to_owned(),
             position,
-            message: format!("invalid YAML: {}", message.lines().next().unwrap_or_default()),
+            message: format!(
+                "invalid YAML: {}",
+                message.lines().next().unwrap_or_default()
+            ),
         }
     })
 }
