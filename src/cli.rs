@@ -52,7 +52,11 @@ pub struct Cli {
 
     /// Analyse `kubectl get -o json|yaml` or `kubectl cluster-info dump` output
     /// (file, directory or `-` for stdin) instead of a live cluster
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with_all = ["kubeconfig", "context", "cluster", "user", "as_user", "as_group"]
+    )]
     pub snapshot: Option<PathBuf>,
 
     #[command(flatten)]

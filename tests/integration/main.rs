@@ -1,1 +1,10 @@
+//! Integration tests: the built binary on snapshot fixtures captured from the
+//! test cluster (tests/fixtures/scenario.json), as-is and edited per case.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
+
+mod findings;
+mod fixtures;
+mod input;
+mod name_forms;
+mod output;

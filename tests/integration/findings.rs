@@ -1,0 +1,388 @@
+//! Each finding code, produced from realistic objects (the captured scenario,
+//! edited where the cluster does not produce the case by itself).
+
+use serde_json::json;
+
+use crate::fixtures::*;
+
+#[test]
+fn healthy_service_has_no_error_and_exits_0() {
+    let (code, r) = diagnose(&scenario(), &["service-pay-v1"]);
+    assert_eq!(code, 0);
+    assert!(
+        codes(&r)
+            .iter()
+            .all(|c| !matches!(c.as_str(), "no-ready-endpoints" | "pods-not-ready")),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error")
+    );
+    assert_eq!(r["service"]["type"], "NodePort");
+    assert_eq!(r["service"]["ports"][0]["node_port"], 30114);
+    assert_eq!(r["backends"].as_array().unwrap().len(), 2);
+    assert!(
+        r["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["ready"] == true)
+    );
+    assert_eq!(r["endpoints"]["ready"], 2);
+    assert_eq!(r["dns"]["service_found"], true);
+    assert_eq!(r["dns"]["cluster_domain"], "cluster.local");
+    assert_eq!(r["dns"]["cluster_domain_source"], "corefile");
+    assert!(r["dns"]["ready_endpoints"].as_u64().unwrap() >= 1);
+    assert_eq!(r["probe"], serde_json::Value::Null);
+}
+
+#[test]
+fn image_pull_backoff_is_classified_from_the_kubelet_event() {
+    let (code, r) = diagnose(&scenario(), &["service-v4"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "image-pull-failure");
+    assert_eq!(f.len(), 1, "one finding per cause");
+    assert_eq!(f[0]["severity"], "error", "no endpoint is ready");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(msg.contains("registry.example/v4:missing"), "{msg}");
+    assert!(
+        f[0]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["kind"] == "Pod")
+    );
+    assert_eq!(with_code(&r, "no-ready-endpoints").len(), 1);
+    assert!(
+        with_code(&r, "pods-not-ready").is_empty(),
+        "the pull failure explains the not-ready pods"
+    );
+}
+
+#[test]
+fn unauthorized_and_unreachable_registries_are_told_apart() {
+    for (text, expect) in [
+        (
+            "Failed to pull image \"registry.example/v4:missing\": rpc error: code = Unknown desc = failed to pull and unpack image \"registry.example/v4:missing\": failed to resolve reference \"registry.example/v4:missing\": pull access denied, repository does not exist or may require authorization: authorization failed",
+            "refused the credentials",
+        ),
+        (
+            "Failed to pull image \"registry.example/v4:missing\": rpc error: code = Unknown desc = failed to pull and unpack image \"registry.example/v4:missing\": failed to resolve reference \"registry.example/v4:missing\": failed to do request: Head \"https://registry.example/v2/v4/manifests/missing\": dial tcp: lookup registry.example on 10.0.0.2:53: no such host",
+            "node DNS or egress",
+        ),
+    ] {
+        let mut s = scenario();
+        for e in items(&mut s)
+            .iter_mut()
+            .filter(|o| o["kind"] == "Event" && o["reason"] == "Failed")
+        {
+            e["message"] = json!(text);
+        }
+        let (_, r) = diagnose(&s, &["service-v4"]);
+        let f = with_code(&r, "image-pull-failure");
+        assert!(
+            f[0]["message"].as_str().unwrap().contains(expect),
+            "{}",
+            f[0]["message"]
+        );
+    }
+}
+
+#[test]
+fn selector_typo_names_the_near_miss_workload() {
+    let (code, r) = diagnose(&scenario(), &["service-pay-typo"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "selector-matches-no-pods");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("app=pay-v2"), "{msg}");
+    assert!(
+        msg.contains("Deployment pay-v1 has app=pay-v1 (selector wants app=pay-v2)"),
+        "{msg}"
+    );
+    assert!(
+        f[0]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["name"] == "pay-v1")
+    );
+    assert!(with_code(&r, "no-ready-endpoints").len() == 1);
+}
+
+#[test]
+fn missing_service_names_close_names_and_other_namespaces() {
+    let mut s = scenario();
+    let mut copy = find(&mut s, "Service", "default", "service-user-v1").clone();
+    copy["metadata"]["namespace"] = json!("client");
+    copy["metadata"]["name"] = json!("service-pay-v2");
+    items(&mut s).push(copy);
+    let (code, r) = diagnose(&s, &["service-pay-v2"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "service-not-found");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("exists in client"), "{msg}");
+    assert!(msg.contains("service-pay-v1"), "close name: {msg}");
+    assert!(
+        f[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("service-pay-v2.client")
+    );
+    assert_eq!(r["service"]["found"], false);
+    assert!(r["backends"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn readiness_failures_crash_loops_and_unschedulable_pods() {
+    let s = scenario();
+    let (code, r) = diagnose(&s, &["web-unready", "-n", "trouble"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "pods-not-ready");
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Readiness probe failed"),
+        "{}",
+        f[0]["message"]
+    );
+
+    let (_, r) = diagnose(&s, &["crashy", "-n", "trouble"]);
+    let f = with_code(&r, "crash-loop");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("last exit: Error (exit code 1)"), "{msg}");
+    assert!(f[0]["fix"].as_str().unwrap().contains("logs --previous"));
+
+    let (_, r) = diagnose(&s, &["unplaceable", "-n", "trouble"]);
+    let f = with_code(&r, "pod-unschedulable");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("node(s) didn't match Pod's node affinity/selector"),
+        "{msg}"
+    );
+    assert_eq!(r["backends"][0]["status"], "Unschedulable");
+}
+
+#[test]
+fn container_config_error_with_one_ready_pod_left_is_a_warning() {
+    let mut s = scenario();
+    let pod = find(&mut s, "Pod", "default", "pay-v1-");
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    pod["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"pay-db\" not found"}});
+    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+            c["status"] = json!("False");
+        }
+    }
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    let f = with_code(&r, "container-config-error");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "warning", "the other pod still serves");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("secret \"pay-db\" not found")
+    );
+    assert_eq!(code, 0, "warnings alone exit 0");
+}
+
+#[test]
+fn target_port_mismatch_numeric_and_named() {
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["spec"]["ports"][0]["targetPort"] =
+        json!(8080);
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "target-port-mismatch");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "error");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("targetPort 8080")
+    );
+    assert!(
+        f[0]["fix"].as_str().unwrap().contains("app:http/80/TCP"),
+        "{}",
+        f[0]["fix"]
+    );
+
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["spec"]["ports"][0]["targetPort"] =
+        json!("web");
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    let f = with_code(&r, "target-port-mismatch");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("named targetPort web")
+    );
+
+    // A named targetPort that exists is fine.
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["spec"]["ports"][0]["targetPort"] =
+        json!("http");
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert!(with_code(&r, "target-port-mismatch").is_empty());
+
+    // Pods that declare no ports are no mismatch for a numeric targetPort.
+    let mut s = scenario();
+    for o in items(&mut s)
+        .iter_mut()
+        .filter(|o| is(o, "Pod", "default", "pay-v1-"))
+    {
+        o["spec"]["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("ports");
+    }
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert!(with_code(&r, "target-port-mismatch").is_empty());
+}
+
+#[test]
+fn cluster_dns_missing_or_down() {
+    let mut s = scenario();
+    remove(&mut s, "Service", "kube-system", "kube-dns");
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 1);
+    assert_eq!(with_code(&r, "dns-service-missing").len(), 1);
+    assert_eq!(r["dns"]["service_found"], false);
+
+    let mut s = scenario();
+    let slice = find(&mut s, "EndpointSlice", "kube-system", "kube-dns");
+    for e in slice["endpoints"].as_array_mut().unwrap() {
+        e["conditions"]["ready"] = json!(false);
+    }
+    let pod = find(&mut s, "Pod", "kube-system", "coredns");
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    pod["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}});
+    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" {
+            c["status"] = json!("False");
+        }
+    }
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "dns-no-ready-endpoints");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "error");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CrashLoopBackOff")
+    );
+    assert!(
+        f[0]["fix"].as_str().unwrap().contains("loop"),
+        "loop plugin hint: {}",
+        f[0]["fix"]
+    );
+    assert_eq!(r["dns"]["ready_endpoints"], 0);
+}
+
+#[test]
+fn no_corefile_defaults_the_domain_with_an_info_note() {
+    let mut s = scenario();
+    remove(&mut s, "ConfigMap", "kube-system", "coredns");
+    // The ConfigMap kind is still covered through another object of the kind.
+    items(&mut s).push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": "kube-system"}, "data": {}}));
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0);
+    assert_eq!(with_code(&r, "dns-corefile-missing")[0]["severity"], "info");
+    assert_eq!(r["dns"]["cluster_domain_source"], "default");
+
+    let (_, r) = diagnose(
+        &scenario(),
+        &["service-pay-v1", "--cluster-domain", "corp.example"],
+    );
+    assert_eq!(with_code(&r, "cluster-domain-mismatch").len(), 1);
+    assert_eq!(r["dns"]["cluster_domain"], "corp.example");
+}
+
+#[test]
+fn informational_service_kinds() {
+    let mut s = scenario();
+    items(&mut s).push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "billing", "namespace": "default"},
+        "spec": {"type": "ExternalName", "externalName": "billing.example.com", "sessionAffinity": "None"},
+        "status": {"loadBalancer": {}}
+    }));
+    let (code, r) = diagnose(&s, &["billing"]);
+    assert_eq!(code, 0);
+    assert_eq!(with_code(&r, "external-name-service").len(), 1);
+    let row = form(&r, "billing", Some("default"));
+    assert_eq!(row["expected_resolves"], serde_json::Value::Null);
+    assert_eq!(row["expected_cname"], "billing.example.com");
+
+    let (_, r) = diagnose(&scenario(), &["pay-headless"]);
+    assert_eq!(with_code(&r, "headless-service").len(), 1);
+    let row = form(&r, "pay-headless.default", None);
+    assert_eq!(
+        row["expected_addresses"].as_array().unwrap().len(),
+        2,
+        "one address per ready pod"
+    );
+
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["spec"]["publishNotReadyAddresses"] =
+        json!(true);
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(with_code(&r, "publish-not-ready-addresses").len(), 1);
+}
+
+#[test]
+fn selectorless_service_with_a_hand_made_slice_is_legitimate() {
+    let mut s = scenario();
+    items(&mut s).push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "legacy-db", "namespace": "default"},
+        "spec": {"clusterIP": "10.96.77.77", "clusterIPs": ["10.96.77.77"], "ports": [{"port": 5432, "protocol": "TCP", "targetPort": 5432}], "type": "ClusterIP"}
+    }));
+    items(&mut s).push(json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+        "metadata": {"name": "legacy-db-1", "namespace": "default", "labels": {"kubernetes.io/service-name": "legacy-db", "endpointslice.kubernetes.io/managed-by": "staff"}},
+        "endpoints": [{"addresses": ["192.0.2.10"], "conditions": {"ready": true}}],
+        "ports": [{"name": "", "port": 5432, "protocol": "TCP"}]
+    }));
+    let (code, r) = diagnose(&s, &["legacy-db"]);
+    assert_eq!(code, 0, "{:?}", codes(&r));
+    assert_eq!(with_code(&r, "selectorless-service").len(), 1);
+    assert!(with_code(&r, "selector-matches-no-pods").is_empty());
+    assert_eq!(r["endpoints"]["ready"], 1);
+}
+
+#[test]
+fn restarts_and_terminating_endpoints_are_reported_as_info() {
+    let mut s = scenario();
+    find(&mut s, "Pod", "default", "pay-v1-")["status"]["containerStatuses"][0]["restartCount"] =
+        json!(3);
+    let slice = find(&mut s, "EndpointSlice", "default", "service-pay-v1");
+    slice["endpoints"][0]["conditions"] =
+        json!({"ready": false, "serving": true, "terminating": true});
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(with_code(&r, "pod-restarts")[0]["severity"], "info");
+    let f = with_code(&r, "terminating-endpoints");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 still serving")
+    );
+    assert_eq!(r["endpoints"]["terminating"], 1);
+}

@@ -1,0 +1,273 @@
+//! Snapshot formats, coverage, and bad input (exit 2, file and position).
+
+use serde_json::{Value, json};
+
+use crate::fixtures::*;
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.path().join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_path(path: &std::path::Path, args: &[&str]) -> Run {
+    let out = cmd()
+        .args(args)
+        .arg("--snapshot")
+        .arg(path)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `kubectl get … -o yaml`-style multi-document YAML of the scenario.
+fn to_yaml_docs(v: &Value) -> String {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| serde_saphyr::to_string(o).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[test]
+fn yaml_multi_document_gives_the_same_diagnosis_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = fixture_path("scenario.json");
+    let yaml_path = write(&dir, "scenario.yaml", &to_yaml_docs(&scenario()));
+    let a = run_path(&json_path, &["service-v4"]).json();
+    let b = run_path(&yaml_path, &["service-v4"]).json();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn cluster_info_dump_directory_with_typed_lists_and_v1_endpoints() {
+    // The --output-directory tree: <ns>/<kind>.json, typed lists whose items lack `kind`.
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    for ns in ["default", "kube-system"] {
+        for (file, kind) in [
+            ("services.json", "Service"),
+            ("pods.json", "Pod"),
+            ("events.json", "Event"),
+            ("deployments.json", "Deployment"),
+        ] {
+            let objs: Vec<Value> = s["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["kind"] == kind && o["metadata"]["namespace"] == ns)
+                .map(|o| {
+                    let mut o = o.clone();
+                    o.as_object_mut().unwrap().remove("kind");
+                    o.as_object_mut().unwrap().remove("apiVersion");
+                    o
+                })
+                .collect();
+            let list = json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": {}, "items": objs});
+            write(
+                &dir,
+                &format!("{ns}/{file}"),
+                &serde_json::to_string_pretty(&list).unwrap(),
+            );
+        }
+        write(
+            &dir,
+            &format!("{ns}/web-0/logs.txt"),
+            "plain log text, ignored\n",
+        );
+    }
+    let run = run_path(dir.path(), &["service-pay-v1"]);
+    let r = run.json();
+    validate(&r);
+    // No EndpointSlices, no Endpoints: endpoints are not checked, never "none".
+    assert_eq!(r["endpoints"], Value::Null);
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "endpoints"),
+        "{}",
+        r["not_checked"]
+    );
+    assert!(codes(&r).iter().all(|c| c != "no-ready-endpoints"));
+    assert_eq!(r["backends"].as_array().unwrap().len(), 2);
+
+    // With v1 Endpoints present, they stand in for the slices.
+    let eps = json!({"kind": "EndpointsList", "apiVersion": "v1", "items": [{
+        "metadata": {"name": "service-pay-v1", "namespace": "default"},
+        "subsets": [{"addresses": [{"ip": "10.244.0.1", "targetRef": {"kind": "Pod", "name": "x", "namespace": "default"}}],
+                     "notReadyAddresses": [{"ip": "10.244.0.9"}], "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}]
+    }]});
+    write(&dir, "default/endpoints.json", &eps.to_string());
+    let r = run_path(dir.path(), &["service-pay-v1"]).json();
+    assert_eq!(r["endpoints"]["from_endpoints"], true);
+    assert_eq!(r["endpoints"]["ready"], 1);
+    assert_eq!(r["endpoints"]["not_ready"], 1);
+}
+
+#[test]
+fn cluster_info_dump_stream_skips_log_sections() {
+    let s = scenario();
+    let mut text = String::new();
+    for kind in ["Service", "Pod", "EndpointSlice", "Event", "ConfigMap"] {
+        let objs: Vec<&Value> = s["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .collect();
+        let list = json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": {}, "items": objs});
+        text.push_str(&serde_json::to_string_pretty(&list).unwrap());
+        text.push('\n');
+        text.push_str("==== START logs for container app of pod default/pay-v1 ====\n{not json at all\n==== END logs for container app of pod default/pay-v1 ====\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "dump.txt.json", &text);
+    let run = run_path(&p, &["service-v4"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(with_code(&run.json(), "image-pull-failure").len(), 1);
+}
+
+#[test]
+fn namespaces_and_kinds_absent_from_the_snapshot_are_unknown_not_empty() {
+    let mut s = scenario();
+    remove_kind(&mut s, "Pod");
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert!(
+        codes(&r).iter().all(|c| c != "selector-matches-no-pods"),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "selector")
+    );
+    assert_eq!(code, 0);
+
+    // A Service in a namespace the snapshot knows nothing else about.
+    let (_, r) = diagnose(&scenario(), &["web", "-n", "elsewhere"]);
+    assert!(
+        codes(&r).iter().all(|c| c != "service-not-found"),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "the Service")
+    );
+}
+
+#[test]
+fn malformed_snapshots_exit_2_with_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "broken.json",
+        "{\"kind\": \"List\",\n  \"items\": [\n    {\"kind\": \"Pod\",, }\n]}\n",
+    );
+    let run = run_path(&p, &["x"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("broken.json at line 3, column"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("SnapshotParse"),
+        "no Debug dump: {}",
+        run.stderr
+    );
+
+    let p = write(
+        &dir,
+        "broken.yaml",
+        "kind: Pod\nmetadata:\n  name: [unclosed\n",
+    );
+    let run = run_path(&p, &["x"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("broken.yaml") && run.stderr.contains("line"),
+        "{}",
+        run.stderr
+    );
+
+    let p = write(
+        &dir,
+        "wrong-shape.json",
+        r#"{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": "nope"}}"#,
+    );
+    let run = run_path(&p, &["x"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("wrong-shape.json") && run.stderr.contains("Pod"),
+        "{}",
+        run.stderr
+    );
+
+    let run = run_path(&dir.path().join("missing.json"), &["x"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read snapshot") && run.stderr.contains("missing.json"),
+        "{}",
+        run.stderr
+    );
+
+    let p = write(&dir, "empty.json", "   \n");
+    assert_eq!(run_path(&p, &["x"]).code, 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["Bad_Name", "--snapshot", "-"],
+        vec!["svc.ns", "--snapshot", "-"],
+        vec!["svc", "-n", "Not/A/Namespace", "--snapshot", "-"],
+        vec!["svc", "-o", "xml", "--snapshot", "-"],
+        vec!["svc", "--request-timeout", "soon"],
+        vec!["svc", "--cluster-domain", "bad_domain"],
+        vec!["svc", "--snapshot", "-", "--context", "prod"],
+    ] {
+        let out = cmd().args(&args).write_stdin("").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = cmd().args(["svc.ns", "--snapshot", "-"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give the namespace with -n"));
+}
+
+#[test]
+fn no_kubeconfig_is_an_actionable_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cmd()
+        .arg("svc")
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no kubeconfig found") && err.contains("--snapshot"),
+        "{err}"
+    );
+}

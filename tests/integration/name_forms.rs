@@ -1,0 +1,136 @@
+//! The name-form replay through the whole binary: the classic lesson,
+//! shadowing, and client namespaces chosen with --from-namespace.
+
+use serde_json::json;
+
+use crate::fixtures::*;
+
+#[test]
+fn short_name_works_only_from_the_services_own_namespace() {
+    let (_, r) = diagnose(&scenario(), &["service-pay-v1"]);
+    let ip = r["service"]["cluster_ips"][0].clone();
+
+    let own = form(&r, "service-pay-v1", Some("default"));
+    assert_eq!(own["expected_resolves"], true);
+    assert_eq!(own["expected_addresses"], json!([ip]));
+    assert_eq!(
+        own["answered_by"],
+        "service-pay-v1.default.svc.cluster.local."
+    );
+    assert_eq!(own["hypothetical"], false);
+
+    let other = form(&r, "service-pay-v1", None);
+    assert_eq!(other["expected_resolves"], false);
+    assert_eq!(other["hypothetical"], true);
+    assert_eq!(other["answered_by"], serde_json::Value::Null);
+    assert!(
+        other["why"]
+            .as_str()
+            .unwrap()
+            .contains("use `service-pay-v1.default`"),
+        "{}",
+        other["why"]
+    );
+    let tried: Vec<&str> = other["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["answer"]["rcode"].as_str().unwrap())
+        .collect();
+    assert_eq!(tried, ["nxdomain", "nxdomain", "nxdomain", "upstream"]);
+
+    for (name, form_name, answered_at) in [
+        ("service-pay-v1.default", "namespaced", 1),
+        ("service-pay-v1.default.svc", "svc", 2),
+        ("service-pay-v1.default.svc.cluster.local", "fqdn", 3),
+    ] {
+        let row = form(&r, name, None);
+        assert_eq!(row["form"], form_name);
+        assert_eq!(row["expected_resolves"], true, "{name}");
+        assert_eq!(
+            row["candidates"].as_array().unwrap().len(),
+            answered_at + 1,
+            "{name}"
+        );
+        assert_eq!(row["observed"], serde_json::Value::Null);
+    }
+    // Own namespace + hypothetical: 2 × 4 rows; nothing shadows it here.
+    assert_eq!(r["name_forms"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn from_namespace_gives_real_rows_for_those_namespaces_only() {
+    let (_, r) = diagnose(
+        &scenario(),
+        &[
+            "service-pay-v1",
+            "--from-namespace",
+            "client",
+            "--from-namespace",
+            "kube-system",
+        ],
+    );
+    let rows = r["name_forms"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    assert!(rows.iter().all(|row| row["hypothetical"] == false));
+    assert_eq!(
+        form(&r, "service-pay-v1", Some("client"))["expected_resolves"],
+        false
+    );
+    let first = &form(&r, "service-pay-v1", Some("client"))["candidates"][0];
+    assert_eq!(first["name"], "service-pay-v1.client.svc.cluster.local.");
+    assert_eq!(
+        form(&r, "service-pay-v1.default", Some("kube-system"))["expected_resolves"],
+        true
+    );
+}
+
+#[test]
+fn a_same_named_service_in_the_client_namespace_shadows_the_short_name() {
+    let mut s = scenario();
+    let mut copy = find(&mut s, "Service", "default", "service-pay-v1").clone();
+    copy["metadata"]["namespace"] = json!("client");
+    copy["spec"]["clusterIP"] = json!("10.96.250.250");
+    copy["spec"]["clusterIPs"] = json!(["10.96.250.250"]);
+    copy["spec"]["ports"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("nodePort");
+    copy["spec"]["type"] = json!("ClusterIP");
+    items(&mut s).push(copy);
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0, "shadowing is a warning");
+    let row = form(&r, "service-pay-v1", Some("client"));
+    assert_eq!(row["expected_resolves"], true);
+    assert_eq!(
+        row["answered_by"],
+        "service-pay-v1.client.svc.cluster.local."
+    );
+    assert_eq!(row["expected_addresses"], json!(["10.96.250.250"]));
+    let f = with_code(&r, "name-shadowed");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "warning");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reaches Service client/service-pay-v1")
+    );
+    // The namespaced form still reaches the real one from there.
+    assert_eq!(
+        form(&r, "service-pay-v1.default", Some("client"))["answered_by"],
+        "service-pay-v1.default.svc.cluster.local."
+    );
+}
+
+#[test]
+fn nonexistent_service_resolves_under_no_name() {
+    let (_, r) = diagnose(&scenario(), &["nope"]);
+    assert!(
+        r["name_forms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["expected_resolves"] == false)
+    );
+}
