@@ -1,0 +1,145 @@
+//! Access to the running test cluster.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub struct Cluster {
+    pub kubeconfig: String,
+    pub kubectl: String,
+    pub audit_log: String,
+}
+
+/// The cluster from the environment, or `None` (test skipped) outside CI.
+pub fn cluster() -> Option<Cluster> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        get("SVCDISCOVER_E2E_KUBECONFIG"),
+        get("SVCDISCOVER_E2E_KUBECTL"),
+        get("SVCDISCOVER_E2E_AUDIT_LOG"),
+    ) {
+        (Some(kubeconfig), Some(kubectl), Some(audit_log)) => Some(Cluster {
+            kubeconfig,
+            kubectl,
+            audit_log,
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI=true but no test cluster: run the tests through tests/run"
+            );
+            eprintln!(
+                "SKIPPED: no test cluster in the environment; run `tests/run` for the end-to-end tests"
+            );
+            None
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+fn run(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Cluster {
+    /// Run kubectl-svcdiscover against the cluster.
+    pub fn svcdiscover(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kubectl-svcdiscover");
+        run(out)
+    }
+
+    /// JSON diagnosis; asserts the exit code.
+    pub fn diagnose(&self, args: &[&str], code: i32) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let r = self.svcdiscover(&a);
+        assert_eq!(r.code, code, "exit code of {args:?}; stderr: {}", r.stderr);
+        r.json()
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        let out = Command::new(&self.kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl");
+        run(out)
+    }
+
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = Command::new(&self.kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run kubectl");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        run(child.wait_with_output().unwrap())
+    }
+
+    /// The name of the first pod in `ns` whose name starts with `prefix`.
+    pub fn pod(&self, ns: &str, prefix: &str) -> String {
+        let r = self.kubectl(&[
+            "get",
+            "pods",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ]);
+        r.stdout
+            .split_whitespace()
+            .find(|n| n.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no pod {prefix}* in {ns}: {}", r.stdout))
+            .to_owned()
+    }
+}
+
+pub fn codes(r: &Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub fn with_code<'a>(r: &'a Value, code: &str) -> Vec<&'a Value> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}

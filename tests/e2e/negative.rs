@@ -1,0 +1,111 @@
+//! Permissions and failures: required reads (exit 3), optional reads
+//! (not_checked), and negative controls that prove RBAC and Pod Security
+//! are really enforced by this cluster.
+
+use crate::cluster::*;
+
+#[test]
+fn forbidden_required_read_exits_3_naming_verb_and_resource() {
+    let Some(c) = cluster() else { return };
+    let r = c.svcdiscover(&["service-pay-v1", "--as", "e2e-no-pods", "-o", "json"]);
+    assert_eq!(r.code, 3, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot list pods in namespace default"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("forbidden"), "{}", r.stderr);
+    // The (partial) report is still on stdout.
+    let report = r.json();
+    assert_eq!(report["service"]["found"], true);
+    assert!(
+        report["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "selector")
+    );
+}
+
+#[test]
+fn forbidden_optional_read_is_listed_under_not_checked() {
+    let Some(c) = cluster() else { return };
+    let r = c.diagnose(&["service-v4", "--as", "e2e-no-events"], 1);
+    let nc = r["not_checked"].as_array().unwrap();
+    assert!(
+        nc.iter().any(|n| n["check"] == "read events"
+            && n["needs"]
+                .as_str()
+                .unwrap()
+                .contains("list events in namespace default")),
+        "{nc:#?}"
+    );
+    // Without events the pull failure is still found, its cause unknown.
+    assert_eq!(with_code(&r, "image-pull-failure").len(), 1);
+}
+
+#[test]
+fn unreachable_api_server_exits_3() {
+    let Some(c) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&c.kubeconfig).unwrap();
+    let mut kc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    kc["clusters"][0]["cluster"]["server"] = serde_json::json!("https://127.0.0.1:1");
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&kc).unwrap()).unwrap();
+    let r = c.svcdiscover(&[
+        "service-pay-v1",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+        "--request-timeout",
+        "5s",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot reach the API server"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one line per cause: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exec_without_permission_is_a_real_403() {
+    let Some(c) = cluster() else { return };
+    let r = c.kubectl(&[
+        "exec",
+        "-n",
+        "client",
+        "client",
+        "--as",
+        "e2e-viewer",
+        "--",
+        "true",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("Forbidden") || r.stderr.contains("forbidden"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("pods/exec"), "{}", r.stderr);
+}
+
+#[test]
+fn pod_security_rejects_a_privileged_pod_in_a_restricted_namespace() {
+    let Some(c) = cluster() else { return };
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"privileged","namespace":"restricted"},
+      "spec":{"containers":[{"name":"c","image":"registry.example/x:1","securityContext":{"privileged":true}}]}}"#;
+    let r = c.kubectl_stdin(&["create", "--dry-run=server", "-f", "-"], pod);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("violates PodSecurity \"restricted"),
+        "{}",
+        r.stderr
+    );
+}
