@@ -1,1 +1,115 @@
-fn main(){}
+//! Benchmarks: the bundled example, and a generated snapshot of 1,000
+//! Services and 10,000 pods (reading the file, then diagnosing one Service).
+//!
+//!     cargo bench --bench diagnose
+//!
+//! Criterion reports the median and spread of each; compare runs by ratio,
+//! the machine is shared and noisy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+use svcdiscover::analysis::{Options, Target, diagnose};
+use svcdiscover::source::snapshot;
+
+/// A List shaped like `kubectl get -o json`: `services` Services, each with
+/// `pods_per` pods, one EndpointSlice, one Deployment and one Warning event.
+fn generate(services: usize, pods_per: usize) -> Value {
+    let mut items = Vec::with_capacity(services * (pods_per + 3) + 3);
+    for s in 0..services {
+        let ns = format!("team-{}", s % 50);
+        let app = format!("app-{s}");
+        let ip = format!("10.96.{}.{}", s / 250, s % 250 + 1);
+        items.push(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": format!("svc-{s}"), "namespace": ns, "uid": format!("u-{s}"), "resourceVersion": "1", "creationTimestamp": "2026-11-25T10:00:00Z"},
+            "spec": {"clusterIP": ip, "clusterIPs": [ip], "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": app}, "type": "ClusterIP", "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
+            "status": {"loadBalancer": {}}
+        }));
+        let mut endpoints = Vec::new();
+        for p in 0..pods_per {
+            let name = format!("{app}-7d9f8c-{p:05}");
+            let pod_ip = format!("10.{}.{}.{}", 100 + s / 250, s % 250, p + 1);
+            let ready = (s + p) % 17 != 0;
+            items.push(json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": ns, "labels": {"app": app, "pod-template-hash": "7d9f8c"}, "uid": format!("p-{s}-{p}"),
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{app}-7d9f8c"), "uid": "rs", "controller": true, "blockOwnerDeletion": true}],
+                    "managedFields": [{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}}]},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/app:1", "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}], "resources": {}, "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"}],
+                    "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "nodeName": format!("node-{}", p % 20), "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": true},
+                "status": {"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "hostIP": "10.250.0.2", "qosClass": "BestEffort", "startTime": "2026-11-25T10:00:00Z",
+                    "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}, "lastProbeTime": null, "lastTransitionTime": "2026-11-25T10:00:00Z"}, {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2026-11-25T10:00:00Z"}],
+                    "containerStatuses": [{"name": "app", "ready": ready, "restartCount": 0, "image": "registry.example/app:1", "imageID": "", "containerID": "containerd://x", "started": true, "state": {"running": {"startedAt": "2026-11-25T10:00:00Z"}}, "lastState": {}}]}
+            }));
+            endpoints.push(json!({"addresses": [pod_ip], "conditions": {"ready": ready, "serving": ready, "terminating": false}, "nodeName": format!("node-{}", p % 20), "targetRef": {"kind": "Pod", "name": name, "namespace": ns, "uid": "x"}}));
+        }
+        items.push(json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": format!("svc-{s}-abcde"), "namespace": ns, "labels": {"kubernetes.io/service-name": format!("svc-{s}"), "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+            "endpoints": endpoints, "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]
+        }));
+        items.push(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {"replicas": pods_per, "selector": {"matchLabels": {"app": app}}, "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}}
+        }));
+        items.push(json!({
+            "apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "Unhealthy", "count": 3,
+            "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+            "metadata": {"name": format!("{app}.1"), "namespace": ns},
+            "involvedObject": {"kind": "Pod", "name": format!("{app}-7d9f8c-00000"), "namespace": ns},
+            "lastTimestamp": "2026-11-25T10:05:00Z", "source": {"component": "kubelet"}
+        }));
+    }
+    items.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+        "spec": {"clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"], "selector": {"k8s-app": "kube-dns"}, "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53}]}}));
+    items.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns", "namespace": "kube-system"},
+        "data": {"Corefile": ".:53 {\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n    }\n    forward . /etc/resolv.conf\n    loop\n}\n"}}));
+    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items})
+}
+
+fn bench(c: &mut Criterion) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario.json");
+    let target = Target {
+        namespace: "default".into(),
+        name: "service-v4".into(),
+    };
+    let opts = Options::default();
+    c.bench_function("example: read + diagnose service-v4", |b| {
+        b.iter(|| {
+            let state = snapshot::load(&example).unwrap();
+            black_box(diagnose(&state, &target, &opts))
+        })
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, serde_json::to_vec(&generate(1_000, 10)).unwrap()).unwrap();
+    let size = std::fs::metadata(&big).unwrap().len();
+    eprintln!(
+        "generated snapshot: 1000 Services, 10000 pods, {} MiB",
+        size / (1 << 20)
+    );
+    let mut g = c.benchmark_group("1k services / 10k pods");
+    g.sample_size(10);
+    g.bench_function("read snapshot", |b| {
+        b.iter(|| black_box(snapshot::load(&big).unwrap()))
+    });
+    let state = snapshot::load(&big).unwrap();
+    let target = Target {
+        namespace: "team-7".into(),
+        name: "svc-507".into(),
+    };
+    g.bench_function("diagnose one Service", |b| {
+        b.iter(|| black_box(diagnose(&state, &target, &opts)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
