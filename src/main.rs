@@ -24,6 +24,8 @@ fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => Err(svcdiscover::error::Error::Interrupted),
         }
     });
+    // Do not wait for a blocking snapshot read that an interrupt abandoned.
+    runtime.shutdown_background();
     match status {
         Ok(s) => ExitCode::from(s.code()),
         Err(e) => {

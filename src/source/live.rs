@@ -35,29 +35,32 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
         user: args.user.clone(),
     };
     let kubeconfig = match &args.kubeconfig {
-        Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
-            Error::Kubeconfig(format!("cannot read {}: {}", path.display(), chain(&e)))
-        })?),
-        None => match Kubeconfig::from_env() {
-            Ok(Some(kc)) => Some(kc),
-            Ok(None) => match dirs_kubeconfig() {
-                Some(path) if path.exists() => Some(Kubeconfig::read_from(&path).map_err(|e| {
-                    Error::Kubeconfig(format!("cannot read {}: {}", path.display(), chain(&e)))
-                })?),
-                _ => None,
-            },
-            Err(e) => {
-                return Err(Error::Kubeconfig(format!(
-                    "cannot read $KUBECONFIG: {}",
-                    chain(&e)
-                )));
+        Some(path) => Some(read_kubeconfig(path)?),
+        None => match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            // Like kubectl: several paths merge, missing files are skipped.
+            Some(list) => {
+                let mut merged: Option<Kubeconfig> = None;
+                for path in std::env::split_paths(&list).filter(|p| p.exists()) {
+                    let kc = read_kubeconfig(&path)?;
+                    merged = Some(match merged {
+                        Some(m) => m
+                            .merge(kc)
+                            .map_err(|e| Error::Kubeconfig(first_line(&chain(&e))))?,
+                        None => kc,
+                    });
+                }
+                merged
             }
+            None => dirs_kubeconfig()
+                .filter(|p| p.exists())
+                .map(|p| read_kubeconfig(&p))
+                .transpose()?,
         },
     };
     let mut config = match kubeconfig {
         Some(kc) => Config::from_custom_kubeconfig(kc, &opts)
             .await
-            .map_err(|e| Error::Kubeconfig(chain(&e)))?,
+            .map_err(|e| Error::Kubeconfig(first_line(&chain(&e))))?,
         None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
             .map_err(|e| Error::Kubeconfig(format!("in-cluster configuration: {}", chain(&e))))?,
         None => {
@@ -96,6 +99,27 @@ fn root_cause(e: &dyn std::error::Error) -> String {
         Some(i) => last[..i].to_owned(),
         None => last,
     }
+}
+
+fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig> {
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(Error::Kubeconfig(format!(
+            "cannot read {}: {e}",
+            path.display()
+        )));
+    }
+    Kubeconfig::read_from(path).map_err(|e| {
+        Error::Kubeconfig(format!(
+            "cannot read {}: {}",
+            path.display(),
+            first_line(&chain(&e))
+        ))
+    })
+}
+
+/// Parser errors carry a multi-line source snippet; the first line says it.
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_owned()
 }
 
 fn dirs_kubeconfig() -> Option<std::path::PathBuf> {

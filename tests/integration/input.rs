@@ -271,3 +271,32 @@ fn no_kubeconfig_is_an_actionable_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn kubeconfig_list_skips_missing_files_and_an_unreachable_server_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write(
+        &dir,
+        "config",
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: secret-token-value\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n    namespace: team-a\ncurrent-context: x\n",
+    );
+    let list = std::env::join_paths([dir.path().join("missing"), kc]).unwrap();
+    let out = cmd()
+        .args(["service-pay-v1", "--request-timeout", "5s"])
+        .env("KUBECONFIG", list)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot reach the API server"), "{err}");
+    assert!(
+        err.contains("in namespace team-a"),
+        "the context's namespace is used: {err}"
+    );
+    assert!(
+        !err.contains("secret-token-value"),
+        "credentials are never printed"
+    );
+    let out_text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out_text.contains("secret-token-value"));
+}
