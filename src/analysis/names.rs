@@ -606,11 +606,8 @@ fn explain(
         let own = res.candidates.iter().find(|c| c.name == own_record);
         return match (form, own) {
             (Form::Short, None) => format!(
-                "from {from} the search list never builds {own_record}; the first try, {} ({}): a short name reaches only Services of the client's own namespace; use `{}.{}`",
-                res.candidates.first().map_or("", |c| c.name.as_str()),
-                res.candidates
-                    .first()
-                    .map_or(String::new(), |c| c.why.clone()),
+                "from {from} the search list never builds {}: a short name only reaches Services of the client's own namespace; use `{}.{}`",
+                own_record.trim_end_matches('.'),
                 t.name,
                 t.namespace
             ),

@@ -48,6 +48,7 @@ impl Ctx<'_> {
         t.load_style(presets::NOTHING);
         if self.opts.color {
             t.enforce_styling();
+            t.style_text_only();
         } else {
             t.force_no_tty();
         }
@@ -210,7 +211,7 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
         }
         t.add_row(row);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 fn endpoints(c: &mut Ctx<'_>, r: &Report) {
@@ -244,7 +245,7 @@ fn endpoints(c: &mut Ctx<'_>, r: &Report) {
             c.cell(yes_no(a.terminating), None),
         ]);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -296,7 +297,7 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
             c.cell(dash(b.node.as_deref()), None),
         ]);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 fn predicted(n: &NameForm) -> String {
@@ -370,7 +371,7 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
         }
         t.add_row(row);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 fn short_answer(a: &Answer) -> String {
@@ -414,7 +415,7 @@ fn findings(c: &mut Ctx<'_>, r: &Report) {
             c.cell(&f.fix, None),
         ]);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 fn not_checked(c: &mut Ctx<'_>, r: &Report) {
@@ -430,7 +431,7 @@ fn not_checked(c: &mut Ctx<'_>, r: &Report) {
             c.cell(&n.needs, None),
         ]);
     }
-    c.push(&t);
+    c.push(&mut t);
 }
 
 #[cfg(test)]
