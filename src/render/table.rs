@@ -74,15 +74,13 @@ impl Ctx<'_> {
         t
     }
 
-    fn push(&mut self, t: &Table) {
+    fn push(&mut self, t: &mut Table) {
+        // kubectl's look: flush left, two spaces between columns.
+        for col in t.column_iter_mut() {
+            col.set_padding((0, 2));
+        }
         for line in t.lines() {
-            // Borderless tables pad with a leading space; keep kubectl's flush-left look.
-            let line = line
-                .strip_prefix(' ')
-                .unwrap_or(&line)
-                .trim_end()
-                .to_owned();
-            self.out.push_str(&line);
+            self.out.push_str(line.trim_end());
             self.out.push('\n');
         }
     }

@@ -1,5 +1,5 @@
 # Shared by tests/cluster/up and tests/cluster/down (sourced, not run).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this
 
 # The network namespace everything runs in. Every 10.x address below exists
 # only on that namespace's own `lo`; nothing is routed off the machine.
