@@ -14,7 +14,7 @@ mod service;
 mod text;
 
 pub use corefile::Corefile;
-pub use names::{ResolverConf, Zone, replay};
+pub use names::{PodsMode, Resolution, ResolverConf, Zone, replay};
 
 use crate::model::{
     ClusterState, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report, Service,

@@ -42,6 +42,21 @@ impl ResolverConf {
     }
 
     /// The absolute names glibc's `res_search` tries, in order.
+    ///
+    /// ```
+    /// use svcdiscover::analysis::ResolverConf;
+    ///
+    /// let pod = ResolverConf::cluster_first("client", "cluster.local");
+    /// assert_eq!(
+    ///     pod.candidates("service-pay-v1"),
+    ///     [
+    ///         "service-pay-v1.client.svc.cluster.local.",
+    ///         "service-pay-v1.svc.cluster.local.",
+    ///         "service-pay-v1.cluster.local.",
+    ///         "service-pay-v1.",
+    ///     ]
+    /// );
+    /// ```
     pub fn candidates(&self, typed: &str) -> Vec<String> {
         if let Some(abs) = typed.strip_suffix('.') {
             return vec![format!("{abs}.")];
@@ -83,6 +98,25 @@ impl Resolution {
 
 /// Replay glibc's search: try each candidate, continue on NXDOMAIN, NODATA
 /// (and SERVFAIL), stop at the first answer with data.
+///
+/// ```
+/// use svcdiscover::analysis::{PodsMode, ResolverConf, Zone, replay};
+/// use svcdiscover::model::{ClusterState, Service};
+///
+/// let mut state = ClusterState::default();
+/// state.services.push(Service {
+///     namespace: "default".into(),
+///     name: "service-pay-v1".into(),
+///     cluster_ips: vec!["10.96.0.20".into()],
+///     ..Service::default()
+/// });
+/// let zone = Zone::new(&state, "cluster.local", PodsMode::Disabled);
+/// let from = |ns| ResolverConf::cluster_first(ns, "cluster.local");
+///
+/// assert_eq!(replay("service-pay-v1", &from("default"), &zone).resolves(), Some(true));
+/// assert_eq!(replay("service-pay-v1", &from("client"), &zone).resolves(), Some(false));
+/// assert_eq!(replay("service-pay-v1.default", &from("client"), &zone).resolves(), Some(true));
+/// ```
 pub fn replay(typed: &str, conf: &ResolverConf, zone: &Zone<'_>) -> Resolution {
     let mut candidates = Vec::new();
     for name in conf.candidates(typed) {
