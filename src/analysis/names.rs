@@ -601,26 +601,15 @@ fn name_form(
         expected_addresses: addresses,
         expected_cname: cname,
         answered_by: answered.map(|c| c.name.clone()),
-        why: explain(typed, form, client, res, own_record, ctx),
+        why: explain(form, res, own_record, ctx),
         candidates: res.candidates.clone(),
         observed: None,
     }
 }
 
 /// One or two sentences on why this form resolves (or not) from this namespace.
-fn explain(
-    typed: &str,
-    form: Form,
-    client: Option<&str>,
-    res: &Resolution,
-    own_record: &str,
-    ctx: &Ctx<'_>,
-) -> String {
+fn explain(form: Form, res: &Resolution, own_record: &str, ctx: &Ctx<'_>) -> String {
     let t = ctx.target;
-    let from = match client {
-        Some(ns) => format!("namespace {ns}"),
-        None => "another namespace".to_owned(),
-    };
     let Some(i) = res.answered_by else {
         if ctx.service.is_none() {
             return format!(
@@ -640,7 +629,7 @@ fn explain(
         let own = res.candidates.iter().find(|c| c.name == own_record);
         return match (form, own) {
             (Form::Short, None) => format!(
-                "from {from} the search list never builds {}: a short name only reaches Services of the client's own namespace; use `{}.{}`",
+                "never completed to {}: a short name reaches only the client's own namespace; use {}.{}",
                 own_record.trim_end_matches('.'),
                 t.name,
                 t.namespace
@@ -661,21 +650,19 @@ fn explain(
     let via = if hit.name == own_record {
         match form {
             Form::Short => format!(
-                "the first search domain {}.svc.{domain} completes it: a short name works only from the Service's own namespace",
-                t.namespace
+                "the 1st search domain {}.svc.{domain} completes it; works only from namespace {}",
+                t.namespace, t.namespace
             ),
-            Form::Namespaced => format!(
-                "the search domain svc.{domain} completes it ({nth} candidate); the absolute name `{typed}.` would go upstream"
-            ),
-            Form::Svc => format!("the search domain {domain} completes it ({nth} candidate)"),
+            Form::Namespaced => format!("the search domain svc.{domain} completes it ({nth} try)"),
+            Form::Svc => format!("the search domain {domain} completes it ({nth} try)"),
             Form::Fqdn if i == 0 => "the absolute name is tried first".to_owned(),
             Form::Fqdn => format!(
-                "answered as the {nth} candidate: with fewer than 5 dots, {i} search candidates fail first; a trailing dot skips them"
+                "{nth} try: with under 5 dots, {i} search tries fail first; a trailing dot skips them"
             ),
         }
     } else {
         format!(
-            "`{}` ({nth} candidate) answers before the Service's own record: {}",
+            "`{}` ({nth} try) answers before the Service's own record: {}",
             hit.name.trim_end_matches('.'),
             hit.why
         )

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
@@ -74,10 +74,16 @@ impl Ctx<'_> {
         t
     }
 
-    fn push(&mut self, t: &mut Table) {
+    /// Print a table. Only the last `wrap` columns may wrap when the
+    /// terminal is narrow; the others keep their content width.
+    fn push(&mut self, t: &mut Table, wrap: usize) {
+        let n = t.column_count();
         // kubectl's look: flush left, two spaces between columns.
-        for col in t.column_iter_mut() {
+        for (i, col) in t.column_iter_mut().enumerate() {
             col.set_padding((0, 2));
+            if i + wrap < n {
+                col.set_constraint(ColumnConstraint::ContentWidth);
+            }
         }
         for line in t.lines() {
             self.out.push_str(line.trim_end());
@@ -209,7 +215,7 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
         }
         t.add_row(row);
     }
-    c.push(&mut t);
+    c.push(&mut t, 1);
 }
 
 fn endpoints(c: &mut Ctx<'_>, r: &Report) {
@@ -243,7 +249,7 @@ fn endpoints(c: &mut Ctx<'_>, r: &Report) {
             c.cell(yes_no(a.terminating), None),
         ]);
     }
-    c.push(&mut t);
+    c.push(&mut t, 1);
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -295,7 +301,7 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
             c.cell(dash(b.node.as_deref()), None),
         ]);
     }
-    c.push(&mut t);
+    c.push(&mut t, 1);
 }
 
 fn predicted(n: &NameForm) -> String {
@@ -369,7 +375,7 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
         }
         t.add_row(row);
     }
-    c.push(&mut t);
+    c.push(&mut t, 1);
 }
 
 fn short_answer(a: &Answer) -> String {
@@ -413,7 +419,7 @@ fn findings(c: &mut Ctx<'_>, r: &Report) {
             c.cell(&f.fix, None),
         ]);
     }
-    c.push(&mut t);
+    c.push(&mut t, 2);
 }
 
 fn not_checked(c: &mut Ctx<'_>, r: &Report) {
@@ -429,7 +435,7 @@ fn not_checked(c: &mut Ctx<'_>, r: &Report) {
             c.cell(&n.needs, None),
         ]);
     }
-    c.push(&mut t);
+    c.push(&mut t, 2);
 }
 
 #[cfg(test)]

@@ -109,3 +109,49 @@ fn pod_security_rejects_a_privileged_pod_in_a_restricted_namespace() {
         r.stderr
     );
 }
+
+#[test]
+fn exec_credential_plugins_authenticate() {
+    // A kubeconfig whose user is an exec plugin (as cloud auth plugins are),
+    // returning the admin's client certificate as an ExecCredential.
+    let Some(c) = cluster() else { return };
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(&c.kubeconfig).unwrap();
+    let kc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let user = &kc["users"][0]["user"];
+    let decode = |k: &str| {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(user[k].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cred = serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+        "status": {"clientCertificateData": decode("client-certificate-data"), "clientKeyData": decode("client-key-data")}
+    });
+    let cred_path = dir.path().join("cred.json");
+    std::fs::write(&cred_path, cred.to_string()).unwrap();
+    let mut exec_kc = kc.clone();
+    exec_kc["users"][0]["user"] = serde_json::json!({"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": "cat", "args": [cred_path.to_str().unwrap()],
+        "interactiveMode": "Never"
+    }});
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, exec_kc.to_string()).unwrap();
+    let r = c.svcdiscover(&[
+        "service-pay-v1",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["endpoints"]["ready"], 2);
+    assert!(
+        !r.stdout.contains("BEGIN") && !r.stderr.contains("BEGIN"),
+        "credentials are never printed"
+    );
+}

@@ -27,7 +27,7 @@ fn short_name_works_only_from_the_services_own_namespace() {
         other["why"]
             .as_str()
             .unwrap()
-            .contains("use `service-pay-v1.default`"),
+            .contains("use service-pay-v1.default"),
         "{}",
         other["why"]
     );
