@@ -2,8 +2,6 @@
 //! json` returns them) to the slim model. Both sources use these functions,
 //! so live and offline diagnoses read the same fields the same way.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::discovery::v1 as discovery;
@@ -358,60 +356,48 @@ pub fn events_event(e: events::Event) -> Event {
     }
 }
 
-fn template_labels(t: &core::PodTemplateSpec) -> BTreeMap<String, String> {
-    t.metadata
-        .as_ref()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default()
+fn workload(kind: Kind, meta: &ObjectMeta, template: Option<&core::PodTemplateSpec>) -> Workload {
+    Workload {
+        kind,
+        namespace: ns(meta),
+        name: name(meta),
+        template_labels: template
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.labels.clone())
+            .unwrap_or_default(),
+    }
 }
 
 pub fn deployment(d: apps::Deployment) -> Workload {
-    Workload {
-        kind: Kind::Deployment,
-        namespace: ns(&d.metadata),
-        name: name(&d.metadata),
-        template_labels: d
-            .spec
-            .map(|s| template_labels(&s.template))
-            .unwrap_or_default(),
-    }
+    workload(
+        Kind::Deployment,
+        &d.metadata,
+        d.spec.as_ref().map(|s| &s.template),
+    )
 }
 
 pub fn stateful_set(d: apps::StatefulSet) -> Workload {
-    Workload {
-        kind: Kind::StatefulSet,
-        namespace: ns(&d.metadata),
-        name: name(&d.metadata),
-        template_labels: d
-            .spec
-            .map(|s| template_labels(&s.template))
-            .unwrap_or_default(),
-    }
+    workload(
+        Kind::StatefulSet,
+        &d.metadata,
+        d.spec.as_ref().map(|s| &s.template),
+    )
 }
 
 pub fn daemon_set(d: apps::DaemonSet) -> Workload {
-    Workload {
-        kind: Kind::DaemonSet,
-        namespace: ns(&d.metadata),
-        name: name(&d.metadata),
-        template_labels: d
-            .spec
-            .map(|s| template_labels(&s.template))
-            .unwrap_or_default(),
-    }
+    workload(
+        Kind::DaemonSet,
+        &d.metadata,
+        d.spec.as_ref().map(|s| &s.template),
+    )
 }
 
 pub fn replica_set(d: apps::ReplicaSet) -> Workload {
-    Workload {
-        kind: Kind::ReplicaSet,
-        namespace: ns(&d.metadata),
-        name: name(&d.metadata),
-        template_labels: d
-            .spec
-            .and_then(|s| s.template)
-            .map(|t| template_labels(&t))
-            .unwrap_or_default(),
-    }
+    workload(
+        Kind::ReplicaSet,
+        &d.metadata,
+        d.spec.as_ref().and_then(|s| s.template.as_ref()),
+    )
 }
 
 /// Only the DNS ConfigMaps of kube-system are kept (the rest is not read).

@@ -486,31 +486,27 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
         }
         Err(f) => failed(state, "list", Kind::Pod, Some(ns), false, f),
     }
-    match deployments {
-        Ok(items) => {
-            state
-                .workloads
-                .extend(items.into_iter().map(convert::deployment));
-            state.coverage.add_namespace(Kind::Deployment, ns);
+    let workloads = [
+        (
+            Kind::Deployment,
+            deployments.map(|v| v.into_iter().map(convert::deployment).collect::<Vec<_>>()),
+        ),
+        (
+            Kind::StatefulSet,
+            statefulsets.map(|v| v.into_iter().map(convert::stateful_set).collect()),
+        ),
+        (
+            Kind::DaemonSet,
+            daemonsets.map(|v| v.into_iter().map(convert::daemon_set).collect()),
+        ),
+    ];
+    for (kind, result) in workloads {
+        match result {
+            Ok(items) => {
+                state.workloads.extend(items);
+                state.coverage.add_namespace(kind, ns);
+            }
+            Err(f) => failed(state, "list", kind, Some(ns), false, f),
         }
-        Err(f) => failed(state, "list", Kind::Deployment, Some(ns), false, f),
-    }
-    match statefulsets {
-        Ok(items) => {
-            state
-                .workloads
-                .extend(items.into_iter().map(convert::stateful_set));
-            state.coverage.add_namespace(Kind::StatefulSet, ns);
-        }
-        Err(f) => failed(state, "list", Kind::StatefulSet, Some(ns), false, f),
-    }
-    match daemonsets {
-        Ok(items) => {
-            state
-                .workloads
-                .extend(items.into_iter().map(convert::daemon_set));
-            state.coverage.add_namespace(Kind::DaemonSet, ns);
-        }
-        Err(f) => failed(state, "list", Kind::DaemonSet, Some(ns), false, f),
     }
 }

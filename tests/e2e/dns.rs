@@ -137,3 +137,131 @@ fn headless_service_resolves_to_ready_pod_ips() {
     assert_eq!(seen, want);
     assert_eq!(want.len(), 2);
 }
+
+/// A DNS query for an A record, in wire format with the TCP length prefix.
+fn tcp_query(name: &str, id: u16) -> Vec<u8> {
+    let mut msg = Vec::new();
+    msg.extend(id.to_be_bytes());
+    msg.extend([0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; 1 question
+    for label in name.trim_end_matches('.').split('.') {
+        msg.push(u8::try_from(label.len()).unwrap());
+        msg.extend(label.as_bytes());
+    }
+    msg.extend([0, 0, 1, 0, 1]); // root; type A; class IN
+    let mut framed = u16::try_from(msg.len()).unwrap().to_be_bytes().to_vec();
+    framed.extend(msg);
+    framed
+}
+
+/// The rcode and the A records of a response (no compression needed for
+/// the answers' RDATA; names are skipped by their pointer or labels).
+fn parse_a(resp: &[u8]) -> (u8, Vec<String>) {
+    let rcode = resp[3] & 0x0f;
+    let answers = u16::from_be_bytes([resp[6], resp[7]]);
+    let mut i = 12;
+    let skip_name = |mut i: usize| -> usize {
+        loop {
+            let len = resp[i] as usize;
+            if len == 0 {
+                return i + 1;
+            }
+            if len & 0xc0 == 0xc0 {
+                return i + 2;
+            }
+            i += len + 1;
+        }
+    };
+    i = skip_name(i) + 4; // question name, type, class
+    let mut addrs = Vec::new();
+    for _ in 0..answers {
+        i = skip_name(i);
+        let rtype = u16::from_be_bytes([resp[i], resp[i + 1]]);
+        let rdlen = u16::from_be_bytes([resp[i + 8], resp[i + 9]]) as usize;
+        i += 10;
+        if rtype == 1 && rdlen == 4 {
+            addrs.push(format!(
+                "{}.{}.{}.{}",
+                resp[i],
+                resp[i + 1],
+                resp[i + 2],
+                resp[i + 3]
+            ));
+        }
+        i += rdlen;
+    }
+    (rcode, addrs)
+}
+
+#[test]
+fn port_forward_to_the_coredns_pod_answers_dns_over_tcp() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Some(c) = cluster() else { return };
+    let pod = c.pod("kube-system", "coredns-");
+    let mut pf = std::process::Command::new(&c.kubectl)
+        .args([
+            "--kubeconfig",
+            &c.kubeconfig,
+            "port-forward",
+            "-n",
+            "kube-system",
+            &format!("pod/{pod}"),
+            ":53",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // "Forwarding from 127.0.0.1:PORT -> 53"
+    let mut line = String::new();
+    BufReader::new(pf.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .split(':')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+
+    let ask = |name: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(&tcp_query(name, 0x5d1c)).unwrap();
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).unwrap();
+        let mut resp = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut resp).unwrap();
+        assert_eq!(&resp[..2], &0x5d1cu16.to_be_bytes());
+        parse_a(&resp)
+    };
+    let svc: Value = serde_json::from_str(
+        &c.kubectl(&[
+            "get",
+            "service",
+            "service-pay-v1",
+            "-n",
+            "default",
+            "-o",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let (rcode, addrs) = ask("service-pay-v1.default.svc.cluster.local.");
+    let (nx, _) = ask("no-such-service.default.svc.cluster.local.");
+    let _ = pf.kill();
+    let _ = pf.wait();
+    assert_eq!(rcode, 0);
+    assert_eq!(addrs, [svc["spec"]["clusterIP"].as_str().unwrap()]);
+    assert_eq!(nx, 3, "NXDOMAIN");
+}
+
+#[test]
+fn one_pay_pod_answers_tcp_on_its_pod_ip() {
+    let Some(_c) = cluster() else { return };
+    let ip = std::env::var("SVCDISCOVER_E2E_PAY_POD_IP").expect("tests/run exports it");
+    let addr: std::net::SocketAddr = format!("{ip}:80").parse().unwrap();
+    let stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5));
+    assert!(stream.is_ok(), "connect to {addr}: {stream:?}");
+}

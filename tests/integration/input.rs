@@ -300,3 +300,51 @@ fn kubeconfig_list_skips_missing_files_and_an_unreachable_server_exits_3() {
     let out_text = String::from_utf8_lossy(&out.stdout);
     assert!(!out_text.contains("secret-token-value"));
 }
+
+#[test]
+fn events_k8s_io_v1_events_are_read_too() {
+    // Replace the core/v1 pull-failure events with their events.k8s.io/v1 form.
+    let mut s = scenario();
+    let mut converted = Vec::new();
+    for e in items(&mut s).iter().filter(|o| o["kind"] == "Event") {
+        converted.push(json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": e["metadata"].clone(),
+            "eventTime": null,
+            "reason": e["reason"], "note": e["message"], "type": e["type"],
+            "regarding": e["involvedObject"],
+            "reportingController": "kubelet", "reportingInstance": "kwok-node-0",
+            "deprecatedLastTimestamp": e["lastTimestamp"], "deprecatedCount": e["count"],
+        }));
+    }
+    remove_kind(&mut s, "Event");
+    items(&mut s).extend(converted);
+    let (_, r) = diagnose(&s, &["service-v4"]);
+    let f = with_code(&r, "image-pull-failure");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains("does not exist"),
+        "{}",
+        f[0]["message"]
+    );
+}
+
+#[test]
+fn interrupt_exits_130() {
+    // stdin stays open, so the snapshot read blocks until SIGINT.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+        .args(["svc", "--snapshot", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}
