@@ -131,8 +131,9 @@ pub async fn run(cli: &Cli) -> Result<ExitStatus> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
+        // A reader that stopped early (`| head`) does not change the verdict.
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(ExitStatus::Clean);
+            return Ok(outcome.status);
         }
         return Err(Error::Usage(format!("cannot write the report: {e}")));
     }

@@ -94,8 +94,8 @@ pub struct KubeArgs {
     #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
 
-    /// Group to impersonate (repeatable)
-    #[arg(long = "as-group", value_name = "GROUP")]
+    /// Group to impersonate (repeatable; needs --as)
+    #[arg(long = "as-group", value_name = "GROUP", requires = "as_user")]
     pub as_group: Vec<String>,
 
     /// Timeout for each API request, e.g. 5s, 1m; 0 means none

@@ -19,9 +19,11 @@ fn main() -> ExitCode {
         }
     };
     let status = runtime.block_on(async {
+        // An interrupt wins over whatever the run was doing when it came.
         tokio::select! {
-            r = app::run(&cli) => r,
+            biased;
             _ = tokio::signal::ctrl_c() => Err(svcdiscover::error::Error::Interrupted),
+            r = app::run(&cli) => r,
         }
     });
     // Do not wait for a blocking snapshot read that an interrupt abandoned.

@@ -23,6 +23,9 @@ impl Corefile {
         // Tokenise: strip comments, make braces their own tokens, keep line ends.
         let mut depth = 0usize;
         let mut in_kubernetes_at: Option<usize> = None;
+        // Zones of the current server block (`cluster.local:53 {`), which a
+        // `kubernetes` line without zones of its own inherits.
+        let mut block_zones: Vec<String> = Vec::new();
         for raw in text.lines() {
             let line = raw.split('#').next().unwrap_or_default();
             let spaced = line.replace('{', " { ").replace('}', " } ");
@@ -35,8 +38,25 @@ impl Corefile {
                 .copied()
                 .filter(|t| *t != "{" && *t != "}")
                 .collect();
-            if depth == 1 {
+            if depth == 0 {
+                block_zones = tokens
+                    .iter()
+                    .take_while(|t| **t != "{")
+                    .map(|key| {
+                        let key = key.split_once("://").map_or(*key, |(_, rest)| rest);
+                        let zone = key.rsplit_once(':').map_or(key, |(zone, _port)| zone);
+                        zone.trim_end_matches('.').to_owned()
+                    })
+                    .filter(|z| !z.is_empty())
+                    .collect();
+            } else if depth == 1 {
                 match first {
+                    "kubernetes" if args.is_empty() => {
+                        out.kubernetes_zones.extend(block_zones.iter().cloned());
+                        if tokens.contains(&"{") {
+                            in_kubernetes_at = Some(depth + 1);
+                        }
+                    }
                     "kubernetes" => {
                         out.kubernetes_zones
                             .extend(args.iter().map(|z| z.trim_end_matches('.').to_owned()));
@@ -72,12 +92,12 @@ impl Corefile {
         out
     }
 
-    /// The cluster domain: the first `kubernetes` zone that is not a reverse zone.
+    /// The cluster domain: the first `kubernetes` zone that is not a reverse
+    /// zone (nor the root, which no cluster domain is).
     pub fn cluster_domain(&self) -> Option<&str> {
-        self.kubernetes_zones
-            .iter()
-            .map(String::as_str)
-            .find(|z| !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa"))
+        self.kubernetes_zones.iter().map(String::as_str).find(|z| {
+            !z.is_empty() && *z != "." && !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa")
+        })
     }
 }
 
@@ -136,6 +156,18 @@ mod tests {
         let none = Corefile::parse(".:53 {\n  forward . 8.8.8.8\n}\n");
         assert_eq!(none.cluster_domain(), None);
         assert!(none.kubernetes_zones.is_empty());
+    }
+
+    #[test]
+    fn a_kubernetes_line_without_zones_serves_its_server_block_zones() {
+        let c = Corefile::parse(
+            "cluster.local:53 in-addr.arpa:53 {\n  kubernetes {\n    pods verified\n  }\n}\n.:53 {\n  forward . 10.0.0.53\n}\n",
+        );
+        assert_eq!(c.kubernetes_zones, ["cluster.local", "in-addr.arpa"]);
+        assert_eq!(c.cluster_domain(), Some("cluster.local"));
+        assert_eq!(c.pods, "verified");
+        let c = Corefile::parse("dns://corp.example.:53 {\n  kubernetes\n}\n");
+        assert_eq!(c.cluster_domain(), Some("corp.example"));
     }
 
     #[test]

@@ -32,8 +32,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         (None, Some(d)) => (d.clone(), DomainSource::Corefile),
         (None, None) => (DEFAULT_DOMAIN.to_owned(), DomainSource::Default),
     };
-    if let (Some(flag), Some(zone)) = (&opts.cluster_domain, &from_corefile)
-        && flag.trim_end_matches('.') != zone
+    if let (Some(flag), Some(zone), Some(c)) = (&opts.cluster_domain, &from_corefile, &corefile)
+        && !c
+            .kubernetes_zones
+            .iter()
+            .any(|z| z.eq_ignore_ascii_case(flag.trim_end_matches('.')))
     {
         out.finding(
             Code::ClusterDomainMismatch,
@@ -124,10 +127,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         )]
         .into()
     });
-    let dns_pods: Vec<&Pod> = if state
+    let pods_read = state
         .coverage
-        .covers_selection(Kind::Pod, KUBE_SYSTEM, &sel)
-    {
+        .covers_selection(Kind::Pod, KUBE_SYSTEM, &sel);
+    let dns_pods: Vec<&Pod> = if pods_read {
         let mut v: Vec<&Pod> = state
             .pods
             .iter()
@@ -160,7 +163,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
     summary.ready_endpoints = ready;
 
     let unhealthy: Vec<&&Pod> = dns_pods.iter().filter(|p| !p.is_ready()).collect();
-    let all_down = ready == Some(0) || (!dns_pods.is_empty() && unhealthy.len() == dns_pods.len());
+    // Every DNS pod unhealthy (or none at all, when the pods were read).
+    let all_down = ready == Some(0) || (pods_read && unhealthy.len() == dns_pods.len());
     if all_down || !unhealthy.is_empty() {
         let mut objects = vec![ObjectRef::new("Service", KUBE_SYSTEM, KUBE_DNS)];
         objects.extend(super::pod_refs(unhealthy.iter().map(|p| **p)));
@@ -180,6 +184,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
                             format!("; DNS pods: {}", states.join(", "))
                         }
                     )
+                } else if states.is_empty() {
+                    "the kube-dns Service selects no DNS pod: no name in the cluster resolves"
+                        .to_owned()
                 } else {
                     format!("every DNS pod is unhealthy: {}", states.join(", "))
                 },
@@ -209,9 +216,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             severity,
             message,
             format!(
-                "`kubectl -n kube-system get pods -l {} -o wide` and `kubectl -n kube-system logs -l {}`{loop_hint}",
-                text::selector(&svc.selector.clone().unwrap_or_default()),
-                text::selector(&svc.selector.clone().unwrap_or_default()),
+                "`kubectl -n kube-system get pods -l {sel} -o wide` and `kubectl -n kube-system logs -l {sel}`{loop_hint}",
+                sel = text::selector(&sel),
             ),
             objects,
         );

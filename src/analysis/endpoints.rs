@@ -89,8 +89,16 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
         } else {
             "its hand-made EndpointSlices list no ready endpoint".to_owned()
         }
-    } else if ctx.pods.is_empty() {
+    } else if ctx.pods.is_empty()
+        && svc.selector.as_ref().is_some_and(|sel| {
+            ctx.state
+                .coverage
+                .covers_selection(crate::model::Kind::Pod, &svc.namespace, sel)
+        })
+    {
         "its selector matches no pod".to_owned()
+    } else if ctx.pods.is_empty() {
+        "no endpoint is listed (its pods were not read)".to_owned()
     } else if s.not_ready > 0 {
         format!(
             "{} endpoint(s) exist but none is ready (see the pod findings)",

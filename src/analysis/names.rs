@@ -512,25 +512,35 @@ pub(crate) fn check(
         );
         return Vec::new();
     }
-    let zone = Zone::new(state, domain, pods_mode);
-    let own_record = format!("{}.{}.svc.{domain}.", t.name, t.namespace);
+    // Pods search `domain` (the flag's, else the Corefile's); CoreDNS answers
+    // for the zone of its Corefile. They differ only with a mismatched
+    // --cluster-domain, which the DNS check reports.
+    let served = dns
+        .corefile
+        .as_ref()
+        .and_then(|c| {
+            c.kubernetes_zones
+                .iter()
+                .find(|z| !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa"))
+        })
+        .map_or(domain, String::as_str);
+    let zone = Zone::new(state, served, pods_mode);
+    let own_record = format!("{}.{}.svc.{served}.", t.name, t.namespace);
+    let dns_down = dns_down(dns);
 
-    // Client namespaces: explicit, or own + hypothetical + where shadowing applies.
+    // Client namespaces: explicit, or own + hypothetical (+ shadowing, below).
     let mut clients: Vec<Option<String>> = Vec::new();
+    let mut maybe_shadowing: BTreeSet<&str> = BTreeSet::new();
     if opts.from_namespaces.is_empty() {
         clients.push(Some(t.namespace.clone()));
         clients.push(None);
-        let mut shadowing: BTreeSet<&str> = BTreeSet::new();
-        for s in &state.services {
-            if s.name == t.name && s.namespace != t.namespace {
-                shadowing.insert(&s.namespace);
-            }
-            // `svc.ns` from namespace P first tries endpoint `svc` of Service `ns` in P.
-            if s.name == t.namespace && s.namespace != t.namespace {
-                shadowing.insert(&s.namespace);
+        for s in state.services.iter().filter(|s| s.namespace != t.namespace) {
+            // A Service of the same name answers the short name first there;
+            // a Service named like the target's namespace may answer `svc.ns`.
+            if s.name == t.name || s.name == t.namespace {
+                maybe_shadowing.insert(&s.namespace);
             }
         }
-        clients.extend(shadowing.into_iter().map(|n| Some(n.to_owned())));
     } else {
         for ns in &opts.from_namespaces {
             if !clients.contains(&Some(ns.clone())) {
@@ -556,24 +566,66 @@ pub(crate) fn check(
         }
     }
 
+    let rows_from = |client: Option<&str>, out: &mut Out| -> (Vec<NameForm>, bool) {
+        let ns = client.unwrap_or(OTHER_NS);
+        let conf = ResolverConf::cluster_first(ns, domain);
+        let mut any_shadowed = false;
+        let rows = forms(&t.name, &t.namespace, domain)
+            .into_iter()
+            .map(|(typed, form)| {
+                let res = replay(&typed, &conf, &zone);
+                let mut row = name_form(&typed, form, client, &res, &own_record, ctx);
+                if let Some(reason) = &dns_down {
+                    row.expected_resolves = Some(false);
+                    row.expected_addresses.clear();
+                    row.expected_cname = None;
+                    row.answered_by = None;
+                    row.why = format!(
+                        "no DNS server answers: {reason}; once one does: {}",
+                        row.why
+                    );
+                } else if client.is_some()
+                    && ctx.service.is_some()
+                    && row.answered_by.is_some()
+                    && row.answered_by.as_deref() != Some(own_record.as_str())
+                {
+                    shadowed(ctx, &row, ns, served, out);
+                    any_shadowed = true;
+                }
+                row
+            })
+            .collect();
+        (rows, any_shadowed)
+    };
     let mut rows = Vec::new();
     for client in &clients {
-        let ns = client.as_deref().unwrap_or(OTHER_NS);
-        let conf = ResolverConf::cluster_first(ns, domain);
-        for (typed, form) in forms(&t.name, &t.namespace, domain) {
-            let res = replay(&typed, &conf, &zone);
-            let row = name_form(&typed, form, client.as_deref(), &res, &own_record, ctx);
-            if client.is_some()
-                && row.expected_resolves == Some(true)
-                && row.answered_by.as_deref() != Some(own_record.as_str())
-                && ctx.service.is_some()
-            {
-                shadowed(ctx, &row, ns, out);
-            }
-            rows.push(row);
+        rows.extend(rows_from(client.as_deref(), out).0);
+    }
+    // Real rows for every namespace where shadowing applies.
+    for ns in maybe_shadowing {
+        let (more, any_shadowed) = rows_from(Some(ns), out);
+        if any_shadowed {
+            rows.extend(more);
         }
     }
     rows
+}
+
+/// Why no name resolves at all, when cluster DNS itself is down.
+fn dns_down(dns: &DnsSummary) -> Option<String> {
+    if dns.service_found == Some(false) {
+        Some("there is no kube-dns Service (dns-service-missing)".to_owned())
+    } else if dns.ready_endpoints == Some(0) {
+        Some("kube-dns has no ready endpoint (dns-no-ready-endpoints)".to_owned())
+    } else if dns.corefile.as_ref().is_some_and(|c| {
+        c.kubernetes_zones
+            .iter()
+            .all(|z| z.ends_with("in-addr.arpa") || z.ends_with("ip6.arpa"))
+    }) {
+        Some("CoreDNS serves no cluster zone (dns-corefile-no-kubernetes)".to_owned())
+    } else {
+        None
+    }
 }
 
 fn name_form(
@@ -622,7 +674,7 @@ fn explain(form: Form, res: &Resolution, own_record: &str, ctx: &Ctx<'_>) -> Str
         let walk = || {
             res.candidates
                 .iter()
-                .map(|c| format!("{} {}", c.name, text::rcode(&c.answer)))
+                .map(|c| format!("{} {}", c.name, c.answer.short()))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -694,14 +746,16 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
-fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, out: &mut Out) {
+fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &mut Out) {
     let t = ctx.target;
     let hit = row.answered_by.as_deref().unwrap_or_default();
-    // `hit` is `<a>.<b>...svc.<domain>.`: name the Service it belongs to.
-    let labels: Vec<&str> = hit.split('.').collect();
-    let svc_pos = labels.iter().position(|l| *l == "svc");
-    let (other_ns, other_svc) = match svc_pos {
-        Some(p) if p >= 2 => (labels[p - 1], labels[p - 2]),
+    // `…<svc>.<ns>.svc.<zone>.`: the last two labels before `.svc.<zone>.`.
+    let mut labels = hit
+        .strip_suffix(&format!(".svc.{served}."))
+        .unwrap_or_default()
+        .rsplit('.');
+    let (other_ns, other_svc) = match (labels.next(), labels.next()) {
+        (Some(ns), Some(svc)) => (ns, svc),
         _ => ("?", "?"),
     };
     let mut objects = vec![ObjectRef::new("Service", &t.namespace, &t.name)];

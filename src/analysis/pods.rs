@@ -37,10 +37,19 @@ pub fn status(p: &Pod) -> String {
     {
         return c.reason.clone().unwrap_or_else(|| "Unscheduled".to_owned());
     }
-    // Regular containers first, as kubectl shows them; then init containers.
+    // A failing init container blocks the pod: kubectl shows `Init:<reason>`.
+    if let Some(w) = p
+        .statuses
+        .iter()
+        .filter(|s| s.role == ContainerRole::Init)
+        .find_map(|s| s.waiting.as_ref())
+        .filter(|w| w.reason != "PodInitializing")
+    {
+        return format!("Init:{}", w.reason);
+    }
+    // Regular containers first, as kubectl shows them; then sidecars.
     let mut statuses: Vec<_> = p.statuses.iter().collect();
-    statuses.sort_by_key(|s| s.role == ContainerRole::Main);
-    statuses.reverse();
+    statuses.sort_by_key(|s| s.role != ContainerRole::Main);
     if let Some(w) = statuses.iter().find_map(|s| s.waiting.as_ref()) {
         return w.reason.clone();
     }
@@ -104,10 +113,10 @@ pub fn classify_pull(text: &str) -> PullCause {
         "unauthorized",
         "authentication required",
         "pull access denied",
-        "401",
+        "401 unauthorized",
         "403 forbidden",
         "insufficient_scope",
-        "denied",
+        "access denied",
     ]) {
         PullCause::Unauthorized
     } else if any(&["not found", "manifest unknown", "notfound", "name unknown"]) {
@@ -158,21 +167,37 @@ struct Group<'a> {
     fix: String,
 }
 
-pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
-    let mut groups: BTreeMap<(Code, String), Group<'_>> = BTreeMap::new();
-    let mut add = |code: Code, key: String, pod, detail: String, message: String, fix: String| {
-        let g = groups.entry((code, key)).or_insert_with(|| Group {
-            pods: Vec::new(),
-            details: Vec::new(),
-            message,
-            fix,
-        });
-        g.pods.push(pod);
-        if !detail.is_empty() && !g.details.contains(&detail) {
-            g.details.push(detail);
-        }
-    };
+pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
+    let mut groups: BTreeMap<(Code, String), Group<'a>> = BTreeMap::new();
+    let mut add =
+        |code: Code, key: String, pod: &'a Pod, detail: String, message: String, fix: String| {
+            let g = groups.entry((code, key)).or_insert_with(|| Group {
+                pods: Vec::new(),
+                details: Vec::new(),
+                message,
+                fix,
+            });
+            if !g.pods.iter().any(|q: &&Pod| std::ptr::eq(*q, pod)) {
+                g.pods.push(pod);
+            }
+            if !detail.is_empty() && !g.details.contains(&detail) {
+                g.details.push(detail);
+            }
+        };
 
+    if ctx.pods.iter().any(|p| !p.is_ready())
+        && !ctx
+            .state
+            .coverage
+            .covers(crate::model::Kind::Event, &ctx.target.namespace)
+    {
+        ctx.require(
+            out,
+            "pod events (pull errors, probe failures)",
+            crate::model::Kind::Event,
+            &ctx.target.namespace,
+        );
+    }
     for &pod in &ctx.pods {
         let events = warnings(ctx, pod);
         let mut explained = false;
@@ -214,26 +239,30 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             let Some(w) = &s.waiting else { continue };
             match w.reason.as_str() {
                 "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
-                    let failed = latest(&events, "Failed")
-                        .filter(|e| e.message.contains("pull") || e.message.contains("image"));
-                    let text = failed
-                        .map(|e| e.message.clone())
-                        .or_else(|| w.message.clone())
-                        .unwrap_or_default();
-                    let cause = if w.reason == "InvalidImageName" {
-                        PullCause::InvalidName
-                    } else if failed.is_some() {
-                        classify_pull(&text)
-                    } else {
-                        PullCause::Unknown
-                    };
-                    let (what, fix) = cause.describe();
                     let image = pod
                         .containers
                         .iter()
                         .find(|c| c.name == s.name)
                         .map(|c| c.image.as_str())
                         .unwrap_or("?");
+                    // The kubelet's "Failed to pull image" event carries the
+                    // registry's answer; its later "Error: ImagePullBackOff"
+                    // events do not. The waiting message of ErrImagePull does.
+                    let pulled = events.iter().find(|e| {
+                        e.reason == "Failed"
+                            && e.message.starts_with("Failed to pull image")
+                            && e.message.contains(image)
+                    });
+                    let text = pulled
+                        .map(|e| e.message.clone())
+                        .or_else(|| w.message.clone())
+                        .unwrap_or_default();
+                    let cause = if w.reason == "InvalidImageName" {
+                        PullCause::InvalidName
+                    } else {
+                        classify_pull(&text)
+                    };
+                    let (what, fix) = cause.describe();
                     add(
                         Code::ImagePullFailure,
                         format!("{cause:?}"),

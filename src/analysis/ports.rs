@@ -7,15 +7,17 @@ use crate::model::{Code, Pod, ServicePort, Severity, TargetPort};
 /// targetPort and a pod that declares no ports at all).
 fn serves(pod: &Pod, port: &ServicePort) -> Option<bool> {
     // Regular containers and native sidecars serve; plain init containers do not.
-    let declared: Vec<_> = pod
+    let serving: Vec<_> = pod
         .containers
         .iter()
         .filter(|c| c.role != crate::model::ContainerRole::Init)
-        .flat_map(|c| c.ports.iter())
         .collect();
+    let declared: Vec<_> = serving.iter().flat_map(|c| c.ports.iter()).collect();
     match &port.target_port {
         TargetPort::Number(n) => {
-            if declared.is_empty() {
+            // A container that declares no ports may listen anywhere (an app
+            // beside a mesh sidecar that declares its own): not a mismatch.
+            if serving.iter().any(|c| c.ports.is_empty()) {
                 return None;
             }
             Some(

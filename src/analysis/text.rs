@@ -1,18 +1,5 @@
 //! Small wording helpers shared by the checks.
 
-use crate::model::Answer;
-
-/// `NXDOMAIN`, `NODATA`, `10.96.0.12`, `CNAME x`, `upstream`.
-pub fn rcode(answer: &Answer) -> String {
-    match answer {
-        Answer::Address { addresses } => format!("→ {}", join_addrs(addresses)),
-        Answer::Cname { target, .. } => format!("→ CNAME {target}"),
-        Answer::Nodata => "NODATA".to_owned(),
-        Answer::Nxdomain => "NXDOMAIN".to_owned(),
-        Answer::Upstream => "upstream".to_owned(),
-    }
-}
-
 /// `10.0.0.1, 10.0.0.2` or `no address`.
 pub fn join_addrs(addrs: &[String]) -> String {
     if addrs.is_empty() {

@@ -268,6 +268,20 @@ pub enum Answer {
     Upstream,
 }
 
+impl Answer {
+    /// `→ 10.96.0.1`, `→ CNAME x`, `NODATA`, `NXDOMAIN`, `upstream`.
+    pub fn short(&self) -> String {
+        match self {
+            Answer::Address { addresses } if addresses.is_empty() => "→ no address".to_owned(),
+            Answer::Address { addresses } => format!("→ {}", addresses.join(", ")),
+            Answer::Cname { target, .. } => format!("→ CNAME {target}"),
+            Answer::Nodata => "NODATA".to_owned(),
+            Answer::Nxdomain => "NXDOMAIN".to_owned(),
+            Answer::Upstream => "upstream".to_owned(),
+        }
+    }
+}
+
 /// One absolute name the resolver tries, and the predicted answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
@@ -316,4 +330,40 @@ pub struct NotChecked {
     pub check: String,
     pub reason: String,
     pub needs: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_names_match_their_json_spelling() {
+        use Code::*;
+        for code in [
+            ServiceNotFound,
+            SelectorMatchesNoPods,
+            PodsNotReady,
+            ImagePullFailure,
+            CrashLoop,
+            ContainerConfigError,
+            PodUnschedulable,
+            PodRestarts,
+            TargetPortMismatch,
+            NoReadyEndpoints,
+            TerminatingEndpoints,
+            SelectorlessService,
+            ExternalNameService,
+            HeadlessService,
+            PublishNotReadyAddresses,
+            DnsServiceMissing,
+            DnsNoReadyEndpoints,
+            DnsCorefileMissing,
+            DnsCorefileNoKubernetes,
+            ClusterDomainMismatch,
+            NodeLocalDns,
+            NameShadowed,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 }

@@ -184,9 +184,18 @@ impl Coverage {
     }
 }
 
+/// Where a state came from; wording of "not checked" notes depends on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    Live,
+    #[default]
+    Snapshot,
+}
+
 /// Everything a diagnosis reads, from either source.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterState {
+    pub origin: Origin,
     pub services: Vec<Service>,
     pub pods: Vec<Pod>,
     pub endpoint_slices: Vec<EndpointSlice>,

@@ -7,17 +7,23 @@ use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, 
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
-use crate::model::{Answer, NameForm, Report, Severity, TargetPort};
+use crate::model::{NameForm, Report, Severity, TargetPort};
 
 /// Neutralise control characters (escape sequences, newlines) in text that
 /// comes from the cluster, so it cannot rewrite the terminal or the layout.
 pub fn safe(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    // Controls, and the invisible characters that reorder or hide text
+    // (bidirectional overrides and isolates, zero-width characters).
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if unsafe_char(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -143,7 +149,7 @@ fn summary(c: &mut Ctx<'_>, r: &Report) {
     if s.headless {
         parts.push("headless".to_owned());
     } else if !s.cluster_ips.is_empty() {
-        parts.push(s.cluster_ips.join(","));
+        parts.push(safe(&s.cluster_ips.join(",")).into_owned());
     }
     if let Some(e) = &s.external_name {
         parts.push(format!("→ {}", safe(e)));
@@ -165,7 +171,7 @@ fn summary(c: &mut Ctx<'_>, r: &Report) {
                 .as_deref()
                 .map(|n| format!("{}:", safe(n)))
                 .unwrap_or_default();
-            format!("{name}{}→{target}/{}{node}", p.port, p.protocol)
+            format!("{name}{}→{target}/{}{node}", p.port, safe(&p.protocol))
         })
         .collect();
     if !ports.is_empty() {
@@ -264,7 +270,7 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
         crate::model::DomainSource::Default => "default",
     };
     let service = match (d.service_found, &d.cluster_ip) {
-        (Some(true), Some(ip)) => format!("kube-dns {ip}"),
+        (Some(true), Some(ip)) => format!("kube-dns {}", safe(ip)),
         (Some(true), None) => "kube-dns (no ClusterIP)".to_owned(),
         (Some(false), _) => "kube-dns missing".to_owned(),
         (None, _) => "kube-dns not checked".to_owned(),
@@ -363,7 +369,7 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
             let walk: Vec<String> = n
                 .candidates
                 .iter()
-                .map(|cand| format!("{} {}", cand.name, short_answer(&cand.answer)))
+                .map(|cand| format!("{} {}", cand.name, cand.answer.short()))
                 .collect();
             row.push(Cell::new(format!(
                 "{}\n  tried: {}",
@@ -376,16 +382,6 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
         t.add_row(row);
     }
     c.push(&mut t, 1);
-}
-
-fn short_answer(a: &Answer) -> String {
-    match a {
-        Answer::Address { addresses } => format!("→ {}", addresses.join(",")),
-        Answer::Cname { target, .. } => format!("→ CNAME {target}"),
-        Answer::Nodata => "NODATA".to_owned(),
-        Answer::Nxdomain => "NXDOMAIN".to_owned(),
-        Answer::Upstream => "upstream".to_owned(),
-    }
 }
 
 fn findings(c: &mut Ctx<'_>, r: &Report) {
@@ -447,5 +443,6 @@ mod tests {
         assert_eq!(safe("plain"), "plain");
         assert_eq!(safe("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(safe("two\nlines"), "two\\nlines");
+        assert_eq!(safe("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
     }
 }

@@ -282,7 +282,10 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
         r.get::<DaemonSet>(KUBE_SYSTEM, "node-local-dns"),
     );
 
-    let mut state = ClusterState::default();
+    let mut state = ClusterState {
+        origin: model::Origin::Live,
+        ..ClusterState::default()
+    };
     let all_services_read = services.is_ok();
     match services {
         Ok(items) => {

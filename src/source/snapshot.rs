@@ -5,9 +5,9 @@
 //! and `kubectl cluster-info dump` output, both as the `--output-directory`
 //! tree and as the concatenated stdout stream with its log sections.
 //!
-//! Coverage rule (docs/snapshots.md): a kind the snapshot does not contain
-//! at all, or a namespace no object belongs to (and no Namespace object or
-//! dump directory names), is unknown, not empty.
+//! Coverage rule (docs/snapshots.md): a kind counts as read in a namespace
+//! only where the snapshot holds objects of that kind (or, in a dump tree,
+//! that kind's file for the namespace); everything else is unknown, not empty.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -56,7 +56,9 @@ pub fn load(path: &Path) -> Result<ClusterState> {
                     .filter(|p| !p.is_empty() && !p.contains('/'))
                     && crate::cli::is_dns1123_label(ns)
                 {
-                    b.namespaces.insert(ns.to_owned());
+                    b.dir_namespace = Some(ns.to_owned());
+                } else {
+                    b.dir_namespace = None;
                 }
                 b.add_file(&f)?;
             }
@@ -96,11 +98,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 #[derive(Default)]
 struct Builder {
     state: ClusterState,
-    /// Kinds present in the snapshot (even as an empty typed list).
-    kinds: BTreeSet<Kind>,
-    /// Namespaces known to be in the snapshot.
-    namespaces: BTreeSet<String>,
-    has_endpoints: bool,
+    /// (kind, namespace) pairs the snapshot holds objects of: what it covers.
+    seen: BTreeSet<(Kind, String)>,
+    /// Namespaces with v1 Endpoints (the fallback for EndpointSlices).
+    endpoints_seen: BTreeSet<String>,
+    /// The snapshot lists Namespace objects.
+    namespace_list: bool,
+    /// The namespace directory of the current file in a cluster-info dump tree.
+    dir_namespace: Option<String>,
     endpoints: Vec<crate::model::EndpointSlice>,
     seen_events: BTreeSet<(String, String, String, String, Option<String>)>,
 }
@@ -168,11 +173,14 @@ impl Builder {
                 }
             };
             let item_hint = (!item_kind.is_empty()).then_some(item_kind);
-            if let Some(k) = item_hint.and_then(known_kind) {
-                self.kinds.insert(k);
-            }
-            if item_kind == "Endpoints" {
-                self.has_endpoints = true;
+            // A dump tree's <ns>/<kind>.json covers that kind there, even empty.
+            if let Some(ns) = self.dir_namespace.clone() {
+                if let Some(k) = item_hint.and_then(known_kind) {
+                    self.seen.insert((k, ns.clone()));
+                }
+                if item_kind == "Endpoints" {
+                    self.endpoints_seen.insert(ns);
+                }
             }
             for item in items {
                 self.add_value(path, doc, item, item_hint)?;
@@ -184,9 +192,10 @@ impl Builder {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
-            self.namespaces.insert(ns.to_owned());
-        }
+        let namespace = v
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let s = &mut self.state;
         macro_rules! de {
             ($t:ty) => {
@@ -205,7 +214,8 @@ impl Builder {
                 k8s_openapi::api::discovery::v1::EndpointSlice
             ))),
             "Endpoints" => {
-                self.has_endpoints = true;
+                self.endpoints_seen
+                    .insert(namespace.clone().unwrap_or_else(|| "default".to_owned()));
                 self.endpoints.extend(convert::endpoints(de!(
                     k8s_openapi::api::core::v1::Endpoints
                 )));
@@ -231,7 +241,7 @@ impl Builder {
             "Namespace" => {
                 if let Some(n) = v.pointer("/metadata/name").and_then(Value::as_str) {
                     s.namespaces.insert(n.to_owned());
-                    self.namespaces.insert(n.to_owned());
+                    self.namespace_list = true;
                 }
             }
             "ConfigMap" => {
@@ -253,29 +263,27 @@ impl Builder {
             ))),
             _ => return Ok(()), // unknown kinds are ignored
         }
-        if let Some(k) = known_kind(&kind) {
-            self.kinds.insert(k);
+        if let (Some(k), Some(ns)) = (known_kind(&kind), namespace) {
+            self.seen.insert((k, ns));
         }
         Ok(())
     }
 
     fn finish(mut self) -> ClusterState {
         // Without EndpointSlices (cluster-info dump has none), fall back to v1 Endpoints.
-        if !self.kinds.contains(&Kind::EndpointSlice) && self.has_endpoints {
+        let any_slices = self.seen.iter().any(|(k, _)| *k == Kind::EndpointSlice);
+        if !any_slices && !self.endpoints_seen.is_empty() {
             self.state.endpoint_slices = std::mem::take(&mut self.endpoints);
-            self.kinds.insert(Kind::EndpointSlice);
-        }
-        let mut cov = std::mem::take(&mut self.state.coverage);
-        for &kind in &self.kinds {
-            if kind == Kind::Namespace {
-                cov.add_all(kind);
-                continue;
-            }
-            for ns in &self.namespaces {
-                cov.add_namespace(kind, ns);
+            for ns in std::mem::take(&mut self.endpoints_seen) {
+                self.seen.insert((Kind::EndpointSlice, ns));
             }
         }
-        self.state.coverage = cov;
+        for (kind, ns) in &self.seen {
+            self.state.coverage.add_namespace(*kind, ns);
+        }
+        if self.namespace_list {
+            self.state.coverage.add_all(Kind::Namespace);
+        }
         self.state
     }
 }

@@ -258,10 +258,40 @@ fn target_port_mismatch_numeric_and_named() {
 fn cluster_dns_missing_or_down() {
     let mut s = scenario();
     remove(&mut s, "Service", "kube-system", "kube-dns");
+    // With no Service left in kube-system, the snapshot says nothing about them.
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0);
+    assert!(with_code(&r, "dns-service-missing").is_empty());
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "cluster DNS")
+    );
+    // Another kube-system Service shows they were captured: kube-dns is missing.
+    items(&mut s).push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metrics-server", "namespace": "kube-system"},
+        "spec": {"clusterIP": "10.96.5.5", "clusterIPs": ["10.96.5.5"], "ports": [{"port": 443, "protocol": "TCP", "targetPort": 4443}], "selector": {"k8s-app": "metrics-server"}}}));
     let (code, r) = diagnose(&s, &["service-pay-v1"]);
     assert_eq!(code, 1);
     assert_eq!(with_code(&r, "dns-service-missing").len(), 1);
     assert_eq!(r["dns"]["service_found"], false);
+    // With cluster DNS gone, no name form resolves, and the rows say why.
+    let row = r["name_forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "service-pay-v1" && f["from_namespace"] == "default")
+        .unwrap();
+    assert_eq!(row["expected_resolves"], false);
+    assert!(
+        row["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("no DNS server answers"),
+        "{}",
+        row["why"]
+    );
 
     let mut s = scenario();
     let slice = find(&mut s, "EndpointSlice", "kube-system", "kube-dns");
@@ -385,4 +415,53 @@ fn restarts_and_terminating_endpoints_are_reported_as_info() {
             .contains("1 still serving")
     );
     assert_eq!(r["endpoints"]["terminating"], 1);
+}
+
+#[test]
+fn pull_cause_comes_from_the_pull_event_not_the_newer_backoff_event() {
+    // A real kubelet follows "Failed to pull image …" with "Error: ImagePullBackOff"
+    // events under the same reason, refreshed on every back-off.
+    let mut s = scenario();
+    let pull = items(&mut s)
+        .iter()
+        .find(|o| {
+            o["kind"] == "Event"
+                && o["reason"] == "Failed"
+                && o["message"].as_str().unwrap().starts_with("Failed to pull")
+        })
+        .unwrap()
+        .clone();
+    let mut backoff = pull.clone();
+    backoff["metadata"]["name"] = json!("v4.backoff");
+    backoff["message"] = json!("Error: ImagePullBackOff");
+    backoff["lastTimestamp"] = json!("2099-01-01T00:00:00Z");
+    items(&mut s).push(backoff);
+    let (_, r) = diagnose(&s, &["service-v4"]);
+    let f = with_code(&r, "image-pull-failure");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains("does not exist"),
+        "{}",
+        f[0]["message"]
+    );
+}
+
+#[test]
+fn an_app_container_without_declared_ports_beside_a_sidecar_is_no_mismatch() {
+    let mut s = scenario();
+    for o in items(&mut s)
+        .iter_mut()
+        .filter(|o| is(o, "Pod", "default", "pay-v1-"))
+    {
+        o["spec"]["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("ports");
+        o["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "mesh-proxy", "image": "registry.example/proxy:1", "ports": [{"containerPort": 15090, "name": "metrics", "protocol": "TCP"}]}));
+    }
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert!(
+        with_code(&r, "target-port-mismatch").is_empty(),
+        "{:?}",
+        codes(&r)
+    );
 }

@@ -244,6 +244,7 @@ fn usage_errors_exit_2() {
         vec!["svc", "--request-timeout", "soon"],
         vec!["svc", "--cluster-domain", "bad_domain"],
         vec!["svc", "--snapshot", "-", "--context", "prod"],
+        vec!["svc", "--as-group", "admins"],
     ] {
         let out = cmd().args(&args).write_stdin("").output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -331,7 +332,7 @@ fn events_k8s_io_v1_events_are_read_too() {
 #[test]
 fn interrupt_exits_130() {
     // stdin stays open, so the snapshot read blocks until SIGINT.
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
         .args(["svc", "--snapshot", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -344,7 +345,17 @@ fn interrupt_exits_130() {
         .status()
         .unwrap();
     assert!(status.success());
+    // Keep stdin open until it has exited (wait_with_output would close it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }

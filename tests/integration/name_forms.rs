@@ -134,3 +134,37 @@ fn nonexistent_service_resolves_under_no_name() {
             .all(|row| row["expected_resolves"] == false)
     );
 }
+
+#[test]
+fn rows_are_added_only_for_namespaces_where_shadowing_happens() {
+    // A ClusterIP Service named like the target's namespace does not answer
+    // `svc.ns` (only endpoint records of it could): no extra rows.
+    let mut s = scenario();
+    let mut copy = find(&mut s, "Service", "default", "service-user-v1").clone();
+    copy["metadata"]["namespace"] = json!("client");
+    copy["metadata"]["name"] = json!("default");
+    items(&mut s).push(copy);
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(r["name_forms"].as_array().unwrap().len(), 8);
+    assert!(with_code(&r, "name-shadowed").is_empty());
+}
+
+#[test]
+fn a_cluster_domain_coredns_does_not_serve_resolves_nothing() {
+    let (_, r) = diagnose(
+        &scenario(),
+        &["service-pay-v1", "--cluster-domain", "corp.example"],
+    );
+    assert_eq!(with_code(&r, "cluster-domain-mismatch").len(), 1);
+    let fqdn = form(
+        &r,
+        "service-pay-v1.default.svc.corp.example",
+        Some("default"),
+    );
+    assert_eq!(fqdn["expected_resolves"], false);
+    assert_eq!(
+        form(&r, "service-pay-v1", Some("default"))["expected_resolves"],
+        false,
+        "pods search corp.example"
+    );
+}

@@ -73,7 +73,9 @@ fn control_characters_from_the_cluster_are_neutralised() {
         .iter_mut()
         .filter(|o| o["kind"] == "Event" && o["reason"] == "Failed")
     {
-        e["message"] = json!("Failed to pull image: \u{1b}[2J\u{1b}]0;pwned\u{7} not found");
+        e["message"] = json!(
+            "Failed to pull image \"registry.example/v4:missing\": \u{1b}[2J\u{1b}]0;pwned\u{7} not found"
+        );
     }
     let run = run_on(&s, &["service-v4"]);
     assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
