@@ -268,9 +268,37 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
     )]
     .into();
 
-    // Round 1: everything that does not depend on the Service's selector.
-    let (svc, slices, events, services, namespaces, dns_svc, dns_slices, dns_pods, corefile, nld) = tokio::join!(
-        r.get::<Service>(ns, &target.name),
+    // The Service, then at once its selected pods; beside it, everything that
+    // does not depend on its selector. All in flight together.
+    let svc_then_pods = async {
+        let svc = r.get::<Service>(ns, &target.name).await;
+        let selector = match &svc {
+            Ok(Some(s)) => s
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.selector.clone())
+                .filter(|m| !m.is_empty()),
+            _ => None,
+        };
+        let pods = match &selector {
+            Some(sel) => Some(r.list::<Pod>(Some(ns), labels(sel)).await),
+            None => None,
+        };
+        (svc, selector, pods)
+    };
+    let (
+        (svc, selector, selected_pods),
+        slices,
+        events,
+        services,
+        namespaces,
+        dns_svc,
+        dns_slices,
+        dns_pods,
+        corefile,
+        nld,
+    ) = tokio::join!(
+        svc_then_pods,
         r.list::<EndpointSlice>(Some(ns), labels(&slice_sel)),
         r.list::<Event>(Some(ns), ListParams::default().fields("type=Warning")),
         r.list::<Service>(None, ListParams::default()),
@@ -421,11 +449,11 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
         ),
     }
 
-    // Round 2: what depends on the Service.
+    // What the Service's outcome calls for.
     match &target_svc {
-        Some(svc) => {
-            if let Some(sel) = svc.selector.as_ref().filter(|s| !s.is_empty()) {
-                match r.list::<Pod>(Some(ns), labels(sel)).await {
+        Some(_) => {
+            if let (Some(sel), Some(result)) = (&selector, selected_pods) {
+                match result {
                     Ok(items) => {
                         state.pods.extend(items.into_iter().map(convert::pod));
                         state.coverage.add_selection(Kind::Pod, ns, sel);

@@ -244,7 +244,7 @@ fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log() {
         .iter()
         .map(|e| e["requestURI"].as_str().unwrap())
         .collect();
-    // 10 independent reads in flight together, then the selected pods.
+    // The Service then its pods, beside 9 independent reads.
     assert_eq!(events.len(), 11, "API requests of one diagnosis: {uris:#?}");
     assert!(
         uris.iter().all(|u| !u.starts_with("/api/v1/pods")),
