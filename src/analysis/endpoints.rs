@@ -80,6 +80,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
             vec![me.clone()],
         );
     }
+    out_of_sync(ctx, svc, s, out);
     if s.ready > 0 {
         return;
     }
@@ -121,5 +122,56 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
         format!("the Service has no ready endpoint: {why}{dns}"),
         "fix the cause named by the other findings; `kubectl get endpointslices -l kubernetes.io/service-name=<name>` shows the endpoints".to_owned(),
         vec![me],
+    );
+}
+
+/// The slices against the selected pods: Ready pods the slices do not list,
+/// and endpoints whose pod the selector does not (or no longer) select.
+fn out_of_sync(ctx: &Ctx<'_>, svc: &crate::model::Service, s: &EndpointSummary, out: &mut Out) {
+    let Some(sel) = svc.selector.as_ref().filter(|m| !m.is_empty()) else {
+        return; // selectorless: the slices are the truth
+    };
+    if !ctx
+        .state
+        .coverage
+        .covers_selection(Kind::Pod, &svc.namespace, sel)
+    {
+        return;
+    }
+    let mut problems = Vec::new();
+    let mut objects = vec![ObjectRef::new("Service", &svc.namespace, &svc.name)];
+    for pod in ctx.pods.iter().filter(|p| p.is_ready() && !p.terminating) {
+        let listed = s.addresses.iter().any(|a| pod.pod_ips.contains(&a.ip));
+        if !pod.pod_ips.is_empty() && !listed {
+            problems.push(format!(
+                "Ready pod {} ({}) is not listed",
+                pod.name,
+                pod.pod_ips.join(",")
+            ));
+            objects.push(ObjectRef::new("Pod", &pod.namespace, &pod.name));
+        }
+    }
+    for a in &s.addresses {
+        let Some(name) = &a.pod else { continue };
+        match ctx.pods.iter().find(|p| &p.name == name) {
+            None => problems.push(format!(
+                "endpoint {} points at pod {name}, which the selector does not select",
+                a.ip
+            )),
+            Some(p) if a.ready && !p.is_ready() && !svc.publish_not_ready_addresses => {
+                problems.push(format!("endpoint {} is ready but pod {name} is not", a.ip));
+            }
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        return;
+    }
+    out.finding(
+        Code::EndpointsOutOfSync,
+        Severity::Warning,
+        format!("the EndpointSlices disagree with the pods: {}", problems.join("; ")),
+        "usually momentary (the EndpointSlice controller catches up within seconds); if it lasts, check kube-controller-manager's endpointslice controller and for hand-made slices labelled with this Service's name".to_owned(),
+        objects,
     );
 }

@@ -465,3 +465,31 @@ fn an_app_container_without_declared_ports_beside_a_sidecar_is_no_mismatch() {
         codes(&r)
     );
 }
+
+#[test]
+fn endpoint_slices_are_compared_with_the_pods() {
+    let (_, r) = diagnose(&scenario(), &["service-pay-v1"]);
+    assert!(
+        with_code(&r, "endpoints-out-of-sync").is_empty(),
+        "in sync as captured"
+    );
+
+    let mut s = scenario();
+    let slice = find(&mut s, "EndpointSlice", "default", "service-pay-v1");
+    let dropped = slice["endpoints"].as_array_mut().unwrap().remove(0);
+    slice["endpoints"].as_array_mut().unwrap().push(json!({
+        "addresses": ["10.244.9.9"], "conditions": {"ready": true, "serving": true, "terminating": false},
+        "nodeName": "kwok-node-0", "targetRef": {"kind": "Pod", "name": "pay-v0-gone", "namespace": "default"}
+    }));
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0, "a warning");
+    let f = with_code(&r, "endpoints-out-of-sync");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    let ip = dropped["addresses"][0].as_str().unwrap();
+    assert!(msg.contains(&format!("({ip}) is not listed")), "{msg}");
+    assert!(
+        msg.contains("pay-v0-gone, which the selector does not select"),
+        "{msg}"
+    );
+}
