@@ -211,11 +211,17 @@ fn port_forward_to_the_coredns_pod_answers_dns_over_tcp() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // "Forwarding from 127.0.0.1:PORT -> 53"
+    // "Forwarding from 127.0.0.1:PORT -> 53". Keep reading afterwards: kubectl
+    // prints a line per connection and dies of SIGPIPE if nobody reads them.
+    let mut lines = BufReader::new(pf.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(pf.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    lines.read_line(&mut line).unwrap();
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while lines.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
     let port: u16 = line
         .split(':')
         .nth(1)
