@@ -141,11 +141,8 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     for p in pods {
-        // A Deployment's pods are named <deployment>-<hash>-<id>: one hint is enough.
-        if covered_by_workload
-            .iter()
-            .any(|w| p.name.starts_with(&format!("{w}-")))
-        {
+        // A near-miss workload's own pods would repeat its hint.
+        if covered_by_workload.iter().any(|w| owned_by(p, w)) {
             continue;
         }
         if let Some((text, fix)) = one_off(selector, &p.labels) {
@@ -157,6 +154,19 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
         }
     }
     hints
+}
+
+/// Whether `pod` belongs to workload `w`: directly (StatefulSet, DaemonSet)
+/// or through a ReplicaSet `<w>-<hash>` (Deployment).
+fn owned_by(pod: &crate::model::Pod, w: &str) -> bool {
+    match &pod.owner {
+        Some((kind, name)) if kind == "ReplicaSet" => name
+            .strip_prefix(w)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|hash| !hash.is_empty() && !hash.contains('-')),
+        Some((_, name)) => name == w,
+        None => false,
+    }
 }
 
 /// If `labels` miss `selector` by exactly one pair, describe the difference.

@@ -359,3 +359,40 @@ fn interrupt_exits_130() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
+
+#[test]
+fn truncated_and_corrupted_snapshots_never_panic() {
+    // Cut the bundled example at many points and flip bytes: every run must
+    // end in a report (0/1) or an input error (2), never a panic (101).
+    let text = std::fs::read(fixture_path("scenario.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<Vec<u8>> = (1..40)
+        .map(|i| text[..text.len() * i / 40].to_vec())
+        .collect();
+    for i in 1..20 {
+        let mut t = text.clone();
+        let at = t.len() * i / 20;
+        t[at] = b"{}[]\",:0x"[i % 9];
+        cases.push(t);
+    }
+    for (n, case) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("case-{n}.json"));
+        std::fs::write(&p, case).unwrap();
+        let run = run_path(&p, &["service-v4"]);
+        assert!(
+            matches!(run.code, 0..=2),
+            "case {n}: exit {} stderr {}",
+            run.code,
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "case {n}: {}", run.stderr);
+        if run.code == 2 {
+            assert!(
+                run.stderr.starts_with("error: malformed snapshot")
+                    || run.stderr.starts_with("error: cannot read snapshot"),
+                "case {n}: {}",
+                run.stderr
+            );
+        }
+    }
+}
