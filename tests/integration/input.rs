@@ -396,3 +396,33 @@ fn truncated_and_corrupted_snapshots_never_panic() {
         }
     }
 }
+
+#[test]
+fn request_timeout_bounds_each_request_against_a_silent_server() {
+    // A server that accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write(
+        &dir,
+        "config",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
+        ),
+    );
+    let out = cmd()
+        .args(["service-pay-v1", "--request-timeout", "1s", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    // The per-request timeout fired (not a transport error, not a hang).
+    assert!(err.contains("timed out after 1s"), "{err}");
+}
