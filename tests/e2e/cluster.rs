@@ -108,6 +108,21 @@ impl Cluster {
         run(child.wait_with_output().unwrap())
     }
 
+    /// The ClusterIP of a Service.
+    pub fn cluster_ip(&self, ns: &str, name: &str) -> String {
+        let r = self.kubectl(&[
+            "get",
+            "service",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.trim().to_owned()
+    }
+
     /// The name of the first pod in `ns` whose name starts with `prefix`.
     pub fn pod(&self, ns: &str, prefix: &str) -> String {
         let r = self.kubectl(&[

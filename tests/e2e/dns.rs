@@ -2,8 +2,6 @@
 //! glibc's resolver against the real CoreDNS with each namespace's search
 //! list, and the tool's predictions must match what it observes.
 
-use serde_json::Value;
-
 use crate::cluster::*;
 
 /// `getent hosts NAME` inside a pod: the addresses, or None when it fails.
@@ -28,20 +26,7 @@ fn getent(c: &Cluster, ns: &str, pod: &str, name: &str) -> Option<Vec<String>> {
 #[test]
 fn short_name_resolves_only_in_the_services_namespace() {
     let Some(c) = cluster() else { return };
-    let svc: Value = serde_json::from_str(
-        &c.kubectl(&[
-            "get",
-            "service",
-            "service-pay-v1",
-            "-n",
-            "default",
-            "-o",
-            "json",
-        ])
-        .stdout,
-    )
-    .unwrap();
-    let ip = svc["spec"]["clusterIP"].as_str().unwrap().to_owned();
+    let ip = c.cluster_ip("default", "service-pay-v1");
     let pay = c.pod("default", "pay-v1-");
 
     assert_eq!(
@@ -241,25 +226,13 @@ fn port_forward_to_the_coredns_pod_answers_dns_over_tcp() {
         assert_eq!(&resp[..2], &0x5d1cu16.to_be_bytes());
         parse_a(&resp)
     };
-    let svc: Value = serde_json::from_str(
-        &c.kubectl(&[
-            "get",
-            "service",
-            "service-pay-v1",
-            "-n",
-            "default",
-            "-o",
-            "json",
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let ip = c.cluster_ip("default", "service-pay-v1");
     let (rcode, addrs) = ask("service-pay-v1.default.svc.cluster.local.");
     let (nx, _) = ask("no-such-service.default.svc.cluster.local.");
     let _ = pf.kill();
     let _ = pf.wait();
     assert_eq!(rcode, 0);
-    assert_eq!(addrs, [svc["spec"]["clusterIP"].as_str().unwrap()]);
+    assert_eq!(addrs, [ip]);
     assert_eq!(nx, 3, "NXDOMAIN");
 }
 

@@ -177,14 +177,11 @@ fn readiness_failures_crash_loops_and_unschedulable_pods() {
 #[test]
 fn container_config_error_with_one_ready_pod_left_is_a_warning() {
     let mut s = scenario();
-    let pod = find(&mut s, "Pod", "default", "pay-v1-");
-    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
-    pod["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"pay-db\" not found"}});
-    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
-        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
-            c["status"] = json!("False");
-        }
-    }
+    make_waiting(
+        find(&mut s, "Pod", "default", "pay-v1-"),
+        "CreateContainerConfigError",
+        "secret \"pay-db\" not found",
+    );
     let (code, r) = diagnose(&s, &["service-pay-v1"]);
     let f = with_code(&r, "container-config-error");
     assert_eq!(f.len(), 1);
@@ -298,14 +295,11 @@ fn cluster_dns_missing_or_down() {
     for e in slice["endpoints"].as_array_mut().unwrap() {
         e["conditions"]["ready"] = json!(false);
     }
-    let pod = find(&mut s, "Pod", "kube-system", "coredns");
-    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
-    pod["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}});
-    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
-        if c["type"] == "Ready" {
-            c["status"] = json!("False");
-        }
-    }
+    make_waiting(
+        find(&mut s, "Pod", "kube-system", "coredns"),
+        "CrashLoopBackOff",
+        "back-off 5m0s restarting failed container",
+    );
     let (code, r) = diagnose(&s, &["service-pay-v1"]);
     assert_eq!(code, 1);
     let f = with_code(&r, "dns-no-ready-endpoints");

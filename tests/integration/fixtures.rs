@@ -153,3 +153,19 @@ pub fn form<'a>(report: &'a Value, name: &str, from: Option<&str>) -> &'a Value 
         .find(|r| r["name"] == name && r["from_namespace"] == json!(from))
         .unwrap_or_else(|| panic!("no name form {name} from {from:?}"))
 }
+
+/// Make `pod` not Ready, its first container waiting with `reason`/`message`,
+/// as the kubelet reports it.
+pub fn make_waiting(pod: &mut Value, reason: &str, message: &str) {
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    pod["status"]["containerStatuses"][0]["state"] =
+        json!({"waiting": {"reason": reason, "message": message}});
+    for c in pod["status"]["conditions"]
+        .as_array_mut()
+        .expect("conditions")
+    {
+        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+            c["status"] = json!("False");
+        }
+    }
+}
