@@ -487,3 +487,75 @@ fn endpoint_slices_are_compared_with_the_pods() {
         "{msg}"
     );
 }
+
+#[test]
+fn evicted_gated_sandbox_and_terminating_pods_are_explained() {
+    // Four variations of one not-Ready pay-v1 pod; the other stays Ready.
+    let variants: [(&str, fn(&mut serde_json::Value), &str, &str); 4] = [
+        (
+            "evicted",
+            |p| {
+                p["status"] = json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory.", "conditions": []});
+            },
+            "pods-not-ready",
+            "Evicted: The node was low on resource: memory.",
+        ),
+        (
+            "gated",
+            |p| {
+                p["spec"]["schedulingGates"] = json!([{"name": "example.com/quota"}]);
+                p["spec"].as_object_mut().unwrap().remove("nodeName");
+                p["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated", "message": "Scheduling is blocked due to non-empty scheduling gates", "lastProbeTime": null, "lastTransitionTime": "2026-11-25T17:00:00Z"}]});
+            },
+            "pod-unschedulable",
+            "gates: example.com/quota",
+        ),
+        (
+            "sandbox",
+            |p| {
+                make_waiting(p, "ContainerCreating", "");
+                p["status"]["phase"] = json!("Pending");
+            },
+            "pods-not-ready",
+            "FailedCreatePodSandBox",
+        ),
+        (
+            "terminating",
+            |p| {
+                p["metadata"]["deletionTimestamp"] = json!("2026-11-25T17:00:00Z");
+                make_waiting(p, "ContainerCreating", "");
+            },
+            "pods-not-ready",
+            "pods are terminating",
+        ),
+    ];
+    for (label, mutate, code, expect) in variants {
+        let mut s = scenario();
+        let pod = find(&mut s, "Pod", "default", "pay-v1-");
+        let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+        mutate(pod);
+        if label == "sandbox" {
+            items(&mut s).push(json!({
+                "apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreatePodSandBox",
+                "message": "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type=\"calico\" failed (add): connection refused",
+                "metadata": {"name": format!("{name}.sandbox"), "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": name, "namespace": "default"},
+                "lastTimestamp": "2026-11-25T17:00:00Z", "count": 4, "source": {"component": "kubelet"}
+            }));
+        }
+        let (code_out, r) = diagnose(&s, &["service-pay-v1"]);
+        assert_eq!(code_out, 0, "{label}: the other pod still serves");
+        let f = with_code(&r, code);
+        assert_eq!(f.len(), 1, "{label}: {:?}", codes(&r));
+        assert_eq!(f[0]["severity"], "warning", "{label}");
+        let text = format!("{} {}", f[0]["message"], f[0]["fix"]);
+        assert!(text.contains(expect), "{label}: {text}");
+        let backend = r["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["pod"] == name.as_str())
+            .unwrap();
+        assert_eq!(backend["ready"], false, "{label}");
+    }
+}
