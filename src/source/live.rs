@@ -75,11 +75,9 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
     if !args.as_group.is_empty() {
         config.auth_info.impersonate_groups = Some(args.as_group.clone());
     }
-    // --request-timeout bounds each request (see `Reader`), never the
-    // client's read timeout, which would cut exec and port-forward streams.
-    if let Some(t) = args.request_timeout.0 {
-        config.connect_timeout = Some(t);
-    }
+    // --request-timeout bounds each request, connecting included (see
+    // `Reader::run`); it is never the client's read timeout, which would cut
+    // exec and port-forward streams.
     let namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
     Ok((client, namespace))

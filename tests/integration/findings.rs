@@ -491,7 +491,8 @@ fn endpoint_slices_are_compared_with_the_pods() {
 #[test]
 fn evicted_gated_sandbox_and_terminating_pods_are_explained() {
     // Four variations of one not-Ready pay-v1 pod; the other stays Ready.
-    let variants: [(&str, fn(&mut serde_json::Value), &str, &str); 4] = [
+    type Mutate = fn(&mut serde_json::Value);
+    let variants: [(&str, Mutate, &str, &str); 4] = [
         (
             "evicted",
             |p| {
