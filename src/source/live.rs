@@ -228,24 +228,36 @@ impl Reader {
     }
 }
 
-/// Records a failed read in the state.
-fn failed(
-    state: &mut ClusterState,
+/// What one read was, for the record of its failure.
+struct Read<'a> {
     verb: &'static str,
     kind: Kind,
-    ns: Option<&str>,
+    namespace: Option<&'a str>,
     required: bool,
-    f: Failed,
+}
+
+/// Record a read's outcome: on success `apply` stores what it read (and the
+/// coverage it gives); on failure the state notes what failed and why.
+fn record<T>(
+    state: &mut ClusterState,
+    read: Read<'_>,
+    result: Result<T, Failed>,
+    apply: impl FnOnce(&mut ClusterState, T),
 ) {
-    tracing::debug!(verb, ?kind, ?ns, required, reason = %f.reason, "read failed");
-    state.failures.push(ReadFailure {
-        verb,
-        kind,
-        namespace: ns.map(str::to_owned),
-        reason: f.reason,
-        forbidden: f.forbidden,
-        required,
-    });
+    match result {
+        Ok(value) => apply(state, value),
+        Err(f) => {
+            tracing::debug!(read.verb, kind = ?read.kind, ns = ?read.namespace, read.required, reason = %f.reason, "read failed");
+            state.failures.push(ReadFailure {
+                verb: read.verb,
+                kind: read.kind,
+                namespace: read.namespace.map(str::to_owned),
+                reason: f.reason,
+                forbidden: f.forbidden,
+                required: read.required,
+            });
+        }
+    }
 }
 
 fn labels(sel: &BTreeMap<String, String>) -> ListParams {
@@ -313,177 +325,169 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
         ..ClusterState::default()
     };
     let all_services_read = services.is_ok();
-    match services {
-        Ok(items) => {
-            state
-                .services
-                .extend(items.into_iter().map(convert::service));
-            state.coverage.add_all(Kind::Service);
-        }
-        Err(f) => failed(&mut state, "list", Kind::Service, None, false, f),
-    }
-    let target_svc = match svc {
-        Ok(found) => {
-            state.coverage.add_object(Kind::Service, ns, &target.name);
-            let found = found.map(convert::service);
-            if let Some(s) = &found
-                && state.service(ns, &s.name).is_none()
-            {
-                state.services.push(s.clone());
-            }
-            found
-        }
-        Err(f) => {
-            failed(&mut state, "get", Kind::Service, Some(ns), true, f);
-            None
-        }
+    let optional = |verb, kind, ns| Read {
+        verb,
+        kind,
+        namespace: ns,
+        required: false,
     };
-    match slices {
-        Ok(items) => {
-            state
-                .endpoint_slices
-                .extend(items.into_iter().map(convert::endpoint_slice));
-            state
-                .coverage
-                .add_selection(Kind::EndpointSlice, ns, &slice_sel);
-        }
-        Err(f) => failed(&mut state, "list", Kind::EndpointSlice, Some(ns), true, f),
-    }
-    match events {
-        Ok(items) => {
-            state
-                .events
-                .extend(items.into_iter().map(convert::core_event));
-            state.coverage.add_namespace(Kind::Event, ns);
-        }
-        Err(f) => failed(&mut state, "list", Kind::Event, Some(ns), false, f),
-    }
-    match namespaces {
-        Ok(names) => {
-            state.namespaces.extend(names);
-            state.coverage.add_all(Kind::Namespace);
-        }
-        Err(f) => failed(&mut state, "list", Kind::Namespace, None, false, f),
-    }
-    match dns_svc {
-        Ok(found) => {
-            state
-                .coverage
-                .add_object(Kind::Service, KUBE_SYSTEM, KUBE_DNS);
-            if let Some(s) = found.map(convert::service)
-                && state.service(KUBE_SYSTEM, KUBE_DNS).is_none()
+    let required = |verb, kind, ns| Read {
+        verb,
+        kind,
+        namespace: ns,
+        required: true,
+    };
+
+    record(
+        &mut state,
+        optional("list", Kind::Service, None),
+        services,
+        |st, items| {
+            st.services.extend(items.into_iter().map(convert::service));
+            st.coverage.add_all(Kind::Service);
+        },
+    );
+    let mut target_svc = None;
+    record(
+        &mut state,
+        required("get", Kind::Service, Some(ns)),
+        svc,
+        |st, found| {
+            st.coverage.add_object(Kind::Service, ns, &target.name);
+            target_svc = found.map(convert::service);
+            if let Some(s) = &target_svc
+                && st.service(ns, &s.name).is_none()
             {
-                state.services.push(s);
+                st.services.push(s.clone());
             }
-        }
-        Err(f) => failed(
-            &mut state,
-            "get",
-            Kind::Service,
-            Some(KUBE_SYSTEM),
-            false,
-            f,
-        ),
-    }
-    match dns_slices {
-        Ok(items) => {
-            state
-                .endpoint_slices
+        },
+    );
+    record(
+        &mut state,
+        required("list", Kind::EndpointSlice, Some(ns)),
+        slices,
+        |st, items| {
+            st.endpoint_slices
                 .extend(items.into_iter().map(convert::endpoint_slice));
-            state
-                .coverage
+            st.coverage
+                .add_selection(Kind::EndpointSlice, ns, &slice_sel);
+        },
+    );
+    record(
+        &mut state,
+        optional("list", Kind::Event, Some(ns)),
+        events,
+        |st, items| {
+            st.events.extend(items.into_iter().map(convert::core_event));
+            st.coverage.add_namespace(Kind::Event, ns);
+        },
+    );
+    record(
+        &mut state,
+        optional("list", Kind::Namespace, None),
+        namespaces,
+        |st, names| {
+            st.namespaces.extend(names);
+            st.coverage.add_all(Kind::Namespace);
+        },
+    );
+    record(
+        &mut state,
+        optional("get", Kind::Service, Some(KUBE_SYSTEM)),
+        dns_svc,
+        |st, found| {
+            st.coverage.add_object(Kind::Service, KUBE_SYSTEM, KUBE_DNS);
+            if let Some(s) = found.map(convert::service)
+                && st.service(KUBE_SYSTEM, KUBE_DNS).is_none()
+            {
+                st.services.push(s);
+            }
+        },
+    );
+    record(
+        &mut state,
+        optional("list", Kind::EndpointSlice, Some(KUBE_SYSTEM)),
+        dns_slices,
+        |st, items| {
+            st.endpoint_slices
+                .extend(items.into_iter().map(convert::endpoint_slice));
+            st.coverage
                 .add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
-        }
-        Err(f) => failed(
-            &mut state,
-            "list",
-            Kind::EndpointSlice,
-            Some(KUBE_SYSTEM),
-            false,
-            f,
-        ),
-    }
-    match dns_pods {
-        Ok(items) => {
-            state.pods.extend(items.into_iter().map(convert::pod));
-            state
-                .coverage
+        },
+    );
+    record(
+        &mut state,
+        optional("list", Kind::Pod, Some(KUBE_SYSTEM)),
+        dns_pods,
+        |st, items| {
+            st.pods.extend(items.into_iter().map(convert::pod));
+            st.coverage
                 .add_selection(Kind::Pod, KUBE_SYSTEM, &dns_pod_sel);
-        }
-        Err(f) => failed(&mut state, "list", Kind::Pod, Some(KUBE_SYSTEM), false, f),
-    }
-    match corefile {
-        Ok(found) => {
-            state
-                .coverage
+        },
+    );
+    record(
+        &mut state,
+        optional("get", Kind::ConfigMap, Some(KUBE_SYSTEM)),
+        corefile,
+        |st, found| {
+            st.coverage
                 .add_object(Kind::ConfigMap, KUBE_SYSTEM, "coredns");
-            state
-                .config_maps
-                .extend(found.and_then(convert::config_map));
-        }
-        Err(f) => failed(
-            &mut state,
-            "get",
-            Kind::ConfigMap,
-            Some(KUBE_SYSTEM),
-            false,
-            f,
-        ),
-    }
-    match nld {
-        Ok(found) => {
-            state
-                .coverage
+            st.config_maps.extend(found.and_then(convert::config_map));
+        },
+    );
+    record(
+        &mut state,
+        optional("get", Kind::DaemonSet, Some(KUBE_SYSTEM)),
+        nld,
+        |st, found| {
+            st.coverage
                 .add_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns");
-            state.workloads.extend(found.map(convert::daemon_set));
-        }
-        Err(f) => failed(
-            &mut state,
-            "get",
-            Kind::DaemonSet,
-            Some(KUBE_SYSTEM),
-            false,
-            f,
-        ),
-    }
+            st.workloads.extend(found.map(convert::daemon_set));
+        },
+    );
 
     // What the Service's outcome calls for.
-    match &target_svc {
-        Some(_) => {
-            if let (Some(sel), Some(result)) = (&selector, selected_pods) {
-                match result {
-                    Ok(items) => {
-                        state.pods.extend(items.into_iter().map(convert::pod));
-                        state.coverage.add_selection(Kind::Pod, ns, sel);
-                        if !state
-                            .pods
-                            .iter()
-                            .any(|p| p.namespace == ns && p.matches(sel))
-                        {
-                            near_miss_reads(&r, ns, &mut state).await;
-                        }
-                    }
-                    Err(f) => failed(&mut state, "list", Kind::Pod, Some(ns), true, f),
-                }
+    match (&target_svc, &selector, selected_pods) {
+        (Some(_), Some(sel), Some(result)) => {
+            let mut matched = false;
+            record(
+                &mut state,
+                required("list", Kind::Pod, Some(ns)),
+                result,
+                |st, items| {
+                    st.pods.extend(items.into_iter().map(convert::pod));
+                    st.coverage.add_selection(Kind::Pod, ns, sel);
+                    matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
+                },
+            );
+            if !matched
+                && !state
+                    .failures
+                    .iter()
+                    .any(|f| f.required && f.kind == Kind::Pod)
+            {
+                near_miss_reads(&r, ns, &mut state).await;
             }
         }
-        None if !all_services_read
-            && state
-                .coverage
-                .covers_object(Kind::Service, ns, &target.name) =>
+        (None, _, _)
+            if !all_services_read
+                && state
+                    .coverage
+                    .covers_object(Kind::Service, ns, &target.name) =>
         {
             // Not found: the Services of its namespace, for close names.
-            match r.list::<Service>(Some(ns), ListParams::default()).await {
-                Ok(items) => {
-                    state
-                        .services
-                        .extend(items.into_iter().map(convert::service));
-                    state.coverage.add_namespace(Kind::Service, ns);
-                }
-                Err(f) => failed(&mut state, "list", Kind::Service, Some(ns), true, f),
-            }
+            let result = r.list::<Service>(Some(ns), ListParams::default()).await;
+            record(
+                &mut state,
+                required("list", Kind::Service, Some(ns)),
+                result,
+                |st, items| {
+                    st.services.extend(items.into_iter().map(convert::service));
+                    st.coverage.add_namespace(Kind::Service, ns);
+                },
+            );
         }
-        None => {}
+        _ => {}
     }
     state
 }
@@ -507,14 +511,17 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
         r.list::<StatefulSet>(Some(ns), ListParams::default()),
         r.list::<DaemonSet>(Some(ns), ListParams::default()),
     );
-    match pods {
-        Ok(items) => {
-            state.pods.retain(|p| p.namespace != ns);
-            state.pods.extend(items.into_iter().map(convert::pod));
-            state.coverage.add_namespace(Kind::Pod, ns);
-        }
-        Err(f) => failed(state, "list", Kind::Pod, Some(ns), false, f),
-    }
+    let optional = |kind| Read {
+        verb: "list",
+        kind,
+        namespace: Some(ns),
+        required: false,
+    };
+    record(state, optional(Kind::Pod), pods, |st, items| {
+        st.pods.retain(|p| p.namespace != ns);
+        st.pods.extend(items.into_iter().map(convert::pod));
+        st.coverage.add_namespace(Kind::Pod, ns);
+    });
     let workloads = [
         (
             Kind::Deployment,
@@ -530,12 +537,9 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
         ),
     ];
     for (kind, result) in workloads {
-        match result {
-            Ok(items) => {
-                state.workloads.extend(items);
-                state.coverage.add_namespace(kind, ns);
-            }
-            Err(f) => failed(state, "list", kind, Some(ns), false, f),
-        }
+        record(state, optional(kind), result, |st, items| {
+            st.workloads.extend(items);
+            st.coverage.add_namespace(kind, ns);
+        });
     }
 }
