@@ -1,8 +1,10 @@
 //! Access to the running test cluster.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
+
+pub use crate::run::{Run, not_checked};
 
 pub struct Cluster {
     pub kubeconfig: String,
@@ -36,27 +38,6 @@ pub fn cluster() -> Option<Cluster> {
     }
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
-
-fn run(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 impl Cluster {
     /// Run kubectl-svcdiscover against the cluster.
     pub fn svcdiscover(&self, args: &[&str]) -> Run {
@@ -66,7 +47,7 @@ impl Cluster {
             .env("NO_COLOR", "1")
             .output()
             .expect("run kubectl-svcdiscover");
-        run(out)
+        Run::from_output(out)
     }
 
     /// JSON diagnosis; asserts the exit code.
@@ -85,7 +66,7 @@ impl Cluster {
             .args(args)
             .output()
             .expect("run kubectl");
-        run(out)
+        Run::from_output(out)
     }
 
     pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Run {
@@ -105,7 +86,7 @@ impl Cluster {
             .unwrap()
             .write_all(stdin.as_bytes())
             .unwrap();
-        run(child.wait_with_output().unwrap())
+        Run::from_output(child.wait_with_output().unwrap())
     }
 
     /// The ClusterIP of a Service.

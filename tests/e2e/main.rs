@@ -11,3 +11,5 @@ mod cluster;
 mod diagnose;
 mod dns;
 mod negative;
+#[path = "../common/run.rs"]
+mod run;

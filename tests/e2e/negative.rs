@@ -18,13 +18,7 @@ fn forbidden_required_read_exits_3_naming_verb_and_resource() {
     // The (partial) report is still on stdout.
     let report = r.json();
     assert_eq!(report["service"]["found"], true);
-    assert!(
-        report["not_checked"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["check"] == "selector")
-    );
+    assert!(not_checked(&report, "selector"));
 }
 
 #[test]

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
+pub use crate::run::{Run, not_checked};
+
 pub fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -57,24 +59,6 @@ pub fn cmd() -> Command {
     c
 }
 
-/// The result of one run.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-}
-
 /// Diagnose `service` in a snapshot given as JSON on stdin.
 pub fn run_on(snapshot: &Value, args: &[&str]) -> Run {
     let out = cmd()
@@ -83,11 +67,7 @@ pub fn run_on(snapshot: &Value, args: &[&str]) -> Run {
         .write_stdin(serde_json::to_vec(snapshot).expect("encode"))
         .output()
         .expect("run");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(out)
 }
 
 /// Diagnose with JSON output.

@@ -8,3 +8,5 @@ mod fixtures;
 mod input;
 mod name_forms;
 mod output;
+#[path = "../common/run.rs"]
+mod run;
