@@ -1,13 +1,15 @@
-//! Orchestration: pick the source, diagnose, render, decide the exit status.
-//! All I/O of a run happens here or in `source`.
+//! Orchestration: turn the command line into a [`Plan`], read the state,
+//! diagnose, render, decide the exit status. All I/O of a run happens here or
+//! in `source`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use crate::analysis::{self, Options, Target};
-use crate::cli::{Cli, ColorWhen, Format};
+use crate::analysis;
+use crate::cli::{Cli, Format};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::model::{ClusterState, Report};
+use crate::plan::{Output, Plan, Source};
 use crate::render::{self, RenderOpts};
 use crate::source;
 
@@ -19,45 +21,28 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
-/// Read the state, diagnose, and decide the exit status.
-pub async fn diagnose(cli: &Cli) -> Result<Outcome> {
-    let (state, namespace) = match &cli.snapshot {
-        Some(path) => {
+/// Read the state the plan names, diagnose, and decide the exit status.
+pub async fn diagnose(plan: &Plan) -> Result<Outcome> {
+    let (state, target) = match &plan.source {
+        Source::Snapshot { path } => {
             let path = path.clone();
             let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path))
                 .await
-                .map_err(|e| Error::Usage(format!("snapshot reader stopped: {e}")))??;
-            (
-                state,
-                cli.namespace
-                    .clone()
-                    .unwrap_or_else(|| "default".to_owned()),
-            )
+                .map_err(Error::SnapshotTask)??;
+            (state, plan.what.target("default"))
         }
-        None => {
-            let (client, context_ns) = source::live::client(&cli.kube).await?;
-            let namespace = cli.namespace.clone().unwrap_or(context_ns);
-            let target = Target {
-                namespace: namespace.clone(),
-                name: cli.service.clone(),
-            };
-            let state = source::live::read(client, &target, cli.kube.request_timeout.0).await;
-            (state, namespace)
+        Source::Live(access) => {
+            let (client, context_ns) = source::live::client(access).await?;
+            let target = plan.what.target(&context_ns);
+            let state = source::live::read(client, &target, access.request_timeout.0).await;
+            (state, target)
         }
     };
-    Ok(outcome(&state, cli, namespace))
+    let report = analysis::diagnose(&state, &target, &plan.options);
+    Ok(outcome(&state, report))
 }
 
-fn outcome(state: &ClusterState, cli: &Cli, namespace: String) -> Outcome {
-    let target = Target {
-        namespace,
-        name: cli.service.clone(),
-    };
-    let opts = Options {
-        from_namespaces: cli.from_namespace.clone(),
-        cluster_domain: cli.cluster_domain.clone(),
-    };
-    let report = analysis::diagnose(state, &target, &opts);
+fn outcome(state: &ClusterState, report: Report) -> Outcome {
     // One line per distinct cause: an unreachable server fails every read alike.
     let mut errors: Vec<String> = Vec::new();
     let mut by_reason: Vec<(&str, Vec<String>, bool)> = Vec::new();
@@ -75,57 +60,35 @@ fn outcome(state: &ClusterState, cli: &Cli, namespace: String) -> Outcome {
         };
         errors.push(format!("cannot {}: {reason}{rbac}", whats.join(", ")));
     }
-    let status = if !errors.is_empty() {
-        ExitStatus::ReadFailed
-    } else if report.has_errors() {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Clean
-    };
     Outcome {
+        status: ExitStatus::of_verdict(report.verdict),
         report,
-        status,
         errors,
     }
 }
 
-/// Render for stdout, deciding colour and width from the environment.
-pub fn render(report: &Report, cli: &Cli) -> Result<String> {
-    let out = &cli.output;
-    match out.output {
+/// Render the report for stdout as the plan's output says.
+pub fn render(report: &Report, out: &Output) -> Result<String> {
+    match out.format {
         Format::Json => render::json(report),
         Format::Yaml => render::yaml(report),
-        Format::Table | Format::Wide => {
-            let tty = std::io::stdout().is_terminal();
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-            let color = match out.color {
-                ColorWhen::Always => true,
-                ColorWhen::Never => false,
-                ColorWhen::Auto => tty && !no_color && !dumb,
-            };
-            let width = if tty {
-                comfy_table::Table::new().width()
-            } else {
-                None
-            };
-            Ok(render::table(
-                report,
-                &RenderOpts {
-                    color,
-                    wide: out.output == Format::Wide,
-                    no_headers: out.no_headers,
-                    width,
-                },
-            ))
-        }
+        Format::Table | Format::Wide => Ok(render::table(
+            report,
+            &RenderOpts {
+                color: out.color,
+                wide: out.format == Format::Wide,
+                no_headers: out.no_headers,
+                width: out.width,
+            },
+        )),
     }
 }
 
-/// Run the command: diagnose, print, return the exit status.
+/// Run the command: plan, diagnose, print, return the exit status.
 pub async fn run(cli: &Cli) -> Result<ExitStatus> {
-    let outcome = diagnose(cli).await?;
-    let text = render(&outcome.report, cli)?;
+    let plan = Plan::from_cli(cli);
+    let outcome = diagnose(&plan).await?;
+    let text = render(&outcome.report, &plan.output)?;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
@@ -135,10 +98,16 @@ pub async fn run(cli: &Cli) -> Result<ExitStatus> {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(outcome.status);
         }
-        return Err(Error::Usage(format!("cannot write the report: {e}")));
+        return Err(Error::Output(e));
     }
     for e in &outcome.errors {
         eprintln!("error: {}", render::safe(e));
+    }
+    if outcome.status == ExitStatus::Unknown && outcome.errors.is_empty() {
+        eprintln!(
+            "error: verdict unknown: {}",
+            render::safe(&outcome.report.verdict_reason)
+        );
     }
     Ok(outcome.status)
 }

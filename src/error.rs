@@ -35,6 +35,21 @@ pub enum Error {
     #[error("cannot connect to the cluster: {0}")]
     Connect(String),
 
+    /// The snapshot reader's task ended without a result (it panicked or was cancelled).
+    #[error("the snapshot reader stopped: {0}")]
+    SnapshotTask(#[source] tokio::task::JoinError),
+
+    /// The report cannot be encoded in the requested format.
+    #[error("cannot encode the report as {format}: {message}")]
+    Encode {
+        format: &'static str,
+        message: String,
+    },
+
+    /// The report cannot be written to stdout.
+    #[error("cannot write the report: {0}")]
+    Output(#[source] std::io::Error),
+
     /// Interrupted by the user.
     #[error("interrupted")]
     Interrupted,

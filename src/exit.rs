@@ -3,14 +3,15 @@
 /// The process outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// No error finding.
+    /// Verdict `reachable` or `degraded`: no error finding.
     Clean = 0,
-    /// At least one error finding.
+    /// Verdict `unreachable`: at least one error finding.
     Findings = 1,
     /// Usage or input error.
     Usage = 2,
-    /// A required read failed (unreachable, unauthorised, forbidden).
-    ReadFailed = 3,
+    /// Verdict `unknown`: what the verdict needs could not be read (a
+    /// required read failed, or the snapshot does not cover it).
+    Unknown = 3,
     /// Interrupted (SIGINT).
     Interrupted = 130,
 }
@@ -20,6 +21,16 @@ impl ExitStatus {
         self as u8
     }
 
+    /// The status a verdict maps to.
+    pub fn of_verdict(v: crate::model::Verdict) -> ExitStatus {
+        use crate::model::Verdict;
+        match v {
+            Verdict::Reachable | Verdict::Degraded => ExitStatus::Clean,
+            Verdict::Unreachable => ExitStatus::Findings,
+            Verdict::Unknown => ExitStatus::Unknown,
+        }
+    }
+
     /// The status an error maps to.
     pub fn of_error(e: &crate::error::Error) -> ExitStatus {
         use crate::error::Error::*;
@@ -27,7 +38,9 @@ impl ExitStatus {
             Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
                 ExitStatus::Usage
             }
-            Connect(_) => ExitStatus::ReadFailed,
+            Connect(_) => ExitStatus::Unknown,
+            // Internal failures after the diagnosis: no verdict reached stdout.
+            SnapshotTask(_) | Encode { .. } | Output(_) => ExitStatus::Unknown,
             Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -43,7 +56,7 @@ mod tests {
         assert_eq!(ExitStatus::Clean.code(), 0);
         assert_eq!(ExitStatus::Findings.code(), 1);
         assert_eq!(ExitStatus::Usage.code(), 2);
-        assert_eq!(ExitStatus::ReadFailed.code(), 3);
+        assert_eq!(ExitStatus::Unknown.code(), 3);
         assert_eq!(ExitStatus::Interrupted.code(), 130);
         assert_eq!(
             ExitStatus::of_error(&Error::Kubeconfig("x".into())),
@@ -51,7 +64,7 @@ mod tests {
         );
         assert_eq!(
             ExitStatus::of_error(&Error::Connect("x".into())),
-            ExitStatus::ReadFailed
+            ExitStatus::Unknown
         );
     }
 }

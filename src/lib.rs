@@ -11,5 +11,6 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod source;

@@ -12,6 +12,7 @@ mod pods;
 mod ports;
 mod service;
 mod text;
+mod verdict;
 
 pub use corefile::Corefile;
 pub use names::{PodsMode, Resolution, ResolverConf, Zone, replay};
@@ -193,11 +194,28 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
     out.findings
         .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
 
+    let (verdict, verdict_reason) = verdict::decide(
+        &ctx,
+        &verdict::Evidence {
+            endpoints: endpoints.as_ref(),
+            findings: &out.findings,
+            not_checked: &out.not_checked,
+        },
+    );
+    // The selected pods, when they were read (a selectorless Service selects none).
+    let backends_read = match service.and_then(|s| s.selector.as_ref()) {
+        Some(sel) => state
+            .coverage
+            .covers_selection(Kind::Pod, &target.namespace, sel),
+        None => true,
+    };
     Report {
         api_version: crate::model::API_VERSION,
         kind: crate::model::KIND,
-        service: summary(target, service),
-        backends: ctx.pods.iter().map(|p| pods::backend(p)).collect(),
+        verdict,
+        verdict_reason,
+        service: summary(state, target, service),
+        backends: backends_read.then(|| ctx.pods.iter().map(|p| pods::backend(p)).collect()),
         endpoints,
         dns,
         findings: out.findings,
@@ -207,11 +225,18 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
     }
 }
 
-fn summary(target: &Target, svc: Option<&Service>) -> ServiceSummary {
+fn summary(state: &ClusterState, target: &Target, svc: Option<&Service>) -> ServiceSummary {
     ServiceSummary {
         namespace: target.namespace.clone(),
         name: target.name.clone(),
-        found: svc.is_some(),
+        found: if svc.is_some() {
+            Some(true)
+        } else {
+            state
+                .coverage
+                .covers_object(Kind::Service, &target.namespace, &target.name)
+                .then_some(false)
+        },
         type_: svc.map(|s| s.type_),
         cluster_ips: svc.map(|s| s.cluster_ips.clone()).unwrap_or_default(),
         headless: svc.is_some_and(|s| s.headless),

@@ -577,6 +577,7 @@ pub(crate) fn check(
                 let mut row = name_form(&typed, form, client, &res, &own_record, ctx);
                 if let Some(reason) = &dns_down {
                     row.expected_resolves = Some(false);
+                    row.reaches_target = Some(false);
                     row.expected_addresses.clear();
                     row.expected_cname = None;
                     row.answered_by = None;
@@ -650,6 +651,12 @@ fn name_form(
         from_namespace: client.map(str::to_owned),
         hypothetical: client.is_none(),
         expected_resolves: res.resolves(),
+        // The Service's own record answers (even a CNAME whose target only an
+        // upstream resolver knows), another Service's does, or none does.
+        reaches_target: match (res.resolves(), answered) {
+            (Some(false), _) | (_, None) => Some(false),
+            (_, Some(hit)) => Some(hit.name == own_record),
+        },
         expected_addresses: addresses,
         expected_cname: cname,
         answered_by: answered.map(|c| c.name.clone()),

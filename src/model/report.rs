@@ -15,8 +15,13 @@ pub struct Report {
     #[serde(rename = "apiVersion")]
     pub api_version: &'static str,
     pub kind: &'static str,
+    /// The answer in one word: see [`Verdict`].
+    pub verdict: Verdict,
+    /// The main reason for the verdict, in a few words.
+    pub verdict_reason: String,
     pub service: ServiceSummary,
-    pub backends: Vec<Backend>,
+    /// The selected pods; `None` when they could not be read.
+    pub backends: Option<Vec<Backend>>,
     /// `None` when the EndpointSlices could not be read.
     pub endpoints: Option<EndpointSummary>,
     pub dns: DnsSummary,
@@ -33,11 +38,43 @@ impl Report {
     }
 }
 
+/// Can pods reach the Service? Never `Reachable` without evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No error finding; the Service and its endpoints were read.
+    Reachable,
+    /// Warnings only: it serves, but something is off.
+    Degraded,
+    /// At least one error finding.
+    Unreachable,
+    /// What the verdict needs could not be read.
+    Unknown,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Reachable => "reachable",
+            Verdict::Degraded => "degraded",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {
     pub namespace: String,
     pub name: String,
-    pub found: bool,
+    /// `None` when its presence is unknown (not read, not captured).
+    pub found: Option<bool>,
     #[serde(rename = "type")]
     pub type_: Option<ServiceType>,
     pub cluster_ips: Vec<String>,
@@ -143,63 +180,55 @@ impl Severity {
     }
 }
 
-/// A stable finding code; the catalogue in docs/findings.md explains each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Code {
-    ServiceNotFound,
-    SelectorMatchesNoPods,
-    PodsNotReady,
-    ImagePullFailure,
-    CrashLoop,
-    ContainerConfigError,
-    PodUnschedulable,
-    PodRestarts,
-    TargetPortMismatch,
-    NoReadyEndpoints,
-    TerminatingEndpoints,
-    EndpointsOutOfSync,
-    SelectorlessService,
-    ExternalNameService,
-    HeadlessService,
-    PublishNotReadyAddresses,
-    DnsServiceMissing,
-    DnsNoReadyEndpoints,
-    DnsCorefileMissing,
-    DnsCorefileNoKubernetes,
-    ClusterDomainMismatch,
-    NodeLocalDns,
-    NameShadowed,
+/// Defines [`Code`] and its one list, so a variant cannot be added without
+/// its spelling and a place in [`Code::ALL`].
+macro_rules! codes {
+    ($($variant:ident => $text:literal,)*) => {
+        /// A stable finding code; the catalogue in docs/findings.md explains each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in catalogue order: the list docs/findings.md and
+            /// the schema are checked against.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::ServiceNotFound => "service-not-found",
-            Code::SelectorMatchesNoPods => "selector-matches-no-pods",
-            Code::PodsNotReady => "pods-not-ready",
-            Code::ImagePullFailure => "image-pull-failure",
-            Code::CrashLoop => "crash-loop",
-            Code::ContainerConfigError => "container-config-error",
-            Code::PodUnschedulable => "pod-unschedulable",
-            Code::PodRestarts => "pod-restarts",
-            Code::TargetPortMismatch => "target-port-mismatch",
-            Code::NoReadyEndpoints => "no-ready-endpoints",
-            Code::TerminatingEndpoints => "terminating-endpoints",
-            Code::EndpointsOutOfSync => "endpoints-out-of-sync",
-            Code::SelectorlessService => "selectorless-service",
-            Code::ExternalNameService => "external-name-service",
-            Code::HeadlessService => "headless-service",
-            Code::PublishNotReadyAddresses => "publish-not-ready-addresses",
-            Code::DnsServiceMissing => "dns-service-missing",
-            Code::DnsNoReadyEndpoints => "dns-no-ready-endpoints",
-            Code::DnsCorefileMissing => "dns-corefile-missing",
-            Code::DnsCorefileNoKubernetes => "dns-corefile-no-kubernetes",
-            Code::ClusterDomainMismatch => "cluster-domain-mismatch",
-            Code::NodeLocalDns => "node-local-dns",
-            Code::NameShadowed => "name-shadowed",
-        }
-    }
+codes! {
+    ServiceNotFound => "service-not-found",
+    SelectorMatchesNoPods => "selector-matches-no-pods",
+    PodsNotReady => "pods-not-ready",
+    ImagePullFailure => "image-pull-failure",
+    CrashLoop => "crash-loop",
+    ContainerConfigError => "container-config-error",
+    PodUnschedulable => "pod-unschedulable",
+    PodRestarts => "pod-restarts",
+    TargetPortMismatch => "target-port-mismatch",
+    NoReadyEndpoints => "no-ready-endpoints",
+    TerminatingEndpoints => "terminating-endpoints",
+    EndpointsOutOfSync => "endpoints-out-of-sync",
+    SelectorlessService => "selectorless-service",
+    ExternalNameService => "external-name-service",
+    HeadlessService => "headless-service",
+    PublishNotReadyAddresses => "publish-not-ready-addresses",
+    DnsServiceMissing => "dns-service-missing",
+    DnsNoReadyEndpoints => "dns-no-ready-endpoints",
+    DnsCorefileMissing => "dns-corefile-missing",
+    DnsCorefileNoKubernetes => "dns-corefile-no-kubernetes",
+    ClusterDomainMismatch => "cluster-domain-mismatch",
+    NodeLocalDns => "node-local-dns",
+    NameShadowed => "name-shadowed",
 }
 
 impl std::fmt::Display for Code {
@@ -300,6 +329,9 @@ pub struct NameForm {
     pub from_namespace: Option<String>,
     pub hypothetical: bool,
     pub expected_resolves: Option<bool>,
+    /// Whether the name reaches this Service: `false` when another Service
+    /// answers (shadowing), `None` when unknown.
+    pub reaches_target: Option<bool>,
     pub expected_addresses: Vec<String>,
     pub expected_cname: Option<String>,
     pub answered_by: Option<String>,
@@ -340,32 +372,36 @@ mod tests {
 
     #[test]
     fn code_names_match_their_json_spelling() {
-        use Code::*;
-        for code in [
-            ServiceNotFound,
-            SelectorMatchesNoPods,
-            PodsNotReady,
-            ImagePullFailure,
-            CrashLoop,
-            ContainerConfigError,
-            PodUnschedulable,
-            PodRestarts,
-            TargetPortMismatch,
-            NoReadyEndpoints,
-            TerminatingEndpoints,
-            SelectorlessService,
-            ExternalNameService,
-            HeadlessService,
-            PublishNotReadyAddresses,
-            DnsServiceMissing,
-            DnsNoReadyEndpoints,
-            DnsCorefileMissing,
-            DnsCorefileNoKubernetes,
-            ClusterDomainMismatch,
-            NodeLocalDns,
-            NameShadowed,
-        ] {
+        for &code in Code::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
+    }
+
+    /// docs/findings.md has a heading for every code, and the schema's enum
+    /// lists exactly the codes.
+    #[test]
+    fn every_code_is_documented_and_in_the_schema() {
+        let catalogue = include_str!("../../docs/findings.md");
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+        let in_schema: std::collections::BTreeSet<String> =
+            schema["$defs"]["finding"]["properties"]["code"]["enum"]
+                .as_array()
+                .expect("the schema enumerates finding codes")
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+        for &code in Code::ALL {
+            assert!(
+                catalogue.contains(&format!("### `{code}`")),
+                "docs/findings.md has no heading for {code}"
+            );
+            assert!(in_schema.contains(code.as_str()), "the schema lacks {code}");
+        }
+        assert_eq!(
+            in_schema.len(),
+            Code::ALL.len(),
+            "the schema lists unknown codes"
+        );
     }
 }

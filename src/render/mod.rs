@@ -28,11 +28,16 @@ pub fn table(report: &Report, opts: &RenderOpts) -> String {
 pub fn json(report: &Report) -> Result<String> {
     serde_json::to_string_pretty(report)
         .map(|s| s + "\n")
-        .map_err(|e| Error::Usage(format!("cannot encode the report as JSON: {e}")))
+        .map_err(|e| Error::Encode {
+            format: "JSON",
+            message: e.to_string(),
+        })
 }
 
 /// The same contract as YAML.
 pub fn yaml(report: &Report) -> Result<String> {
-    serde_saphyr::to_string(report)
-        .map_err(|e| Error::Usage(format!("cannot encode the report as YAML: {e}")))
+    serde_saphyr::to_string(report).map_err(|e| Error::Encode {
+        format: "YAML",
+        message: e.to_string(),
+    })
 }

@@ -7,7 +7,7 @@ use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, 
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
-use crate::model::{NameForm, Report, Severity, TargetPort};
+use crate::model::{Answer, NameForm, Report, Severity, TargetPort, Verdict};
 
 /// Neutralise control characters (escape sequences, newlines) in text that
 /// comes from the cluster, so it cannot rewrite the terminal or the layout.
@@ -38,14 +38,26 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A section title and its one-line summary; `--no-headers` drops it.
     fn title(&mut self, t: &str, extra: &str) {
+        if self.opts.no_headers {
+            return;
+        }
         if !self.out.is_empty() {
             self.out.push('\n');
         }
-        if self.opts.color {
-            let _ = writeln!(self.out, "{}{}", t.bold(), extra);
-        } else {
-            let _ = writeln!(self.out, "{t}{extra}");
+        let mut lines = wrap(&format!("{t}{extra}"), self.opts.width, "  ").into_iter();
+        if let Some(first) = lines.next() {
+            if self.opts.color {
+                // Bold only the title words, which never wrap.
+                let rest = first.strip_prefix(t).unwrap_or(&first);
+                let _ = writeln!(self.out, "{}{rest}", t.bold());
+            } else {
+                let _ = writeln!(self.out, "{first}");
+            }
+        }
+        for l in lines {
+            let _ = writeln!(self.out, "{l}");
         }
     }
 
@@ -106,14 +118,6 @@ impl Ctx<'_> {
     }
 }
 
-fn sev_color(s: Severity) -> Color {
-    match s {
-        Severity::Error => Color::Red,
-        Severity::Warning => Color::Yellow,
-        Severity::Info => Color::Blue,
-    }
-}
-
 fn dash<T: AsRef<str>>(o: Option<T>) -> String {
     o.map_or_else(|| "-".to_owned(), |s| s.as_ref().to_owned())
 }
@@ -123,8 +127,9 @@ pub fn render(r: &Report, opts: &RenderOpts) -> String {
         opts,
         out: String::new(),
     };
+    verdict(&mut c, r);
     summary(&mut c, r);
-    if r.service.found {
+    if r.service.found == Some(true) {
         backends(&mut c, r);
         endpoints(&mut c, r);
     }
@@ -135,12 +140,68 @@ pub fn render(r: &Report, opts: &RenderOpts) -> String {
     c.out
 }
 
+/// The first line: the answer and its main reason.
+fn verdict(c: &mut Ctx<'_>, r: &Report) {
+    let word = r.verdict.as_str().to_ascii_uppercase();
+    let word = if c.opts.color {
+        let color = match r.verdict {
+            Verdict::Reachable => owo_colors::AnsiColors::Green,
+            Verdict::Degraded => owo_colors::AnsiColors::Yellow,
+            Verdict::Unreachable => owo_colors::AnsiColors::Red,
+            Verdict::Unknown => owo_colors::AnsiColors::Magenta,
+        };
+        word.color(color).bold().to_string()
+    } else {
+        word
+    };
+    let reason = if r.verdict_reason.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", safe(&r.verdict_reason))
+    };
+    let line = format!(
+        "{} ({}): {word}{reason}",
+        safe(&r.service.name),
+        safe(&r.service.namespace)
+    );
+    for l in wrap(&line, c.opts.width, "  ") {
+        c.out.push_str(&l);
+        c.out.push('\n');
+    }
+}
+
+/// Wrap `text` to `width` columns; continuation lines start with `indent`.
+/// Without a width (not a terminal) the text stays on one line.
+fn wrap(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
+    match width {
+        Some(w) if usize::from(w) > indent.len() + 10 => {
+            let opts = textwrap::Options::new(usize::from(w))
+                .subsequent_indent(indent)
+                // Names such as service-pay-v1 must not break at their hyphens.
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+                .break_words(true);
+            textwrap::wrap(text, opts)
+                .into_iter()
+                .map(|l| l.into_owned())
+                .collect()
+        }
+        _ => vec![text.to_owned()],
+    }
+}
+
 fn summary(c: &mut Ctx<'_>, r: &Report) {
     let s = &r.service;
     let id = format!("{}/{}", safe(&s.namespace), safe(&s.name));
-    if !s.found {
-        c.title(&format!("Service {id}"), "  (not found)");
-        return;
+    match s.found {
+        Some(true) => {}
+        Some(false) => {
+            c.title(&format!("Service {id}"), "  not found");
+            return;
+        }
+        None => {
+            c.title(&format!("Service {id}"), "  not read");
+            return;
+        }
     }
     let mut parts = Vec::new();
     if let Some(t) = s.type_ {
@@ -188,15 +249,30 @@ fn summary(c: &mut Ctx<'_>, r: &Report) {
     c.title(&format!("Service {id}"), &format!("  {}", parts.join("  ")));
 }
 
+/// `(forbidden)` or `(the reason)` for a check listed under not_checked.
+fn not_read(r: &Report, check: &str) -> String {
+    match r.not_checked.iter().find(|n| n.check == check) {
+        Some(n) if n.reason.starts_with("forbidden") => "not read (forbidden)".to_owned(),
+        Some(n) => format!("not read ({})", safe(&n.reason)),
+        None => "not read".to_owned(),
+    }
+}
+
 fn backends(c: &mut Ctx<'_>, r: &Report) {
     if r.service.selector.is_none() {
         return;
     }
+    let Some(backends) = &r.backends else {
+        let why = not_read(r, "selector");
+        c.title("Backends", &format!("  pods: {why}"));
+        return;
+    };
+    let ready = backends.iter().filter(|b| b.ready).count();
     c.title(
         "Backends",
-        &format!("  {} pod(s) selected", r.backends.len()),
+        &format!("  {} pod(s) selected, {ready} ready", backends.len()),
     );
-    if r.backends.is_empty() {
+    if backends.is_empty() {
         return;
     }
     let mut header = vec!["POD", "READY", "STATUS", "IP", "NODE"];
@@ -204,11 +280,11 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
         header.extend(["PHASE", "RESTARTS"]);
     }
     let mut t = c.table(&header);
-    for b in &r.backends {
+    for b in backends {
         let mut row = vec![
             c.cell(&b.pod, None),
             c.cell(
-                if b.ready { "yes" } else { "no" },
+                yes_no(b.ready),
                 Some(if b.ready { Color::Green } else { Color::Red }),
             ),
             c.cell(&b.status, None),
@@ -226,7 +302,10 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
 
 fn endpoints(c: &mut Ctx<'_>, r: &Report) {
     let Some(e) = &r.endpoints else {
-        c.title("Endpoints", "  not checked");
+        if r.service.external_name.is_none() {
+            let why = not_read(r, "endpoints");
+            c.title("Endpoints", &format!("  {why}"));
+        }
         return;
     };
     let source = if e.from_endpoints {
@@ -310,78 +389,194 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
     c.push(&mut t, 1);
 }
 
-fn predicted(n: &NameForm) -> String {
+/// `10.96.0.20`, `10.244.0.5 +2`.
+fn addresses(addrs: &[String]) -> String {
+    match addrs {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} +{}", rest.len()),
+    }
+}
+
+/// The Service an absolute name such as `svc.ns.svc.zone.` names: `ns/svc`.
+fn service_of(answered_by: &str) -> Option<String> {
+    let mut labels = answered_by.trim_end_matches('.').split('.');
+    let svc = labels.next()?;
+    let ns = labels.next()?;
+    (labels.next() == Some("svc")).then(|| format!("{ns}/{svc}"))
+}
+
+/// The predicted outcome of one row, short: a mark, the answer, and a colour.
+fn outcome(n: &NameForm) -> (String, Color) {
+    if n.expected_resolves == Some(true) && n.reaches_target == Some(false) {
+        let other = n
+            .answered_by
+            .as_deref()
+            .and_then(service_of)
+            .unwrap_or_else(|| "another name".to_owned());
+        return (format!("✗ reaches {other}"), Color::Yellow);
+    }
     match n.expected_resolves {
         Some(true) => {
-            let mut s = format!("yes → {}", n.expected_addresses.join(","));
-            if let Some(cn) = &n.expected_cname {
-                s = format!("yes → CNAME {cn}");
-                if !n.expected_addresses.is_empty() {
-                    s.push_str(&format!(" → {}", n.expected_addresses.join(",")));
-                }
-            }
-            s
+            let answer = match &n.expected_cname {
+                Some(cn) => format!("CNAME {cn}"),
+                None => addresses(&n.expected_addresses),
+            };
+            (format!("✓ {answer}"), Color::Green)
         }
-        Some(false) => "no".to_owned(),
-        None => match &n.expected_cname {
-            Some(cn) => format!("CNAME {cn} (upstream)"),
-            None => "unknown".to_owned(),
-        },
+        Some(false) => {
+            let why = if n.why.starts_with("no DNS server answers") {
+                "no DNS".to_owned()
+            } else {
+                match n.candidates.last().map(|c| &c.answer) {
+                    Some(Answer::Nodata) => "NODATA".to_owned(),
+                    _ => "NXDOMAIN".to_owned(),
+                }
+            };
+            (format!("✗ {why}"), Color::Red)
+        }
+        None => {
+            let answer = n
+                .expected_cname
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), |cn| format!("CNAME {cn}"));
+            (format!("? {answer}"), Color::Yellow)
+        }
     }
+}
+
+fn observed(n: &NameForm) -> Option<String> {
+    n.observed.as_ref().map(|o| {
+        if o.resolves {
+            format!("seen ✓ {}", addresses(&o.addresses))
+        } else {
+            "seen ✗".to_owned()
+        }
+    })
+}
+
+fn client_label(n: &NameForm) -> String {
+    n.from_namespace
+        .clone()
+        .unwrap_or_else(|| "other namespaces".to_owned())
 }
 
 fn name_forms(c: &mut Ctx<'_>, r: &Report) {
     if r.name_forms.is_empty() {
         return;
     }
+    let probed = r.name_forms.iter().any(|n| n.observed.is_some());
     c.title(
         "Name forms",
-        "  (predicted from cluster state; OBSERVED comes from a probe)",
-    );
-    let mut header = vec!["NAME", "FROM", "PREDICTED", "OBSERVED", "WHY"];
-    if c.opts.wide {
-        header.insert(4, "ANSWERED BY");
-    }
-    let mut t = c.table(&header);
-    for n in &r.name_forms {
-        let from = n
-            .from_namespace
-            .clone()
-            .unwrap_or_else(|| "any other namespace".to_owned());
-        let color = match n.expected_resolves {
-            Some(true) => Some(Color::Green),
-            Some(false) => Some(Color::Red),
-            None => Some(Color::Yellow),
-        };
-        let observed = match &n.observed {
-            Some(o) if o.resolves => format!("yes → {}", o.addresses.join(",")),
-            Some(_) => "no".to_owned(),
-            None => "-".to_owned(),
-        };
-        let mut row = vec![
-            c.cell(&n.name, None),
-            c.cell(from, None),
-            c.cell(predicted(n), color),
-            c.cell(observed, None),
-        ];
-        if c.opts.wide {
-            row.push(c.cell(dash(n.answered_by.as_deref()), None));
-            let walk: Vec<String> = n
-                .candidates
-                .iter()
-                .map(|cand| format!("{} {}", cand.name, cand.answer.short()))
-                .collect();
-            row.push(Cell::new(format!(
-                "{}\n  tried: {}",
-                safe(&n.why),
-                safe(&walk.join("; "))
-            )));
+        if probed {
+            "  predicted from cluster state, and seen by the probe"
         } else {
-            row.push(c.cell(&n.why, None));
+            "  predicted from cluster state (no probe ran)"
+        },
+    );
+    if c.opts.wide {
+        name_form_blocks(c, r);
+        return;
+    }
+    // One row per name, one column per client; reasons as numbered notes.
+    let mut clients: Vec<Option<&str>> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for n in &r.name_forms {
+        if !clients.contains(&n.from_namespace.as_deref()) {
+            clients.push(n.from_namespace.as_deref());
+        }
+        if !names.contains(&n.name.as_str()) {
+            names.push(&n.name);
+        }
+    }
+    let mut notes: Vec<&str> = Vec::new();
+    let mut header: Vec<String> = vec!["NAME".to_owned()];
+    header.extend(clients.iter().map(|cl| {
+        format!(
+            "FROM {}",
+            cl.map_or_else(|| "OTHER NS".to_owned(), |ns| safe(ns).into_owned())
+        )
+    }));
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = c.table(&header_refs);
+    for name in &names {
+        let mut row = vec![c.cell(name, None)];
+        for cl in &clients {
+            let Some(n) = r
+                .name_forms
+                .iter()
+                .find(|n| n.name == *name && n.from_namespace.as_deref() == *cl)
+            else {
+                row.push(c.cell("", None));
+                continue;
+            };
+            let note = match notes.iter().position(|w| *w == n.why) {
+                Some(i) => i + 1,
+                None => {
+                    notes.push(&n.why);
+                    notes.len()
+                }
+            };
+            let (text, color) = outcome(n);
+            let seen = observed(n).map(|o| format!(" {o}")).unwrap_or_default();
+            row.push(c.cell(format!("{text}{seen} [{note}]"), Some(color)));
         }
         t.add_row(row);
     }
-    c.push(&mut t, 1);
+    c.push(&mut t, clients.len());
+    for (i, why) in notes.iter().enumerate() {
+        let line = format!("[{}] {}", i + 1, safe(why));
+        for l in wrap(&line, c.opts.width, "    ") {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
+    }
+}
+
+/// `-o wide`: each row as a block, every candidate and its answer on a line.
+fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
+    for n in &r.name_forms {
+        let (text, color) = outcome(n);
+        let text = if c.opts.color {
+            let col = match color {
+                Color::Green => owo_colors::AnsiColors::Green,
+                Color::Red => owo_colors::AnsiColors::Red,
+                _ => owo_colors::AnsiColors::Yellow,
+            };
+            text.color(col).to_string()
+        } else {
+            text
+        };
+        let seen = observed(n).map(|o| format!("  {o}")).unwrap_or_default();
+        let head = format!(
+            "{}  from {}  {text}{seen}",
+            safe(&n.name),
+            safe(&client_label(n))
+        );
+        c.out.push_str(&head);
+        c.out.push('\n');
+        for l in wrap(&format!("    {}", safe(&n.why)), c.opts.width, "    ") {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
+        for (i, cand) in n.candidates.iter().enumerate() {
+            let mark = if n.answered_by.as_deref() == Some(cand.name.as_str()) {
+                "  (answers)"
+            } else {
+                ""
+            };
+            let line = format!(
+                "    {}. {}  {}{mark}",
+                i + 1,
+                safe(&cand.name),
+                safe(&cand.answer.short())
+            );
+            for l in wrap(&line, c.opts.width, "         ") {
+                c.out.push_str(&l);
+                c.out.push('\n');
+            }
+        }
+    }
 }
 
 fn findings(c: &mut Ctx<'_>, r: &Report) {
@@ -406,32 +601,55 @@ fn findings(c: &mut Ctx<'_>, r: &Report) {
             r.findings.len() - errors - warnings
         ),
     );
-    let mut t = c.table(&["SEVERITY", "CODE", "MESSAGE", "FIX"]);
     for f in &r.findings {
-        t.add_row(vec![
-            c.cell(f.severity.as_str(), Some(sev_color(f.severity))),
-            c.cell(f.code.as_str(), None),
-            c.cell(&f.message, None),
-            c.cell(&f.fix, None),
-        ]);
+        let sev = if c.opts.color {
+            f.severity
+                .as_str()
+                .color(match f.severity {
+                    Severity::Error => owo_colors::AnsiColors::Red,
+                    Severity::Warning => owo_colors::AnsiColors::Yellow,
+                    Severity::Info => owo_colors::AnsiColors::Blue,
+                })
+                .to_string()
+        } else {
+            f.severity.as_str().to_owned()
+        };
+        c.out.push_str(&format!("{sev}  {}\n", f.code.as_str()));
+        for l in wrap(&format!("    {}", safe(&f.message)), c.opts.width, "    ") {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
+        for l in wrap(
+            &format!("    fix: {}", safe(&f.fix)),
+            c.opts.width,
+            "      ",
+        ) {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
     }
-    c.push(&mut t, 2);
 }
 
 fn not_checked(c: &mut Ctx<'_>, r: &Report) {
     if r.not_checked.is_empty() {
         return;
     }
-    c.title("Not checked", "");
-    let mut t = c.table(&["CHECK", "REASON", "NEEDS"]);
+    c.title("Not checked", &format!("  {}", r.not_checked.len()));
     for n in &r.not_checked {
-        t.add_row(vec![
-            c.cell(&n.check, None),
-            c.cell(&n.reason, None),
-            c.cell(&n.needs, None),
-        ]);
+        let line = format!("- {}: {}", safe(&n.check), safe(&n.reason));
+        for l in wrap(&line, c.opts.width, "    ") {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
+        for l in wrap(
+            &format!("    needs: {}", safe(&n.needs)),
+            c.opts.width,
+            "      ",
+        ) {
+            c.out.push_str(&l);
+            c.out.push('\n');
+        }
     }
-    c.push(&mut t, 2);
 }
 
 #[cfg(test)]

@@ -10,3 +10,4 @@ mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
 mod run;
+mod verdict;

@@ -4,25 +4,111 @@ use serde_json::json;
 
 use crate::fixtures::*;
 
+/// Run with a terminal width (COLUMNS, as when piped) and check that no
+/// line is wider than it.
+fn at_width(width: usize, args: &[&str]) -> Run {
+    let out = cmd()
+        .env("COLUMNS", width.to_string())
+        .args(args)
+        .args(["--snapshot", "-"])
+        .write_stdin(serde_json::to_vec(&scenario()).expect("encode"))
+        .output()
+        .expect("run");
+    let run = Run::from_output(out);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= width,
+            "line wider than {width} columns ({}):\n{line}\n\n{}",
+            line.chars().count(),
+            run.stdout
+        );
+    }
+    run
+}
+
 #[test]
 fn table_healthy_service() {
-    let run = run_on(&scenario(), &["service-pay-v1"]);
-    assert_eq!(run.code, 0);
-    insta::assert_snapshot!("table_service_pay_v1", run.stdout);
+    for width in [80, 110, 200] {
+        let run = at_width(width, &["service-pay-v1"]);
+        assert_eq!(run.code, 0);
+        assert!(
+            run.stdout
+                .starts_with("service-pay-v1 (default): REACHABLE — 2 of 2 endpoint(s) ready"),
+            "{}",
+            run.stdout
+        );
+        insta::assert_snapshot!(format!("table_service_pay_v1_{width}"), run.stdout);
+    }
 }
 
 #[test]
 fn table_image_pull_backoff() {
-    let run = run_on(&scenario(), &["service-v4"]);
-    assert_eq!(run.code, 1);
-    insta::assert_snapshot!("table_service_v4", run.stdout);
+    for width in [80, 110, 200] {
+        let run = at_width(width, &["service-v4"]);
+        assert_eq!(run.code, 1);
+        insta::assert_snapshot!(format!("table_service_v4_{width}"), run.stdout);
+    }
+}
+
+#[test]
+fn table_names_the_service_that_a_shadowed_name_reaches() {
+    let mut s = scenario();
+    // A Service of the same name in namespace client answers the short name there.
+    let mut twin = find(&mut s, "Service", "default", "service-user-v1").clone();
+    twin["metadata"]["namespace"] = json!("client");
+    twin["metadata"]["name"] = json!("service-pay-v1");
+    twin["metadata"].as_object_mut().unwrap().remove("uid");
+    twin["spec"]["clusterIP"] = json!("10.96.200.200");
+    twin["spec"]["clusterIPs"] = json!(["10.96.200.200"]);
+    items(&mut s).push(twin);
+    let out = cmd()
+        .env("COLUMNS", "80")
+        .args([
+            "service-pay-v1",
+            "--from-namespace",
+            "client",
+            "--snapshot",
+            "-",
+        ])
+        .write_stdin(serde_json::to_vec(&s).expect("encode"))
+        .output()
+        .expect("run");
+    let run = Run::from_output(out);
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("service-pay-v1  "))
+        .unwrap_or_else(|| panic!("no short-name row:\n{}", run.stdout));
+    assert!(row.contains("✗ reaches client/service-pay-v1"), "{row}");
+    assert!(
+        !row.contains('✓'),
+        "a shadowed name is never a plain yes: {row}"
+    );
+    insta::assert_snapshot!("table_shadowed_80", run.stdout);
+
+    let (_, r) = diagnose(&s, &["service-pay-v1", "--from-namespace", "client"]);
+    let short = form(&r, "service-pay-v1", Some("client"));
+    assert_eq!(short["expected_resolves"], true);
+    assert_eq!(short["reaches_target"], false);
+    assert_eq!(
+        form(&r, "service-pay-v1.default", Some("client"))["reaches_target"],
+        true
+    );
 }
 
 #[test]
 fn wide_table_shows_the_resolver_walk() {
-    let run = run_on(
-        &scenario(),
+    let run = at_width(
+        80,
         &["service-pay-v1", "-o", "wide", "--from-namespace", "client"],
+    );
+    // Every candidate on its own line, the answering one marked.
+    assert!(
+        run.stdout.contains(
+            "    2. service-pay-v1.default.svc.cluster.local.  → 10.96.103.72  (answers)"
+        ),
+        "{}",
+        run.stdout
     );
     insta::assert_snapshot!("wide_service_pay_v1_from_client", run.stdout);
 }
@@ -43,11 +129,21 @@ fn yaml_carries_the_same_report_as_json() {
 }
 
 #[test]
-fn no_headers_drops_column_headers() {
-    let run = run_on(&scenario(), &["service-pay-v1", "--no-headers"]);
-    assert!(!run.stdout.contains("POD "), "{}", run.stdout);
-    assert!(!run.stdout.contains("SEVERITY"));
-    assert!(run.stdout.contains("Backends"));
+fn no_headers_drops_column_headers_and_section_titles() {
+    let run = run_on(&scenario(), &["service-v4", "--no-headers"]);
+    for header in [
+        "POD ",
+        "NAME ",
+        "Backends",
+        "Name forms",
+        "Findings",
+        "Cluster DNS",
+    ] {
+        assert!(!run.stdout.contains(header), "{header}:\n{}", run.stdout);
+    }
+    // The data stays: the pod row and the findings.
+    assert!(run.stdout.contains("ImagePullBackOff"), "{}", run.stdout);
+    assert!(run.stdout.contains("image-pull-failure"));
 }
 
 #[test]

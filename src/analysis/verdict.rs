@@ -1,0 +1,311 @@
+//! The verdict: findings and coverage in, one word and its main reason out.
+//!
+//! `reachable` needs evidence: the Service and its endpoints were read and
+//! no error was found. Whatever the verdict needs that could not be read
+//! makes it `unknown`, which never exits 0.
+
+use super::Ctx;
+use crate::model::{
+    Code, EndpointSummary, Finding, Kind, NotChecked, ServiceType, Severity, Verdict,
+};
+
+/// What the verdict rests on, besides the findings.
+pub(crate) struct Evidence<'a> {
+    pub endpoints: Option<&'a EndpointSummary>,
+    pub findings: &'a [Finding],
+    pub not_checked: &'a [NotChecked],
+}
+
+/// The verdict and its main reason.
+pub(crate) fn decide(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> (Verdict, String) {
+    if let Some(why) = unknown_because(ctx, ev) {
+        let errors = ev
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let also = match errors {
+            0 => String::new(),
+            1 => format!("; and {}", headline(ctx, &ev.findings[0])),
+            n => format!("; {n} errors found besides"),
+        };
+        return (Verdict::Unknown, format!("{why}{also}"));
+    }
+    let worst = ev.findings.iter().min_by_key(|f| f.severity);
+    match worst {
+        Some(f) if f.severity == Severity::Error => (Verdict::Unreachable, headline(ctx, f)),
+        Some(f) if f.severity == Severity::Warning => (Verdict::Degraded, headline(ctx, f)),
+        _ => (Verdict::Reachable, reachable_reason(ctx, ev)),
+    }
+}
+
+/// Why the verdict cannot be known, if it cannot.
+fn unknown_because(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> Option<String> {
+    let state = ctx.state;
+    let t = ctx.target;
+    // A required read that failed (live): the first cause.
+    if let Some(f) = state.failures.iter().find(|f| f.required) {
+        let what = f.what();
+        return Some(if f.forbidden {
+            format!("cannot {what} (forbidden)")
+        } else {
+            format!("cannot {what}: {}", f.reason)
+        });
+    }
+    let Some(svc) = ctx.service else {
+        if state
+            .coverage
+            .covers_object(Kind::Service, &t.namespace, &t.name)
+        {
+            return None; // known to be absent: service-not-found decides
+        }
+        return Some(format!(
+            "the Services of namespace {} were not read",
+            t.namespace
+        ));
+    };
+    if svc.type_ == ServiceType::ExternalName {
+        return None;
+    }
+    if ev.endpoints.is_none() {
+        return Some(format!(
+            "the EndpointSlices of {}/{} were not read",
+            svc.namespace, svc.name
+        ));
+    }
+    if let Some(sel) = &svc.selector
+        && !state
+            .coverage
+            .covers_selection(Kind::Pod, &svc.namespace, sel)
+        && ev.endpoints.is_some_and(|e| e.ready == 0)
+    {
+        // No ready endpoint and the pods unknown: it cannot say why.
+        return Some(format!(
+            "no ready endpoint, and the pods of {} were not read",
+            svc.namespace
+        ));
+    }
+    None
+}
+
+fn reachable_reason(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> String {
+    let Some(svc) = ctx.service else {
+        return String::new();
+    };
+    if svc.type_ == ServiceType::ExternalName {
+        return format!(
+            "an ExternalName alias of {}",
+            svc.external_name.as_deref().unwrap_or("(empty)")
+        );
+    }
+    let ready = ev.endpoints.map_or(0, |e| e.ready);
+    let total = ev.endpoints.map_or(0, |e| e.ready + e.not_ready);
+    let gaps = if ev.not_checked.is_empty() {
+        String::new()
+    } else {
+        format!("; {} check(s) could not run", ev.not_checked.len())
+    };
+    format!("{ready} of {total} endpoint(s) ready{gaps}")
+}
+
+/// A few words that say what a finding means for reaching the Service.
+pub(crate) fn headline(ctx: &Ctx<'_>, f: &Finding) -> String {
+    let t = ctx.target;
+    let n = ctx.pods.len();
+    let affected = f.objects.iter().filter(|o| o.kind == "Pod").count();
+    let pods = || match (affected, n) {
+        (1, 1) => "its only pod".to_owned(),
+        (a, n) if a == n => format!("all {n} of its pods"),
+        (a, n) => format!("{a} of its {n} pods"),
+    };
+    let verb_s = |one: &str, many: &str| {
+        if affected == 1 {
+            one.to_owned()
+        } else {
+            many.to_owned()
+        }
+    };
+    match f.code {
+        Code::ServiceNotFound => format!("there is no Service {} in {}", t.name, t.namespace),
+        Code::SelectorMatchesNoPods => match ctx.service.and_then(|s| s.selector.as_ref()) {
+            Some(sel) => format!(
+                "its selector {} matches no pod",
+                crate::model::selector_string(sel)
+            ),
+            None => "its selector matches no pod".to_owned(),
+        },
+        Code::ImagePullFailure => {
+            let image = pulled_image(ctx, f);
+            format!(
+                "{} cannot pull {}",
+                pods(),
+                image.unwrap_or_else(|| "its image".to_owned())
+            )
+        }
+        Code::CrashLoop => format!("{} {} crash-looping", pods(), verb_s("is", "are")),
+        Code::ContainerConfigError => format!(
+            "{} cannot create a container from its configuration",
+            pods()
+        ),
+        Code::PodUnschedulable => {
+            format!("{} cannot be scheduled", pods())
+        }
+        Code::PodsNotReady => format!("{} {} not Ready", pods(), verb_s("is", "are")),
+        _ => first_clause(&f.message),
+    }
+}
+
+/// The image a pull-failure finding is about, from the affected pods.
+fn pulled_image(ctx: &Ctx<'_>, f: &Finding) -> Option<String> {
+    let mut images: Vec<&str> = Vec::new();
+    for pod in ctx.pods.iter().filter(|p| {
+        f.objects
+            .iter()
+            .any(|o| o.kind == "Pod" && o.name == p.name)
+    }) {
+        for s in &pod.statuses {
+            let pulling = s.waiting.as_ref().is_some_and(|w| {
+                matches!(
+                    w.reason.as_str(),
+                    "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull"
+                )
+            });
+            if !pulling {
+                continue;
+            }
+            if let Some(c) = pod.containers.iter().find(|c| c.name == s.name)
+                && !images.contains(&c.image.as_str())
+            {
+                images.push(&c.image);
+            }
+        }
+    }
+    match images.as_slice() {
+        [] => None,
+        [one] => Some((*one).to_owned()),
+        [first, rest @ ..] => Some(format!("{first} (and {} more image(s))", rest.len())),
+    }
+}
+
+/// The message up to its first detail: `pods cannot pull … (1 of 1): …` → `pods cannot pull …`.
+fn first_clause(message: &str) -> String {
+    let cut = [" (", "; ", " — ", ": "]
+        .iter()
+        .filter_map(|sep| message.find(sep))
+        .min()
+        .unwrap_or(message.len());
+    let head = &message[..cut];
+    if head.len() < 12 {
+        message.to_owned()
+    } else {
+        head.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_clause;
+    use crate::analysis::{Options, Target, diagnose};
+    use crate::model::{
+        ClusterState, Endpoint, EndpointSlice, Kind, ReadFailure, Service, Verdict,
+    };
+
+    #[test]
+    fn first_clause_cuts_at_the_first_detail() {
+        assert_eq!(
+            first_clause(
+                "the kube-dns Service has no ready endpoint: no name in the cluster resolves"
+            ),
+            "the kube-dns Service has no ready endpoint"
+        );
+        assert_eq!(first_clause("short: x"), "short: x");
+    }
+
+    /// A selectorless Service with one ready endpoint, everything it needs read.
+    fn state(slices_read: bool) -> ClusterState {
+        let mut st = ClusterState::default();
+        st.services.push(Service {
+            namespace: "shop".into(),
+            name: "db".into(),
+            cluster_ips: vec!["10.96.0.50".into()],
+            ..Service::default()
+        });
+        st.coverage.add_namespace(Kind::Service, "shop");
+        if slices_read {
+            st.endpoint_slices.push(EndpointSlice {
+                namespace: "shop".into(),
+                name: "db-1".into(),
+                service_name: Some("db".into()),
+                address_type: "IPv4".into(),
+                endpoints: vec![Endpoint {
+                    addresses: vec!["10.0.0.9".into()],
+                    ready: Some(true),
+                    serving: Some(true),
+                    terminating: None,
+                    hostname: None,
+                    pod: None,
+                    node_name: None,
+                }],
+                ..EndpointSlice::default()
+            });
+            st.coverage.add_namespace(Kind::EndpointSlice, "shop");
+        }
+        st
+    }
+
+    fn target() -> Target {
+        Target {
+            namespace: "shop".into(),
+            name: "db".into(),
+        }
+    }
+
+    #[test]
+    fn read_endpoints_and_no_error_are_reachable() {
+        let r = diagnose(&state(true), &target(), &Options::default());
+        assert_eq!(r.verdict, Verdict::Reachable, "{:?}", r.findings);
+        assert_eq!(
+            r.verdict_reason,
+            "1 of 1 endpoint(s) ready; 2 check(s) could not run"
+        );
+    }
+
+    #[test]
+    fn unread_endpoints_are_unknown_not_reachable() {
+        let r = diagnose(&state(false), &target(), &Options::default());
+        assert_eq!(r.verdict, Verdict::Unknown);
+        assert_eq!(
+            r.verdict_reason,
+            "the EndpointSlices of shop/db were not read"
+        );
+    }
+
+    #[test]
+    fn a_failed_required_read_is_unknown_whatever_else_was_read() {
+        let mut st = state(true);
+        st.failures.push(ReadFailure {
+            verb: "list",
+            kind: Kind::EndpointSlice,
+            namespace: Some("shop".into()),
+            reason: "endpointslices is forbidden".into(),
+            forbidden: true,
+            required: true,
+        });
+        let r = diagnose(&st, &target(), &Options::default());
+        assert_eq!(r.verdict, Verdict::Unknown);
+        assert_eq!(
+            r.verdict_reason,
+            "cannot list endpointslices.discovery.k8s.io in namespace shop (forbidden)"
+        );
+    }
+
+    #[test]
+    fn a_service_known_to_be_absent_is_unreachable() {
+        let mut st = state(true);
+        st.services.clear();
+        let r = diagnose(&st, &target(), &Options::default());
+        assert_eq!(r.verdict, Verdict::Unreachable);
+        assert_eq!(r.verdict_reason, "there is no Service db in shop");
+        assert_eq!(r.service.found, Some(false));
+    }
+}

@@ -1,0 +1,171 @@
+//! The command line turned into a plan, once. Everything below `app` takes a
+//! [`Plan`] (or a part of it), never the parsed command line, so tests and
+//! other front ends (completion, a scan) build plans directly.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::analysis::{Options, Target};
+use crate::cli::{Cli, ColorWhen, Format, KubeArgs};
+
+/// What to do, where to read from, and how to show it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub what: What,
+    pub source: Source,
+    pub options: Options,
+    pub output: Output,
+}
+
+/// What to diagnose.
+#[derive(Debug, Clone)]
+pub enum What {
+    /// One Service. `namespace` is `None` for "the kubeconfig context's".
+    One {
+        namespace: Option<String>,
+        name: String,
+    },
+}
+
+/// Where the cluster state comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The API server, reached as the kubectl-style flags say.
+    Live(KubeArgs),
+    /// Files (or `-` for stdin).
+    Snapshot { path: PathBuf },
+}
+
+/// How to render, with every environment decision already made.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    pub color: bool,
+    pub no_headers: bool,
+    /// The terminal's width; `None` when stdout is not a terminal.
+    pub width: Option<u16>,
+}
+
+impl Plan {
+    /// Build the plan from the command line and the environment (terminal,
+    /// `NO_COLOR`, `TERM`).
+    pub fn from_cli(cli: &Cli) -> Plan {
+        let tty = std::io::stdout().is_terminal();
+        let env = Env {
+            stdout_tty: tty,
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            dumb: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+            // The terminal's width; when stdout is not a terminal, COLUMNS if
+            // set (as `ls` does), else no wrapping.
+            width: if tty {
+                comfy_table::Table::new().width()
+            } else {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse::<u16>().ok())
+                    .filter(|w| *w >= 20)
+            },
+        };
+        Plan::with_env(cli, &env)
+    }
+
+    /// The same, with the environment given (for tests).
+    pub fn with_env(cli: &Cli, env: &Env) -> Plan {
+        let source = match &cli.snapshot {
+            Some(path) => Source::Snapshot { path: path.clone() },
+            None => Source::Live(cli.kube.clone()),
+        };
+        // Offline there is no kubeconfig context: `default`, as kubectl would.
+        let namespace = match (&cli.namespace, &source) {
+            (Some(ns), _) => Some(ns.clone()),
+            (None, Source::Snapshot { .. }) => Some("default".to_owned()),
+            (None, Source::Live(_)) => None,
+        };
+        let out = &cli.output;
+        let color = match out.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => env.stdout_tty && !env.no_color && !env.dumb,
+        };
+        Plan {
+            what: What::One {
+                namespace,
+                name: cli.service.clone(),
+            },
+            source,
+            options: Options {
+                from_namespaces: cli.from_namespace.clone(),
+                cluster_domain: cli.cluster_domain.clone(),
+            },
+            output: Output {
+                format: out.output,
+                color,
+                no_headers: out.no_headers,
+                width: env.width,
+            },
+        }
+    }
+}
+
+/// The parts of the environment a plan depends on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Env {
+    pub stdout_tty: bool,
+    pub no_color: bool,
+    pub dumb: bool,
+    pub width: Option<u16>,
+}
+
+impl What {
+    /// The target once the namespace is known.
+    pub fn target(&self, context_namespace: &str) -> Target {
+        match self {
+            What::One { namespace, name } => Target {
+                namespace: namespace
+                    .clone()
+                    .unwrap_or_else(|| context_namespace.to_owned()),
+                name: name.clone(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str], env: Env) -> Plan {
+        let cli =
+            Cli::try_parse_from(std::iter::once("kubectl-svcdiscover").chain(args.iter().copied()))
+                .expect("valid arguments");
+        Plan::with_env(&cli, &env)
+    }
+
+    #[test]
+    fn offline_defaults_to_namespace_default_and_live_to_the_context() {
+        let p = plan(&["svc-a", "--snapshot", "x.json"], Env::default());
+        assert_eq!(p.what.target("ignored").namespace, "default");
+        let p = plan(&["svc-a"], Env::default());
+        assert_eq!(p.what.target("team-a").namespace, "team-a");
+        let p = plan(&["svc-a", "-n", "pay"], Env::default());
+        assert_eq!(p.what.target("team-a").namespace, "pay");
+    }
+
+    #[test]
+    fn colour_follows_the_terminal_and_no_color() {
+        let tty = Env {
+            stdout_tty: true,
+            ..Env::default()
+        };
+        assert!(plan(&["s"], tty).output.color);
+        assert!(!plan(&["s"], Env::default()).output.color);
+        let no_color = Env {
+            no_color: true,
+            ..tty
+        };
+        assert!(!plan(&["s"], no_color).output.color);
+        assert!(plan(&["s", "--color", "always"], no_color).output.color);
+        assert!(!plan(&["s", "--color", "never"], tty).output.color);
+    }
+}

@@ -1,0 +1,143 @@
+//! The verdict and the exit code that follows it: never a pass on unknown data.
+
+use serde_json::json;
+
+use crate::fixtures::*;
+
+#[test]
+fn a_healthy_service_is_reachable_and_exits_0() {
+    let (code, r) = diagnose(&scenario(), &["service-pay-v1"]);
+    assert_eq!((code, r["verdict"].as_str()), (0, Some("reachable")));
+    assert_eq!(r["verdict_reason"], "2 of 2 endpoint(s) ready");
+    assert_eq!(r["service"]["found"], true);
+}
+
+#[test]
+fn an_error_finding_makes_it_unreachable_with_the_cause_in_a_few_words() {
+    let (code, r) = diagnose(&scenario(), &["service-v4"]);
+    assert_eq!((code, r["verdict"].as_str()), (1, Some("unreachable")));
+    assert_eq!(
+        r["verdict_reason"],
+        "its only pod cannot pull registry.example/v4:missing"
+    );
+    let run = run_on(&scenario(), &["service-v4"]);
+    assert!(
+        run.stdout.starts_with(
+            "service-v4 (default): UNREACHABLE — its only pod cannot pull registry.example/v4:missing\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn warnings_only_are_degraded_and_exit_0() {
+    let mut s = scenario();
+    let pod = find(&mut s, "Pod", "default", "pay-v1-");
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+            c["status"] = json!("False");
+        }
+    }
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("degraded")),
+        "{r:#}"
+    );
+}
+
+/// The bundled example as a per-namespace capture: without Namespace
+/// objects it says nothing about namespaces it holds no objects of.
+fn per_namespace_capture() -> serde_json::Value {
+    let mut s = scenario();
+    remove_kind(&mut s, "Namespace");
+    s
+}
+
+#[test]
+fn a_snapshot_without_the_services_namespace_is_unknown_and_exits_3() {
+    let run = run_on(
+        &per_namespace_capture(),
+        &["service-pay-v1", "-n", "payments", "-o", "json"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let r = run.json();
+    validate(&r);
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(r["service"]["found"], serde_json::Value::Null);
+    assert!(
+        run.stderr
+            .contains("verdict unknown: the Services of namespace payments were not read"),
+        "{}",
+        run.stderr
+    );
+    let table = run_on(
+        &per_namespace_capture(),
+        &["service-pay-v1", "-n", "payments"],
+    );
+    assert!(
+        table
+            .stdout
+            .contains("Service payments/service-pay-v1  not read"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains("not found"), "{}", table.stdout);
+}
+
+#[test]
+fn a_snapshot_without_endpoint_slices_is_unknown_even_with_ready_pods() {
+    let mut s = per_namespace_capture();
+    remove_kind(&mut s, "EndpointSlice");
+    let run = run_on(&s, &["service-pay-v1", "-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let r = run.json();
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(
+        r["verdict_reason"],
+        "the EndpointSlices of default/service-pay-v1 were not read"
+    );
+    assert!(not_checked(&r, "endpoints"));
+}
+
+#[test]
+fn an_unknown_verdict_still_names_the_errors_it_saw() {
+    let mut s = per_namespace_capture();
+    remove_kind(&mut s, "EndpointSlice");
+    let run = run_on(&s, &["service-v4", "-o", "json"]);
+    assert_eq!(run.code, 3);
+    let r = run.json();
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(
+        r["verdict_reason"],
+        "the EndpointSlices of default/service-v4 were not read; and its only pod cannot pull registry.example/v4:missing"
+    );
+}
+
+#[test]
+fn a_snapshot_without_the_selected_pods_shows_them_as_not_read() {
+    let mut s = per_namespace_capture();
+    items(&mut s).retain(|o| !(o["kind"] == "Pod" && o["metadata"]["namespace"] == "default"));
+    let (_, r) = diagnose(&s, &["service-v4"]);
+    assert_eq!(r["backends"], serde_json::Value::Null);
+    let run = run_on(&s, &["service-v4"]);
+    assert!(
+        run.stdout.contains("Backends  pods: not read"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("0 pod(s) selected"), "{}", run.stdout);
+}
+
+#[test]
+fn an_external_name_service_needs_no_endpoints_for_a_verdict() {
+    let mut s = scenario();
+    let svc = find(&mut s, "Service", "default", "service-user-v1");
+    svc["spec"] = json!({"type": "ExternalName", "externalName": "db.example.com"});
+    remove_kind(&mut s, "EndpointSlice");
+    let (code, r) = diagnose(&s, &["service-user-v1"]);
+    assert_ne!(r["verdict"], "unknown", "{r:#}");
+    assert_ne!(code, 3);
+}
