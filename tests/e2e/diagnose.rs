@@ -6,9 +6,7 @@ use serde_json::Value;
 
 use crate::cluster::*;
 
-#[test]
-fn healthy_pay_v1() {
-    let Some(c) = cluster() else { return };
+pub fn healthy_pay_v1(c: &Cluster) {
     let r = c.diagnose(&["service-pay-v1", "-n", "default"], 0);
     assert!(
         r["findings"]
@@ -38,9 +36,7 @@ fn healthy_pay_v1() {
     assert_eq!(again["service"]["namespace"], "default");
 }
 
-#[test]
-fn endpoint_slices_are_made_by_the_real_controller() {
-    let Some(c) = cluster() else { return };
+pub fn endpoint_slices_are_made_by_the_real_controller(c: &Cluster) {
     let r = c.kubectl(&[
         "get",
         "endpointslices",
@@ -61,9 +57,7 @@ fn endpoint_slices_are_made_by_the_real_controller() {
     assert_eq!(slice["endpoints"].as_array().unwrap().len(), 2);
 }
 
-#[test]
-fn selector_typo() {
-    let Some(c) = cluster() else { return };
+pub fn selector_typo(c: &Cluster) {
     let r = c.diagnose(&["service-pay-typo"], 1);
     let f = with_code(&r, "selector-matches-no-pods");
     assert_eq!(f.len(), 1);
@@ -77,9 +71,7 @@ fn selector_typo() {
     );
 }
 
-#[test]
-fn image_pull_backoff() {
-    let Some(c) = cluster() else { return };
+pub fn image_pull_backoff(c: &Cluster) {
     let r = c.diagnose(&["service-v4"], 1);
     let f = with_code(&r, "image-pull-failure");
     assert_eq!(f.len(), 1);
@@ -92,9 +84,7 @@ fn image_pull_backoff() {
     assert_eq!(with_code(&r, "no-ready-endpoints").len(), 1);
 }
 
-#[test]
-fn service_that_does_not_exist() {
-    let Some(c) = cluster() else { return };
+pub fn service_that_does_not_exist(c: &Cluster) {
     let r = c.diagnose(&["service-pay-v2"], 1);
     let f = with_code(&r, "service-not-found");
     assert_eq!(f.len(), 1);
@@ -106,9 +96,7 @@ fn service_that_does_not_exist() {
     assert_eq!(r["service"]["found"], false);
 }
 
-#[test]
-fn trouble_namespace_causes() {
-    let Some(c) = cluster() else { return };
+pub fn trouble_namespace_causes(c: &Cluster) {
     let r = c.diagnose(&["web-unready", "-n", "trouble"], 1);
     assert!(
         with_code(&r, "pods-not-ready")[0]["message"]
@@ -134,11 +122,9 @@ fn trouble_namespace_causes() {
     );
 }
 
-#[test]
-fn bundled_example_matches_the_cluster() {
+pub fn bundled_example_matches_the_cluster(c: &Cluster) {
     // The README's example snapshot was captured from this scenario; the
     // diagnosis of the live cluster and of the file must agree.
-    let Some(c) = cluster() else { return };
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario.json");
     for (svc, code) in [
         ("service-pay-v1", 0),
@@ -175,9 +161,7 @@ fn bundled_example_matches_the_cluster() {
     }
 }
 
-#[test]
-fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log() {
-    let Some(c) = cluster() else { return };
+pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster) {
     // Grant read access to a group of our own; wait with one identity, then
     // count the requests of exactly one run made as another.
     let group = format!("e2e-audit-{}", std::process::id());
@@ -263,3 +247,24 @@ fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log() {
     );
     let _ = c.kubectl(&["delete", "clusterrolebinding", &group]);
 }
+
+/// The tests of this module, for the harness in main.rs.
+pub const TESTS: &[Test] = &[
+    ("healthy_pay_v1", healthy_pay_v1),
+    (
+        "endpoint_slices_are_made_by_the_real_controller",
+        endpoint_slices_are_made_by_the_real_controller,
+    ),
+    ("selector_typo", selector_typo),
+    ("image_pull_backoff", image_pull_backoff),
+    ("service_that_does_not_exist", service_that_does_not_exist),
+    ("trouble_namespace_causes", trouble_namespace_causes),
+    (
+        "bundled_example_matches_the_cluster",
+        bundled_example_matches_the_cluster,
+    ),
+    (
+        "api_requests_of_one_diagnosis_are_counted_from_the_audit_log",
+        api_requests_of_one_diagnosis_are_counted_from_the_audit_log,
+    ),
+];

@@ -23,32 +23,30 @@ fn getent(c: &Cluster, ns: &str, pod: &str, name: &str) -> Option<Vec<String>> {
     }
 }
 
-#[test]
-fn short_name_resolves_only_in_the_services_namespace() {
-    let Some(c) = cluster() else { return };
+pub fn short_name_resolves_only_in_the_services_namespace(c: &Cluster) {
     let ip = c.cluster_ip("default", "service-pay-v1");
     let pay = c.pod("default", "pay-v1-");
 
     assert_eq!(
-        getent(&c, "default", &pay, "service-pay-v1"),
+        getent(c, "default", &pay, "service-pay-v1"),
         Some(vec![ip.clone()])
     );
     assert_eq!(
-        getent(&c, "client", "client", "service-pay-v1"),
+        getent(c, "client", "client", "service-pay-v1"),
         None,
         "cross-namespace short name fails"
     );
     assert_eq!(
-        getent(&c, "client", "client", "service-pay-v1.default"),
+        getent(c, "client", "client", "service-pay-v1.default"),
         Some(vec![ip.clone()])
     );
     assert_eq!(
-        getent(&c, "default", &pay, "service-pay-v1.default"),
+        getent(c, "default", &pay, "service-pay-v1.default"),
         Some(vec![ip.clone()])
     );
     assert_eq!(
         getent(
-            &c,
+            c,
             "client",
             "client",
             "service-pay-v1.default.svc.cluster.local"
@@ -57,9 +55,7 @@ fn short_name_resolves_only_in_the_services_namespace() {
     );
 }
 
-#[test]
-fn predictions_match_what_pods_observe() {
-    let Some(c) = cluster() else { return };
+pub fn predictions_match_what_pods_observe(c: &Cluster) {
     let pay = c.pod("default", "pay-v1-");
     let r = c.diagnose(
         &[
@@ -81,7 +77,7 @@ fn predictions_match_what_pods_observe() {
             "client"
         };
         let name = row["name"].as_str().unwrap();
-        let seen = getent(&c, ns, pod, name);
+        let seen = getent(c, ns, pod, name);
         assert_eq!(
             row["expected_resolves"] == true,
             seen.is_some(),
@@ -100,9 +96,7 @@ fn predictions_match_what_pods_observe() {
     }
 }
 
-#[test]
-fn headless_service_resolves_to_ready_pod_ips() {
-    let Some(c) = cluster() else { return };
+pub fn headless_service_resolves_to_ready_pod_ips(c: &Cluster) {
     let r = c.diagnose(&["pay-headless", "--from-namespace", "client"], 0);
     let row = r["name_forms"]
         .as_array()
@@ -116,7 +110,7 @@ fn headless_service_resolves_to_ready_pod_ips() {
         .iter()
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
-    let mut seen = getent(&c, "client", "client", "pay-headless.default").expect("resolves");
+    let mut seen = getent(c, "client", "client", "pay-headless.default").expect("resolves");
     want.sort();
     seen.sort();
     assert_eq!(seen, want);
@@ -177,10 +171,8 @@ fn parse_a(resp: &[u8]) -> (u8, Vec<String>) {
     (rcode, addrs)
 }
 
-#[test]
-fn port_forward_to_the_coredns_pod_answers_dns_over_tcp() {
+pub fn port_forward_to_the_coredns_pod_answers_dns_over_tcp(c: &Cluster) {
     use std::io::{BufRead, BufReader, Read, Write};
-    let Some(c) = cluster() else { return };
     let pod = c.pod("kube-system", "coredns-");
     let mut pf = std::process::Command::new(&c.kubectl)
         .args([
@@ -236,11 +228,33 @@ fn port_forward_to_the_coredns_pod_answers_dns_over_tcp() {
     assert_eq!(nx, 3, "NXDOMAIN");
 }
 
-#[test]
-fn one_pay_pod_answers_tcp_on_its_pod_ip() {
-    let Some(_c) = cluster() else { return };
+pub fn one_pay_pod_answers_tcp_on_its_pod_ip(_c: &Cluster) {
     let ip = std::env::var("SVCDISCOVER_E2E_PAY_POD_IP").expect("tests/run exports it");
     let addr: std::net::SocketAddr = format!("{ip}:80").parse().unwrap();
     let stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5));
     assert!(stream.is_ok(), "connect to {addr}: {stream:?}");
 }
+
+/// The tests of this module, for the harness in main.rs.
+pub const TESTS: &[Test] = &[
+    (
+        "short_name_resolves_only_in_the_services_namespace",
+        short_name_resolves_only_in_the_services_namespace,
+    ),
+    (
+        "predictions_match_what_pods_observe",
+        predictions_match_what_pods_observe,
+    ),
+    (
+        "headless_service_resolves_to_ready_pod_ips",
+        headless_service_resolves_to_ready_pod_ips,
+    ),
+    (
+        "port_forward_to_the_coredns_pod_answers_dns_over_tcp",
+        port_forward_to_the_coredns_pod_answers_dns_over_tcp,
+    ),
+    (
+        "one_pay_pod_answers_tcp_on_its_pod_ip",
+        one_pay_pod_answers_tcp_on_its_pod_ip,
+    ),
+];

@@ -4,9 +4,7 @@
 
 use crate::cluster::*;
 
-#[test]
-fn forbidden_required_read_exits_3_naming_verb_and_resource() {
-    let Some(c) = cluster() else { return };
+pub fn forbidden_required_read_exits_3_naming_verb_and_resource(c: &Cluster) {
     let r = c.svcdiscover(&["service-pay-v1", "--as", "e2e-no-pods", "-o", "json"]);
     assert_eq!(r.code, 3, "stderr: {}", r.stderr);
     assert!(
@@ -21,9 +19,7 @@ fn forbidden_required_read_exits_3_naming_verb_and_resource() {
     assert!(not_checked(&report, "selector"));
 }
 
-#[test]
-fn forbidden_optional_read_is_listed_under_not_checked() {
-    let Some(c) = cluster() else { return };
+pub fn forbidden_optional_read_is_listed_under_not_checked(c: &Cluster) {
     let r = c.diagnose(&["service-v4", "--as", "e2e-no-events"], 1);
     let nc = r["not_checked"].as_array().unwrap();
     assert!(
@@ -38,9 +34,7 @@ fn forbidden_optional_read_is_listed_under_not_checked() {
     assert_eq!(with_code(&r, "image-pull-failure").len(), 1);
 }
 
-#[test]
-fn unreachable_api_server_exits_3() {
-    let Some(c) = cluster() else { return };
+pub fn unreachable_api_server_exits_3(c: &Cluster) {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&c.kubeconfig).unwrap();
     let mut kc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
@@ -68,9 +62,7 @@ fn unreachable_api_server_exits_3() {
     );
 }
 
-#[test]
-fn exec_without_permission_is_a_real_403() {
-    let Some(c) = cluster() else { return };
+pub fn exec_without_permission_is_a_real_403(c: &Cluster) {
     let r = c.kubectl(&[
         "exec",
         "-n",
@@ -90,9 +82,7 @@ fn exec_without_permission_is_a_real_403() {
     assert!(r.stderr.contains("pods/exec"), "{}", r.stderr);
 }
 
-#[test]
-fn pod_security_rejects_a_privileged_pod_in_a_restricted_namespace() {
-    let Some(c) = cluster() else { return };
+pub fn pod_security_rejects_a_privileged_pod_in_a_restricted_namespace(c: &Cluster) {
     let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"privileged","namespace":"restricted"},
       "spec":{"containers":[{"name":"c","image":"registry.example/x:1","securityContext":{"privileged":true}}]}}"#;
     let r = c.kubectl_stdin(&["create", "--dry-run=server", "-f", "-"], pod);
@@ -104,11 +94,9 @@ fn pod_security_rejects_a_privileged_pod_in_a_restricted_namespace() {
     );
 }
 
-#[test]
-fn exec_credential_plugins_authenticate() {
+pub fn exec_credential_plugins_authenticate(c: &Cluster) {
     // A kubeconfig whose user is an exec plugin (as cloud auth plugins are),
     // returning the admin's client certificate as an ExecCredential.
-    let Some(c) = cluster() else { return };
     use base64::Engine as _;
     let text = std::fs::read_to_string(&c.kubeconfig).unwrap();
     let kc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
@@ -149,3 +137,31 @@ fn exec_credential_plugins_authenticate() {
         "credentials are never printed"
     );
 }
+
+/// The tests of this module, for the harness in main.rs.
+pub const TESTS: &[Test] = &[
+    (
+        "forbidden_required_read_exits_3_naming_verb_and_resource",
+        forbidden_required_read_exits_3_naming_verb_and_resource,
+    ),
+    (
+        "forbidden_optional_read_is_listed_under_not_checked",
+        forbidden_optional_read_is_listed_under_not_checked,
+    ),
+    (
+        "unreachable_api_server_exits_3",
+        unreachable_api_server_exits_3,
+    ),
+    (
+        "exec_without_permission_is_a_real_403",
+        exec_without_permission_is_a_real_403,
+    ),
+    (
+        "pod_security_rejects_a_privileged_pod_in_a_restricted_namespace",
+        pod_security_rejects_a_privileged_pod_in_a_restricted_namespace,
+    ),
+    (
+        "exec_credential_plugins_authenticate",
+        exec_credential_plugins_authenticate,
+    ),
+];
