@@ -1,6 +1,7 @@
 //! Command line: kubectl conventions, parsed by the plugin itself (kubectl
 //! passes a plugin only the words after its name).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,8 +15,14 @@ Exit codes:
   3    a required read failed (cluster unreachable, credentials rejected, forbidden)
   130  interrupted
 
+Verbosity (logs on stderr), as kubectl spells it:
+  -v / -vv / -vvv        info / debug / trace
+  -v=N, -v N, --v=N      kubectl levels: 0 off, 1-3 info, 4-5 debug, 6 and above trace
+  Credentials are never logged.
+
 Examples:
   kubectl svcdiscover service-pay-v1 -n default
+  kubectl svcdiscover svc/service-pay-v1 -n default -v=6
   kubectl svcdiscover service-pay-v1 --from-namespace client -o json
   kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/";
 
@@ -34,8 +41,8 @@ Examples:
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The Service to diagnose
-    #[arg(value_name = "SERVICE", value_parser = parse_service_name)]
+    /// The Service to diagnose: NAME, svc/NAME, service/NAME or services/NAME
+    #[arg(value_name = "SERVICE", value_parser = parse_service_arg)]
     pub service: String,
 
     /// Namespace of the Service [default: the context's namespace, else `default`]
@@ -65,9 +72,102 @@ pub struct Cli {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Log to stderr (-v info, -vv debug, -vvv trace)
+    /// Log to stderr: -v info, -vv debug, -vvv trace (see also --v)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Log level as kubectl numbers it (-v=N and -v N mean the same): 0 off,
+    /// 1-3 info, 4-5 debug, 6 and above trace
+    #[arg(long = "v", value_name = "N", value_parser = clap::value_parser!(u8))]
+    pub v: Option<u8>,
+}
+
+/// How much to log on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Off,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl Cli {
+    /// Parse the process arguments, accepting kubectl's `-v=N` and `-v N`
+    /// beside the counted `-v`/`-vv`/`-vvv` (see [`kubectl_args`]).
+    pub fn parse_kubectl() -> Cli {
+        Cli::parse_from(kubectl_args(std::env::args_os()))
+    }
+
+    /// [`Cli::parse_kubectl`] on given arguments (the first is the program name).
+    pub fn try_parse_kubectl<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        Cli::try_parse_from(kubectl_args(args))
+    }
+
+    /// The log level: the higher of the counted `-v` and kubectl's `-v=N`.
+    pub fn verbosity(&self) -> Verbosity {
+        let counted = match self.verbose {
+            0 => Verbosity::Off,
+            1 => Verbosity::Info,
+            2 => Verbosity::Debug,
+            _ => Verbosity::Trace,
+        };
+        let level = match self.v.unwrap_or(0) {
+            0 => Verbosity::Off,
+            1..=3 => Verbosity::Info,
+            4 | 5 => Verbosity::Debug,
+            _ => Verbosity::Trace,
+        };
+        counted.max(level)
+    }
+}
+
+/// Rewrite kubectl's valued verbosity into `--v=N` so that clap can keep the
+/// counted `-v`: `-v=6`, `-v6` and `-v 6` become `--v=6`. A bare number
+/// after `-v` is always the level, never the SERVICE, since a Service name
+/// starts with a letter. Words after `--` are left alone.
+pub fn kubectl_args<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let is_level = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut out = Vec::new();
+    let mut args = args.into_iter().map(Into::into).peekable();
+    while let Some(arg) = args.next() {
+        let Some(s) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            out.push(arg);
+            out.extend(args.by_ref());
+            break;
+        }
+        let level = if s == "-v" {
+            match args.peek().and_then(|n| n.to_str()) {
+                Some(n) if is_level(n) => {
+                    let n = n.to_owned();
+                    args.next();
+                    Some(n)
+                }
+                _ => None,
+            }
+        } else {
+            s.strip_prefix("-v")
+                .map(|rest| rest.strip_prefix('=').unwrap_or(rest))
+                .filter(|n| is_level(n) || s.starts_with("-v="))
+                .map(str::to_owned)
+        };
+        match level {
+            Some(n) => out.push(OsString::from(format!("--v={n}"))),
+            None => out.push(arg),
+        }
+    }
+    out
 }
 
 /// How to reach the cluster: the flags kubectl users expect.
@@ -160,6 +260,22 @@ pub fn is_dns1123_label(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// The resource types kubectl spells a Service with.
+const SERVICE_TYPES: [&str; 3] = ["svc", "service", "services"];
+
+/// `NAME` or, as kubectl takes it, `svc/NAME`, `service/NAME`, `services/NAME`.
+fn parse_service_arg(s: &str) -> Result<String, String> {
+    match s.split_once('/') {
+        None => parse_service_name(s),
+        Some((kind, name)) if SERVICE_TYPES.contains(&kind.to_ascii_lowercase().as_str()) => {
+            parse_service_name(name)
+        }
+        Some((kind, _)) => Err(format!(
+            "resource type `{kind}` is not accepted: give the Service as NAME, svc/NAME, service/NAME or services/NAME"
+        )),
+    }
+}
+
 fn parse_service_name(s: &str) -> Result<String, String> {
     if is_dns1035_label(s) {
         Ok(s.to_owned())
@@ -241,6 +357,56 @@ mod tests {
             Ok(Timeout(Some(Duration::from_secs(60))))
         );
         assert!(parse_timeout("soon").is_err());
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_kubectl(std::iter::once("kubectl-svcdiscover").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn services_are_taken_as_kubectl_spells_them() {
+        for arg in ["web", "svc/web", "service/web", "services/web", "SVC/web"] {
+            assert_eq!(parse(&[arg]).unwrap().service, "web", "{arg}");
+        }
+        let err = parse(&["deploy/web"]).unwrap_err().to_string();
+        assert!(
+            err.contains("resource type `deploy` is not accepted"),
+            "{err}"
+        );
+        assert!(
+            err.contains("svc/NAME, service/NAME or services/NAME"),
+            "{err}"
+        );
+        // The name after the type is still a DNS-1035 label.
+        assert!(parse(&["svc/Web"]).is_err());
+        assert!(parse(&["svc/"]).is_err());
+        assert!(parse(&["svc/web.default"]).is_err());
+    }
+
+    #[test]
+    fn verbosity_is_counted_or_numbered_like_kubectl() {
+        let level = |args: &[&str]| {
+            let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert_eq!(cli.service, "web", "{args:?}");
+            cli.verbosity()
+        };
+        assert_eq!(level(&["web"]), Verbosity::Off);
+        assert_eq!(level(&["-v", "web"]), Verbosity::Info);
+        assert_eq!(level(&["web", "-v"]), Verbosity::Info);
+        assert_eq!(level(&["-vv", "web"]), Verbosity::Debug);
+        assert_eq!(level(&["-vvv", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v=6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["--v=6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["--v", "6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v", "6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["web", "-v", "6"]), Verbosity::Trace);
+        assert_eq!(level(&["web", "-v", "4", "-n", "x"]), Verbosity::Debug);
+        assert_eq!(level(&["-v=2", "web"]), Verbosity::Info);
+        assert_eq!(level(&["-v=0", "web"]), Verbosity::Off);
+        assert!(parse(&["-v=high", "web"]).is_err());
+        // After `--`, words are positional.
+        assert!(parse(&["--", "-v=6"]).is_err());
     }
 
     #[test]
