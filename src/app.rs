@@ -41,7 +41,7 @@ pub async fn diagnose(cli: &Cli) -> Result<Outcome> {
                 namespace: namespace.clone(),
                 name: cli.service.clone(),
             };
-            let state = source::live::read(client, &target, cli.kube.request_timeout.0).await;
+            let state = source::live::read(client, &target, cli.kube.request_timeout.0).await?;
             (state, namespace)
         }
     };

@@ -62,7 +62,10 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "PATH",
-        conflicts_with_all = ["kubeconfig", "context", "cluster", "user", "as_user", "as_group"]
+        conflicts_with_all = [
+            "kubeconfig", "context", "cluster", "user", "as_user", "as_group",
+            "server", "token", "certificate_authority", "insecure_skip_tls_verify",
+        ]
     )]
     pub snapshot: Option<PathBuf>,
 
@@ -198,6 +201,24 @@ pub struct KubeArgs {
     #[arg(long = "as-group", value_name = "GROUP", requires = "as_user")]
     pub as_group: Vec<String>,
 
+    /// The address of the Kubernetes API server (overrides the kubeconfig; with
+    /// --token, no kubeconfig is needed)
+    #[arg(short = 's', long, value_name = "URL", value_parser = parse_server)]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server (overrides the
+    /// kubeconfig's credentials; never printed)
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Path to a PEM file of certificate authorities to trust for the API server
+    #[arg(long, value_name = "PATH", conflicts_with = "insecure_skip_tls_verify")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// Do not verify the API server's certificate (insecure)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+
     /// Timeout for each API request, e.g. 5s, 1m; 0 means none
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "0")]
     pub request_timeout: Timeout,
@@ -274,6 +295,24 @@ fn parse_service_arg(s: &str) -> Result<String, String> {
             "resource type `{kind}` is not accepted: give the Service as NAME, svc/NAME, service/NAME or services/NAME"
         )),
     }
+}
+
+/// kubectl's `--server`: a URL; without a scheme, https is meant.
+fn parse_server(s: &str) -> Result<String, String> {
+    let url = if s.contains("://") {
+        s.to_owned()
+    } else {
+        format!("https://{s}")
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or_default();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !matches!(scheme, "http" | "https") {
+        return Err("not a server URL: the scheme must be https or http".to_owned());
+    }
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('@') {
+        return Err("not a server URL such as https://host:6443".to_owned());
+    }
+    Ok(url)
 }
 
 fn parse_service_name(s: &str) -> Result<String, String> {
@@ -407,6 +446,49 @@ mod tests {
         assert!(parse(&["-v=high", "web"]).is_err());
         // After `--`, words are positional.
         assert!(parse(&["--", "-v=6"]).is_err());
+    }
+
+    #[test]
+    fn servers_are_urls() {
+        assert_eq!(
+            parse_server("https://10.0.0.1:6443"),
+            Ok("https://10.0.0.1:6443".to_owned())
+        );
+        assert_eq!(
+            parse_server("api.example:6443"),
+            Ok("https://api.example:6443".to_owned())
+        );
+        assert!(parse_server("ftp://x").is_err());
+        assert!(parse_server("https://").is_err());
+    }
+
+    #[test]
+    fn cluster_access_flags_conflict_with_a_snapshot() {
+        for flag in [
+            &["--server", "https://x"][..],
+            &["--token", "t"],
+            &["--certificate-authority", "ca.pem"],
+            &["--insecure-skip-tls-verify"],
+        ] {
+            let mut args = vec!["web", "--snapshot", "s.json"];
+            args.extend(flag);
+            let err = parse(&args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag:?}"
+            );
+        }
+        let err = parse(&[
+            "web",
+            "--certificate-authority",
+            "ca.pem",
+            "--insecure-skip-tls-verify",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let cli = parse(&["web", "-s", "https://x:6443", "--token", "t"]).unwrap();
+        assert_eq!(cli.kube.server.as_deref(), Some("https://x:6443"));
     }
 
     #[test]

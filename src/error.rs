@@ -35,6 +35,13 @@ pub enum Error {
     #[error("cannot connect to the cluster: {0}")]
     Connect(String),
 
+    /// The server answers, but not as a Kubernetes API server would (a web
+    /// page, a proxy's error page, a 404 for every path).
+    #[error(
+        "cannot reach the Kubernetes API: this does not look like a Kubernetes API server: {0}"
+    )]
+    NotApiServer(String),
+
     /// Interrupted by the user.
     #[error("interrupted")]
     Interrupted,

@@ -27,7 +27,7 @@ impl ExitStatus {
             Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
                 ExitStatus::Usage
             }
-            Connect(_) => ExitStatus::ReadFailed,
+            Connect(_) | NotApiServer(_) => ExitStatus::ReadFailed,
             Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -51,6 +51,10 @@ mod tests {
         );
         assert_eq!(
             ExitStatus::of_error(&Error::Connect("x".into())),
+            ExitStatus::ReadFailed
+        );
+        assert_eq!(
+            ExitStatus::of_error(&Error::NotApiServer("x".into())),
             ExitStatus::ReadFailed
         );
     }

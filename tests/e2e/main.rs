@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
+mod access;
 mod cluster;
 mod diagnose;
 mod dns;

@@ -11,3 +11,4 @@ mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
 mod run;
+mod server;
