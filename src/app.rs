@@ -45,6 +45,7 @@ pub async fn diagnose(cli: &Cli) -> Result<Outcome> {
             (state, namespace)
         }
     };
+    source::check_client_namespaces(&state, &cli.from_namespace)?;
     Ok(outcome(&state, cli, namespace))
 }
 

@@ -101,3 +101,36 @@ fn logs_carry_no_colour_codes_off_a_terminal() {
         assert!(!stderr.contains('\u{1b}'), "{extra:?}: ESC in\n{stderr}");
     }
 }
+
+#[test]
+fn a_client_namespace_the_capture_lacks_is_a_usage_error() {
+    // The scenario lists its Namespace objects: the list is known.
+    let run = run_on(
+        &scenario(),
+        &[
+            "service-pay-v1",
+            "--from-namespace",
+            "client",
+            "--from-namespace",
+            "clients",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        run.stderr,
+        "error: --from-namespace: namespace clients does not exist; the namespaces are: client, default, kube-node-lease, kube-public, kube-system, restricted, trouble\n"
+    );
+}
+
+#[test]
+fn without_a_namespace_list_any_client_namespace_is_taken() {
+    let mut s = scenario();
+    remove_kind(&mut s, "Namespace");
+    let (code, report) = diagnose(&s, &["service-pay-v1", "--from-namespace", "clients"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        form(&report, "service-pay-v1.default", Some("clients"))["from_namespace"],
+        "clients"
+    );
+}

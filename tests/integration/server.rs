@@ -238,6 +238,18 @@ fn the_token_is_never_logged_even_at_trace_level() {
     assert_token_hidden(&run);
 }
 
+#[test]
+fn a_client_namespace_the_cluster_lacks_is_a_usage_error() {
+    let api = Server::start(fake_api);
+    let run = run_live(&api.url, &["--from-namespace", "clinet"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --from-namespace: namespace clinet does not exist; the namespaces are: default, kube-system\n"
+    );
+    assert!(run.stdout.is_empty());
+}
+
 /// Exit 3 and one stderr line saying it is not an API server, naming the
 /// request and how the answer starts; never a diagnosis of the Service.
 fn assert_not_an_api_server(handler: fn(&str) -> Answer, http: &str, body_start: &str) {
