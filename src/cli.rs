@@ -12,7 +12,8 @@ Exit codes:
   0    no error finding
   1    at least one error finding (the report is still printed)
   2    usage or input error (bad flag, invalid name, unreadable snapshot)
-  3    a required read failed (cluster unreachable, credentials rejected, forbidden)
+  3    a required read failed (cluster unreachable or not an API server, credentials
+       rejected, forbidden)
   130  interrupted
 
 Verbosity (logs on stderr), as kubectl spells it:
@@ -239,7 +240,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub no_headers: bool,
 
-    /// When to colour the table (NO_COLOR is honoured with auto)
+    /// When to colour the table and the -v logs (NO_COLOR is honoured with auto)
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 }
