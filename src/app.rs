@@ -34,10 +34,11 @@ pub async fn diagnose(plan: &Plan) -> Result<Outcome> {
         Source::Live(access) => {
             let (client, context_ns) = source::live::client(access).await?;
             let target = plan.what.target(&context_ns);
-            let state = source::live::read(client, &target, access.request_timeout.0).await;
+            let state = source::live::read(client, &target, access.request_timeout.0).await?;
             (state, target)
         }
     };
+    source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
     let report = analysis::diagnose(&state, &target, &plan.options);
     Ok(outcome(&state, report))
 }

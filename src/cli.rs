@@ -1,6 +1,7 @@
 //! Command line: kubectl conventions, parsed by the plugin itself (kubectl
 //! passes a plugin only the words after its name).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,11 +12,18 @@ Exit codes:
   0    no error finding
   1    at least one error finding (the report is still printed)
   2    usage or input error (bad flag, invalid name, unreadable snapshot)
-  3    a required read failed (cluster unreachable, credentials rejected, forbidden)
+  3    a required read failed (cluster unreachable or not an API server, credentials
+       rejected, forbidden)
   130  interrupted
+
+Verbosity (logs on stderr), as kubectl spells it:
+  -v / -vv / -vvv        info / debug / trace
+  -v=N, -v N, --v=N      kubectl levels: 0 off, 1-3 info, 4-5 debug, 6 and above trace
+  Credentials are never logged.
 
 Examples:
   kubectl svcdiscover service-pay-v1 -n default
+  kubectl svcdiscover svc/service-pay-v1 -n default -v=6
   kubectl svcdiscover service-pay-v1 --from-namespace client -o json
   kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/";
 
@@ -34,8 +42,8 @@ Examples:
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The Service to diagnose
-    #[arg(value_name = "SERVICE", value_parser = parse_service_name)]
+    /// The Service to diagnose: NAME, svc/NAME, service/NAME or services/NAME
+    #[arg(value_name = "SERVICE", value_parser = parse_service_arg)]
     pub service: String,
 
     /// Namespace of the Service [default: the context's namespace, else `default`]
@@ -55,7 +63,10 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "PATH",
-        conflicts_with_all = ["kubeconfig", "context", "cluster", "user", "as_user", "as_group"]
+        conflicts_with_all = [
+            "kubeconfig", "context", "cluster", "user", "as_user", "as_group",
+            "server", "token", "certificate_authority", "insecure_skip_tls_verify",
+        ]
     )]
     pub snapshot: Option<PathBuf>,
 
@@ -65,9 +76,102 @@ pub struct Cli {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Log to stderr (-v info, -vv debug, -vvv trace)
+    /// Log to stderr: -v info, -vv debug, -vvv trace (see also --v)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Log level as kubectl numbers it (-v=N and -v N mean the same): 0 off,
+    /// 1-3 info, 4-5 debug, 6 and above trace
+    #[arg(long = "v", value_name = "N", value_parser = clap::value_parser!(u8))]
+    pub v: Option<u8>,
+}
+
+/// How much to log on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Off,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl Cli {
+    /// Parse the process arguments, accepting kubectl's `-v=N` and `-v N`
+    /// beside the counted `-v`/`-vv`/`-vvv` (see [`kubectl_args`]).
+    pub fn parse_kubectl() -> Cli {
+        Cli::parse_from(kubectl_args(std::env::args_os()))
+    }
+
+    /// [`Cli::parse_kubectl`] on given arguments (the first is the program name).
+    pub fn try_parse_kubectl<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        Cli::try_parse_from(kubectl_args(args))
+    }
+
+    /// The log level: the higher of the counted `-v` and kubectl's `-v=N`.
+    pub fn verbosity(&self) -> Verbosity {
+        let counted = match self.verbose {
+            0 => Verbosity::Off,
+            1 => Verbosity::Info,
+            2 => Verbosity::Debug,
+            _ => Verbosity::Trace,
+        };
+        let level = match self.v.unwrap_or(0) {
+            0 => Verbosity::Off,
+            1..=3 => Verbosity::Info,
+            4 | 5 => Verbosity::Debug,
+            _ => Verbosity::Trace,
+        };
+        counted.max(level)
+    }
+}
+
+/// Rewrite kubectl's valued verbosity into `--v=N` so that clap can keep the
+/// counted `-v`: `-v=6`, `-v6` and `-v 6` become `--v=6`. A bare number
+/// after `-v` is always the level, never the SERVICE, since a Service name
+/// starts with a letter. Words after `--` are left alone.
+pub fn kubectl_args<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let is_level = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut out = Vec::new();
+    let mut args = args.into_iter().map(Into::into).peekable();
+    while let Some(arg) = args.next() {
+        let Some(s) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            out.push(arg);
+            out.extend(args.by_ref());
+            break;
+        }
+        let level = if s == "-v" {
+            match args.peek().and_then(|n| n.to_str()) {
+                Some(n) if is_level(n) => {
+                    let n = n.to_owned();
+                    args.next();
+                    Some(n)
+                }
+                _ => None,
+            }
+        } else {
+            s.strip_prefix("-v")
+                .map(|rest| rest.strip_prefix('=').unwrap_or(rest))
+                .filter(|n| is_level(n) || s.starts_with("-v="))
+                .map(str::to_owned)
+        };
+        match level {
+            Some(n) => out.push(OsString::from(format!("--v={n}"))),
+            None => out.push(arg),
+        }
+    }
+    out
 }
 
 /// How to reach the cluster: the flags kubectl users expect.
@@ -98,6 +202,24 @@ pub struct KubeArgs {
     #[arg(long = "as-group", value_name = "GROUP", requires = "as_user")]
     pub as_group: Vec<String>,
 
+    /// The address of the Kubernetes API server (overrides the kubeconfig; with
+    /// --token, no kubeconfig is needed)
+    #[arg(short = 's', long, value_name = "URL", value_parser = parse_server)]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server (overrides the
+    /// kubeconfig's credentials; never printed)
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Path to a PEM file of certificate authorities to trust for the API server
+    #[arg(long, value_name = "PATH", conflicts_with = "insecure_skip_tls_verify")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// Do not verify the API server's certificate (insecure)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+
     /// Timeout for each API request, e.g. 5s, 1m; 0 means none
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "0")]
     pub request_timeout: Timeout,
@@ -118,7 +240,7 @@ pub struct OutputArgs {
     #[arg(long)]
     pub no_headers: bool,
 
-    /// When to colour the table (NO_COLOR is honoured with auto)
+    /// When to colour the table and the -v logs (NO_COLOR is honoured with auto)
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 }
@@ -158,6 +280,40 @@ pub fn is_dns1123_label(s: &str) -> bool {
         && b[b.len() - 1].is_ascii_alphanumeric()
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// The resource types kubectl spells a Service with.
+const SERVICE_TYPES: [&str; 3] = ["svc", "service", "services"];
+
+/// `NAME` or, as kubectl takes it, `svc/NAME`, `service/NAME`, `services/NAME`.
+fn parse_service_arg(s: &str) -> Result<String, String> {
+    match s.split_once('/') {
+        None => parse_service_name(s),
+        Some((kind, name)) if SERVICE_TYPES.contains(&kind.to_ascii_lowercase().as_str()) => {
+            parse_service_name(name)
+        }
+        Some((kind, _)) => Err(format!(
+            "resource type `{kind}` is not accepted: give the Service as NAME, svc/NAME, service/NAME or services/NAME"
+        )),
+    }
+}
+
+/// kubectl's `--server`: a URL; without a scheme, https is meant.
+fn parse_server(s: &str) -> Result<String, String> {
+    let url = if s.contains("://") {
+        s.to_owned()
+    } else {
+        format!("https://{s}")
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or_default();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !matches!(scheme, "http" | "https") {
+        return Err("not a server URL: the scheme must be https or http".to_owned());
+    }
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('@') {
+        return Err("not a server URL such as https://host:6443".to_owned());
+    }
+    Ok(url)
 }
 
 fn parse_service_name(s: &str) -> Result<String, String> {
@@ -241,6 +397,99 @@ mod tests {
             Ok(Timeout(Some(Duration::from_secs(60))))
         );
         assert!(parse_timeout("soon").is_err());
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_kubectl(std::iter::once("kubectl-svcdiscover").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn services_are_taken_as_kubectl_spells_them() {
+        for arg in ["web", "svc/web", "service/web", "services/web", "SVC/web"] {
+            assert_eq!(parse(&[arg]).unwrap().service, "web", "{arg}");
+        }
+        let err = parse(&["deploy/web"]).unwrap_err().to_string();
+        assert!(
+            err.contains("resource type `deploy` is not accepted"),
+            "{err}"
+        );
+        assert!(
+            err.contains("svc/NAME, service/NAME or services/NAME"),
+            "{err}"
+        );
+        // The name after the type is still a DNS-1035 label.
+        assert!(parse(&["svc/Web"]).is_err());
+        assert!(parse(&["svc/"]).is_err());
+        assert!(parse(&["svc/web.default"]).is_err());
+    }
+
+    #[test]
+    fn verbosity_is_counted_or_numbered_like_kubectl() {
+        let level = |args: &[&str]| {
+            let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert_eq!(cli.service, "web", "{args:?}");
+            cli.verbosity()
+        };
+        assert_eq!(level(&["web"]), Verbosity::Off);
+        assert_eq!(level(&["-v", "web"]), Verbosity::Info);
+        assert_eq!(level(&["web", "-v"]), Verbosity::Info);
+        assert_eq!(level(&["-vv", "web"]), Verbosity::Debug);
+        assert_eq!(level(&["-vvv", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v=6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["--v=6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["--v", "6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["-v", "6", "web"]), Verbosity::Trace);
+        assert_eq!(level(&["web", "-v", "6"]), Verbosity::Trace);
+        assert_eq!(level(&["web", "-v", "4", "-n", "x"]), Verbosity::Debug);
+        assert_eq!(level(&["-v=2", "web"]), Verbosity::Info);
+        assert_eq!(level(&["-v=0", "web"]), Verbosity::Off);
+        assert!(parse(&["-v=high", "web"]).is_err());
+        // After `--`, words are positional.
+        assert!(parse(&["--", "-v=6"]).is_err());
+    }
+
+    #[test]
+    fn servers_are_urls() {
+        assert_eq!(
+            parse_server("https://10.0.0.1:6443"),
+            Ok("https://10.0.0.1:6443".to_owned())
+        );
+        assert_eq!(
+            parse_server("api.example:6443"),
+            Ok("https://api.example:6443".to_owned())
+        );
+        assert!(parse_server("ftp://x").is_err());
+        assert!(parse_server("https://").is_err());
+    }
+
+    #[test]
+    fn cluster_access_flags_conflict_with_a_snapshot() {
+        for flag in [
+            &["--server", "https://x"][..],
+            &["--token", "t"],
+            &["--certificate-authority", "ca.pem"],
+            &["--insecure-skip-tls-verify"],
+        ] {
+            let mut args = vec!["web", "--snapshot", "s.json"];
+            args.extend(flag);
+            let err = parse(&args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag:?}"
+            );
+        }
+        let err = parse(&[
+            "web",
+            "--certificate-authority",
+            "ca.pem",
+            "--insecure-skip-tls-verify",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let cli = parse(&["web", "-s", "https://x:6443", "--token", "t"]).unwrap();
+        assert_eq!(cli.kube.server.as_deref(), Some("https://x:6443"));
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub enum Error {
     /// The report cannot be written to stdout.
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+    /// The server answers, but not as a Kubernetes API server would (a web
+    /// page, a proxy's error page, a 404 for every path).
+    #[error(
+        "cannot reach the Kubernetes API: this does not look like a Kubernetes API server: {0}"
+    )]
+    NotApiServer(String),
 
     /// Interrupted by the user.
     #[error("interrupted")]

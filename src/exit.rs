@@ -38,7 +38,7 @@ impl ExitStatus {
             Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
                 ExitStatus::Usage
             }
-            Connect(_) => ExitStatus::Unknown,
+            Connect(_) | NotApiServer(_) => ExitStatus::Unknown,
             // Internal failures after the diagnosis: no verdict reached stdout.
             SnapshotTask(_) | Encode { .. } | Output(_) => ExitStatus::Unknown,
             Interrupted => ExitStatus::Interrupted,
@@ -64,6 +64,10 @@ mod tests {
         );
         assert_eq!(
             ExitStatus::of_error(&Error::Connect("x".into())),
+            ExitStatus::Unknown
+        );
+        assert_eq!(
+            ExitStatus::of_error(&Error::NotApiServer("x".into())),
             ExitStatus::Unknown
         );
     }

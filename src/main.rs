@@ -1,13 +1,30 @@
 //! `kubectl-svcdiscover`: parse, run, map to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use svcdiscover::{app, cli::Cli, exit::ExitStatus, render::safe};
+use svcdiscover::cli::{Cli, ColorWhen, Verbosity};
+use svcdiscover::{app, exit::ExitStatus, render::safe};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let cli = Cli::parse_kubectl();
+    init_logging(cli.verbosity(), log_colors(cli.output.color));
+    // Under the library's target, so that the -v filters apply. Never the
+    // whole `Cli`: it holds the token.
+    tracing::info!(
+        target: "svcdiscover",
+        service = %cli.service,
+        namespace = cli.namespace.as_deref().unwrap_or("(from the context)"),
+        source = if cli.snapshot.is_some() { "snapshot" } else { "live" },
+        "diagnosing"
+    );
+    tracing::debug!(
+        target: "svcdiscover",
+        verbosity = ?cli.verbosity(),
+        output = ?cli.output.output,
+        from_namespaces = ?cli.from_namespace,
+        "options"
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -28,6 +45,7 @@ fn main() -> ExitCode {
     });
     // Do not wait for a blocking snapshot read that an interrupt abandoned.
     runtime.shutdown_background();
+    tracing::info!(target: "svcdiscover", status = ?status.as_ref().map(|s| s.code()).ok(), "done");
     match status {
         Ok(s) => ExitCode::from(s.code()),
         Err(e) => {
@@ -37,19 +55,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Colour in the logs only on a terminal, and as `--color`/`NO_COLOR` say.
+fn log_colors(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+fn init_logging(verbosity: Verbosity, ansi: bool) {
     // Failures are reported once, by the app; library logs only with -v.
-    let directives = match verbose {
-        0 => "off",
-        1 => "svcdiscover=info,kube=warn",
-        2 => "svcdiscover=debug,kube=debug",
-        _ => "trace",
+    let directives = match verbosity {
+        Verbosity::Off => "off",
+        Verbosity::Info => "svcdiscover=info,kube=warn",
+        Verbosity::Debug => "svcdiscover=debug,kube=debug",
+        Verbosity::Trace => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SVCDISCOVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .init();
 }

@@ -123,6 +123,12 @@ impl Ctx<'_> {
             .failures
             .iter()
             .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
+        if let Some(f) = failure
+            && shared_cause(self.state, f)
+        {
+            out.not_checked(SHARED_CHECK, f.reason.clone(), shared_needs(self.state, f));
+            return false;
+        }
         let (reason, needs) = match failure {
             Some(f) if f.forbidden => (
                 format!("forbidden: {}", f.reason),
@@ -179,6 +185,14 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
     endpoints::check(&ctx, endpoints.as_ref(), &mut out);
     let name_forms: Vec<NameForm> = names::check(&ctx, opts, &dns, &mut out);
     for failure in state.failures.iter().filter(|f| !f.required) {
+        if shared_cause(state, failure) {
+            out.not_checked(
+                SHARED_CHECK,
+                failure.reason.clone(),
+                shared_needs(state, failure),
+            );
+            continue;
+        }
         let needs = if failure.forbidden {
             format!("RBAC: {}", failure.what())
         } else {
@@ -191,6 +205,7 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         );
     }
 
+    collapse_unread_service(state, target, &mut out);
     out.findings
         .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
 
@@ -222,6 +237,50 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         name_forms,
         not_checked: out.not_checked,
         probe: None,
+    }
+}
+
+/// The `check` of the one entry that stands for reads that failed alike.
+const SHARED_CHECK: &str = "cluster reads";
+
+/// Whether `f` failed for a cause other reads share (the server unreachable,
+/// a TLS error, a timeout, rejected credentials): such reads get one entry
+/// between them. A 403 names one verb and resource, so it keeps its own.
+fn shared_cause(state: &ClusterState, f: &crate::model::ReadFailure) -> bool {
+    !f.forbidden
+        && state
+            .failures
+            .iter()
+            .filter(|o| !o.forbidden && o.reason == f.reason)
+            .nth(1)
+            .is_some()
+}
+
+fn shared_needs(state: &ClusterState, f: &crate::model::ReadFailure) -> String {
+    let n = state
+        .failures
+        .iter()
+        .filter(|o| !o.forbidden && o.reason == f.reason)
+        .count();
+    format!(
+        "an API server that answers: {n} reads failed alike (check the server address, the network and the credentials; `kubectl cluster-info` tries the same connection)"
+    )
+}
+
+/// When the Service itself was not read for a shared cause, nothing was
+/// checked: the entry for that cause says it all, beside any 403s.
+fn collapse_unread_service(state: &ClusterState, target: &Target, out: &mut Out) {
+    let unread =
+        state.failures.iter().any(|f| {
+            f.kind == Kind::Service
+                && f.namespace.as_deref().is_none_or(|n| n == target.namespace)
+                && shared_cause(state, f)
+        }) && !state
+            .coverage
+            .covers_object(Kind::Service, &target.namespace, &target.name);
+    if unread {
+        out.not_checked
+            .retain(|n| n.check == SHARED_CHECK || n.needs.starts_with("RBAC: "));
     }
 }
 
@@ -274,5 +333,99 @@ fn name_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String
         names.join(", ")
     } else {
         format!("{} and {} more", names[..max].join(", "), names.len() - max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ReadFailure;
+
+    fn failure(verb: &'static str, kind: Kind, ns: Option<&str>, required: bool) -> ReadFailure {
+        ReadFailure {
+            verb,
+            kind,
+            namespace: ns.map(str::to_owned),
+            reason: "cannot reach the API server: Connection refused (os error 111)".to_owned(),
+            forbidden: false,
+            required,
+        }
+    }
+
+    fn target() -> Target {
+        Target {
+            namespace: "default".to_owned(),
+            name: "web".to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_unreachable_server_is_one_not_checked_entry() {
+        let state = ClusterState {
+            origin: crate::model::Origin::Live,
+            failures: vec![
+                failure("list", Kind::Service, None, false),
+                failure("get", Kind::Service, Some("default"), true),
+                failure("list", Kind::EndpointSlice, Some("default"), true),
+                failure("list", Kind::Event, Some("default"), false),
+                failure("list", Kind::Namespace, None, false),
+                failure("get", Kind::Service, Some("kube-system"), false),
+                failure("list", Kind::EndpointSlice, Some("kube-system"), false),
+                failure("list", Kind::Pod, Some("kube-system"), false),
+                failure("get", Kind::ConfigMap, Some("kube-system"), false),
+                failure("get", Kind::DaemonSet, Some("kube-system"), false),
+            ],
+            ..ClusterState::default()
+        };
+        let report = diagnose(&state, &target(), &Options::default());
+        assert_eq!(report.not_checked.len(), 1, "{:#?}", report.not_checked);
+        let entry = &report.not_checked[0];
+        assert_eq!(entry.check, SHARED_CHECK);
+        assert!(entry.reason.contains("Connection refused"));
+        assert!(
+            entry.needs.contains("10 reads failed alike"),
+            "{}",
+            entry.needs
+        );
+        assert!(!entry.needs.contains("RBAC"));
+    }
+
+    #[test]
+    fn forbidden_reads_keep_one_entry_each() {
+        let forbidden = |verb, kind, ns: Option<&str>| ReadFailure {
+            reason: format!("{kind:?} is forbidden: User \"dev\" cannot {verb} it"),
+            forbidden: true,
+            ..failure(verb, kind, ns, false)
+        };
+        let mut state = crate::model::ClusterState {
+            origin: crate::model::Origin::Live,
+            failures: vec![
+                forbidden("list", Kind::Service, None),
+                forbidden("list", Kind::Namespace, None),
+                forbidden("get", Kind::ConfigMap, Some("kube-system")),
+            ],
+            ..ClusterState::default()
+        };
+        state.coverage.add_object(Kind::Service, "default", "web");
+        let report = diagnose(&state, &target(), &Options::default());
+        let rbac: Vec<&str> = report
+            .not_checked
+            .iter()
+            .filter(|n| n.needs.starts_with("RBAC: "))
+            .map(|n| n.needs.as_str())
+            .collect();
+        assert!(
+            rbac.contains(&"RBAC: list services (cluster-wide)"),
+            "{rbac:?}"
+        );
+        assert!(
+            rbac.contains(&"RBAC: list namespaces (cluster-wide)"),
+            "{rbac:?}"
+        );
+        assert!(
+            rbac.contains(&"RBAC: get configmaps in namespace kube-system"),
+            "{rbac:?}"
+        );
+        assert!(report.not_checked.iter().all(|n| n.check != SHARED_CHECK));
     }
 }

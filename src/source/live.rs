@@ -13,7 +13,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, ObjectList};
+use kube::api::{Api, GetParams, ListParams, ObjectList};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
@@ -61,6 +61,10 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
         Some(kc) => Config::from_custom_kubeconfig(kc, &opts)
             .await
             .map_err(|e| Error::Kubeconfig(first_line(&chain(&e))))?,
+        // Like kubectl, --server alone is enough (with --token for credentials).
+        None if let Some(server) = &args.server => {
+            Config::new(server.parse().map_err(|e| bad_server(server, e))?)
+        }
         None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
             .map_err(|e| Error::Kubeconfig(format!("in-cluster configuration: {}", chain(&e))))?,
         None => {
@@ -69,6 +73,7 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
             ));
         }
     };
+    apply_access_flags(&mut config, args)?;
     if let Some(user) = &args.as_user {
         config.auth_info.impersonate = Some(user.clone());
     }
@@ -81,6 +86,48 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
     let namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
     Ok((client, namespace))
+}
+
+/// A `--server` value that does not parse as a URI.
+fn bad_server(s: &str, e: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("--server {s}: not a URL: {e}"))
+}
+
+/// kubectl's cluster access flags, on top of whatever the kubeconfig said.
+fn apply_access_flags(config: &mut Config, args: &KubeArgs) -> Result<()> {
+    if let Some(server) = &args.server {
+        config.cluster_url = server.parse().map_err(|e| bad_server(server, e))?;
+    }
+    if let Some(token) = &args.token {
+        // The token replaces the kubeconfig's credentials, as with kubectl;
+        // kube-rs would otherwise prefer a user/password or a token file.
+        let auth = &mut config.auth_info;
+        auth.token = Some(token.clone().into());
+        auth.token_file = None;
+        auth.username = None;
+        auth.password = None;
+        auth.auth_provider = None;
+        auth.exec = None;
+    }
+    if let Some(path) = &args.certificate_authority {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!("--certificate-authority {}: {e}", path.display()))
+        })?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(Error::Usage(format!(
+                "--certificate-authority {}: no PEM certificate in the file",
+                path.display()
+            )));
+        }
+        config.root_cert_file = Some(path.clone());
+        config.accept_invalid_certs = false;
+    }
+    if args.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+        config.root_cert = None;
+        config.root_cert_file = None;
+    }
+    Ok(())
 }
 
 /// The innermost cause of an error: for transport failures the telling part
@@ -149,25 +196,118 @@ struct Reader {
 struct Failed {
     reason: String,
     forbidden: bool,
+    /// A Kubernetes `Status` said 404: the object does not exist.
     not_found: bool,
+    /// The answer was not what a Kubernetes API server sends (a web page, a
+    /// proxy's error page): what came back, for the one error line.
+    not_api: Option<String>,
+}
+
+impl Failed {
+    fn because(reason: String) -> Failed {
+        Failed {
+            reason,
+            forbidden: false,
+            not_found: false,
+            not_api: None,
+        }
+    }
+
+    fn not_api(detail: String) -> Failed {
+        Failed {
+            reason: format!("this does not look like a Kubernetes API server: {detail}"),
+            not_api: Some(detail),
+            ..Failed::because(String::new())
+        }
+    }
+}
+
+/// What kube-rs puts in `Status::reason` when an error body is not JSON.
+const UNPARSED_ERROR_BODY: &str = "Failed to parse error data";
+
+/// Whether an error status is one an API server sent: a `Status` object
+/// (`"status": "Failure"`, a code, a reason), not a body kube-rs had to wrap
+/// (HTML, plain text) or some other JSON.
+fn is_kubernetes_status(status: &kube::core::Status) -> bool {
+    status.status.is_some()
+        && status.code != 0
+        && !status.reason.is_empty()
+        && status.reason != UNPARSED_ERROR_BODY
+}
+
+/// The start of a response body, on one line, for an error message.
+fn body_start(body: &str) -> String {
+    const MAX: usize = 60;
+    let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return "the body is empty".to_owned();
+    }
+    let cut: String = flat.chars().take(MAX).collect();
+    let more = if cut.len() < flat.len() { "…" } else { "" };
+    format!("body starts \"{cut}{more}\"")
+}
+
+/// The type fields of a response, to tell a Kubernetes object from any JSON.
+#[derive(serde::Deserialize)]
+struct TypeFields {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Parse a 200 response as `kind`; anything else means the server is not an API server.
+fn parse_as<T: DeserializeOwned>(text: &str, kind: &str, path: &str) -> Result<T, Failed> {
+    let not_api = |why: String| {
+        Failed::not_api(format!(
+            "HTTP 200 for {path} is not a {kind}: {why}; {}",
+            body_start(text)
+        ))
+    };
+    match serde_json::from_str::<TypeFields>(text) {
+        Ok(t) if t.kind.as_deref() == Some(kind) => {}
+        Ok(t) => {
+            return Err(not_api(match t.kind {
+                Some(k) => format!("its kind is {k}"),
+                None => "it has no kind".to_owned(),
+            }));
+        }
+        Err(e) => return Err(not_api(format!("not JSON ({e})"))),
+    }
+    serde_json::from_str(text).map_err(|e| not_api(e.to_string()))
 }
 
 impl Reader {
-    async fn run<T>(&self, fut: impl Future<Output = kube::Result<T>>) -> Result<T, Failed> {
+    /// One request for `path`, bounded by the timeout; its body as text.
+    async fn run(
+        &self,
+        path: &str,
+        fut: impl Future<Output = kube::Result<String>>,
+    ) -> Result<String, Failed> {
         let res = match self.timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r,
                 Err(_) => {
-                    return Err(Failed {
-                        reason: format!("timed out after {}", humantime::format_duration(t)),
-                        forbidden: false,
-                        not_found: false,
-                    });
+                    return Err(Failed::because(format!(
+                        "timed out after {}",
+                        humantime::format_duration(t)
+                    )));
                 }
             },
             None => fut.await,
         };
         res.map_err(|e| match &e {
+            kube::Error::Api(status) if !is_kubernetes_status(status) => {
+                let body = if status.reason == UNPARSED_ERROR_BODY {
+                    body_start(&status.message)
+                } else {
+                    "a JSON body that is not a Kubernetes Status".to_owned()
+                };
+                let code = if status.code == 0 {
+                    "an HTTP error".to_owned()
+                } else {
+                    format!("HTTP {}", status.code)
+                };
+                Failed::not_api(format!("{code} for {path}; {body}"))
+            }
             kube::Error::Api(status) => Failed {
                 reason: match status.code {
                     401 => "Unauthorized: the API server rejected the credentials".to_owned(),
@@ -178,12 +318,15 @@ impl Reader {
                 },
                 forbidden: status.code == 403,
                 not_found: status.code == 404,
+                not_api: None,
             },
-            other => Failed {
-                reason: format!("cannot reach the API server: {}", root_cause(other)),
-                forbidden: false,
-                not_found: false,
-            },
+            kube::Error::FromUtf8(_) => {
+                Failed::not_api(format!("the answer for {path} is not UTF-8 text"))
+            }
+            other => Failed::because(format!(
+                "cannot reach the API server: {}",
+                root_cause(other)
+            )),
         })
     }
 
@@ -206,8 +349,23 @@ impl Reader {
             + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
-        let api: Api<K> = self.api(namespace);
-        let list: ObjectList<K> = self.run(api.list(&lp)).await?;
+        self.list_in(self.api(namespace), &lp).await
+    }
+
+    /// A list request, as `Api::list` makes it, with the answer checked to
+    /// be the expected list kind.
+    async fn list_in<K>(&self, api: Api<K>, lp: &ListParams) -> Result<Vec<K>, Failed>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let path = api.resource_url().to_owned();
+        let req = kube::core::Request::new(&path)
+            .list(lp)
+            .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
+        let text = self.run(&path, self.client.request_text(req)).await?;
+        let kind = format!("{}List", K::kind(&Default::default()));
+        let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
         Ok(list.items)
     }
 
@@ -220,8 +378,12 @@ impl Reader {
         <K as kube::Resource>::DynamicType: Default,
     {
         let api: Api<K> = self.api(Some(namespace));
-        match self.run(api.get(name)).await {
-            Ok(o) => Ok(Some(o)),
+        let path = format!("{}/{name}", api.resource_url());
+        let req = kube::core::Request::new(api.resource_url())
+            .get(name, &GetParams::default())
+            .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
+        match self.run(&path, self.client.request_text(req)).await {
+            Ok(text) => parse_as(&text, &K::kind(&Default::default()), &path).map(Some),
             Err(f) if f.not_found => Ok(None),
             Err(f) => Err(f),
         }
@@ -264,8 +426,13 @@ fn labels(sel: &BTreeMap<String, String>) -> ListParams {
     ListParams::default().labels(&model::selector_string(sel))
 }
 
-/// Read everything a diagnosis of `target` needs.
-pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) -> ClusterState {
+/// Read everything a diagnosis of `target` needs. A server that answers
+/// like no Kubernetes API server would is an error, not a state.
+pub async fn read(
+    client: Client,
+    target: &Target,
+    timeout: Option<Duration>,
+) -> Result<ClusterState> {
     let r = Reader { client, timeout };
     let ns = target.namespace.as_str();
     let slice_sel: BTreeMap<String, String> =
@@ -319,6 +486,29 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
         r.get::<ConfigMap>(KUBE_SYSTEM, "coredns"),
         r.get::<DaemonSet>(KUBE_SYSTEM, "node-local-dns"),
     );
+
+    // In a fixed order, so that the message names the same request each time.
+    let not_api = [
+        svc.as_ref().err(),
+        selected_pods.as_ref().and_then(|p| p.as_ref().err()),
+        slices.as_ref().err(),
+        events.as_ref().err(),
+        services.as_ref().err(),
+        namespaces.as_ref().err(),
+        dns_svc.as_ref().err(),
+        dns_slices.as_ref().err(),
+        dns_pods.as_ref().err(),
+        corefile.as_ref().err(),
+        nld.as_ref().err(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|f| f.not_api.clone());
+    if let Some(detail) = not_api {
+        return Err(Error::NotApiServer(format!(
+            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
+        )));
+    }
 
     let mut state = ClusterState {
         origin: model::Origin::Live,
@@ -489,17 +679,13 @@ pub async fn read(client: Client, target: &Target, timeout: Option<Duration>) ->
         }
         _ => {}
     }
-    state
+    Ok(state)
 }
 
 async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
     let api: Api<Namespace> = Api::all(r.client.clone());
-    let list = r.run(api.list(&ListParams::default())).await?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|n| n.metadata.name)
-        .collect())
+    let items = r.list_in(api, &ListParams::default()).await?;
+    Ok(items.into_iter().filter_map(|n| n.metadata.name).collect())
 }
 
 /// The selector matched nothing: read the namespace's pods and workload
@@ -541,5 +727,53 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
             st.workloads.extend(items);
             st.coverage.add_namespace(kind, ns);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    #[test]
+    fn only_a_status_object_counts_as_the_api_servers_answer() {
+        let not_found = Status::failure("services \"web\" not found", "NotFound").with_code(404);
+        assert!(is_kubernetes_status(&not_found));
+        // What kube-rs makes of an HTML or plain-text error body.
+        let wrapped = Status::failure("<html>Not Found</html>", UNPARSED_ERROR_BODY).with_code(404);
+        assert!(!is_kubernetes_status(&wrapped));
+        // Some other JSON error body: no status, no code.
+        let other: Status = serde_json::from_str(r#"{"message":"no route"}"#).unwrap();
+        assert!(!is_kubernetes_status(&other));
+    }
+
+    #[test]
+    fn a_200_must_be_the_kind_asked_for() {
+        let path = "/api/v1/namespaces/default/services/web";
+        let svc = r#"{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"}}"#;
+        assert!(parse_as::<Service>(svc, "Service", path).is_ok());
+        for body in [
+            "{}",
+            r#"{"kind":"Pod","apiVersion":"v1"}"#,
+            "<html>Sign in</html>",
+        ] {
+            let f = parse_as::<Service>(body, "Service", path).unwrap_err();
+            let detail = f.not_api.unwrap_or_else(|| panic!("{body}: {}", f.reason));
+            assert!(
+                detail.starts_with(&format!("HTTP 200 for {path} is not a Service")),
+                "{detail}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_starts_are_short_and_on_one_line() {
+        assert_eq!(
+            body_start("  <html>\r\n  <head>"),
+            "body starts \"<html> <head>\""
+        );
+        let long = body_start(&"x".repeat(500));
+        assert!(long.ends_with("…\"") && long.chars().count() < 80, "{long}");
+        assert_eq!(body_start(" \n"), "the body is empty");
     }
 }

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
+mod access;
 mod cluster;
 mod diagnose;
 mod dns;
@@ -24,7 +25,8 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 3] = [
+    let modules: [(&str, &[cluster::Test]); 4] = [
+        ("access", access::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("negative", negative::TESTS),

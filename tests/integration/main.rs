@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
+mod cli;
 mod findings;
 mod fixtures;
 mod input;
@@ -10,4 +11,5 @@ mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
 mod run;
+mod server;
 mod verdict;

@@ -1,0 +1,543 @@
+//! The live path against real local HTTP servers started by the test: a
+//! minimal fake API server (for --server/--token without a kubeconfig), and
+//! servers that are not Kubernetes API servers at all.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::fixtures::{cmd, validate};
+use crate::run::Run;
+
+/// What a handler answers: status line, content type, body.
+type Answer = (u16, &'static str, String);
+
+/// An HTTP/1.1 server on 127.0.0.1 (ephemeral port), one thread per
+/// connection, `Connection: close` after each answer. It records the request
+/// heads it received.
+struct Server {
+    url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(handler: fn(&str) -> Answer) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || serve(stream, handler, &seen));
+            }
+        });
+        Server { url, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, handler: fn(&str) -> Answer, seen: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let path = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    seen.lock().unwrap().push(head);
+    let (code, content_type, body) = handler(&path);
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {code} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port_url() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    url
+}
+
+const TOKEN: &str = "s3cr3t-t0ken-value";
+
+/// Run against `server` with a token, no kubeconfig anywhere.
+fn run_live(server: &str, args: &[&str]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let out = cmd()
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("SVCDISCOVER_LOG")
+        .args(["web", "-n", "default", "--server", server, "--token", TOKEN])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    Run::from_output(out)
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Answer {
+    (
+        code,
+        "application/json",
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code})
+        .to_string(),
+    )
+}
+
+fn list(kind: &str, api_version: &str, items: Vec<Value>) -> Answer {
+    (
+        200,
+        "application/json",
+        json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "1"}, "items": items})
+            .to_string(),
+    )
+}
+
+/// Just enough of an API server: Service default/web (selector app=web, no
+/// pods), the namespaces default and kube-system, empty lists elsewhere.
+fn fake_api(path: &str) -> Answer {
+    match path {
+        "/api/v1/namespaces/default/services/web" => (
+            200,
+            "application/json",
+            json!({"kind": "Service", "apiVersion": "v1",
+                   "metadata": {"name": "web", "namespace": "default", "uid": "1"},
+                   "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"],
+                            "selector": {"app": "web"},
+                            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
+            .to_string(),
+        ),
+        "/api/v1/namespaces" => list(
+            "NamespaceList",
+            "v1",
+            ["default", "kube-system"]
+                .iter()
+                .map(|n| json!({"metadata": {"name": n}}))
+                .collect(),
+        ),
+        p if p.ends_with("/services") => list("ServiceList", "v1", vec![]),
+        p if p.ends_with("/pods") => list("PodList", "v1", vec![]),
+        p if p.ends_with("/events") => list("EventList", "v1", vec![]),
+        p if p.ends_with("/endpointslices") => {
+            list("EndpointSliceList", "discovery.k8s.io/v1", vec![])
+        }
+        p if p.ends_with("/deployments") => list("DeploymentList", "apps/v1", vec![]),
+        p if p.ends_with("/statefulsets") => list("StatefulSetList", "apps/v1", vec![]),
+        p if p.ends_with("/daemonsets") => list("DaemonSetList", "apps/v1", vec![]),
+        p => status(404, "NotFound", &format!("{p} not found")),
+    }
+}
+
+fn not_found_everywhere(_: &str) -> Answer {
+    (
+        404,
+        "text/html",
+        "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+            .to_owned(),
+    )
+}
+
+fn login_page(_: &str) -> Answer {
+    (
+        200,
+        "text/html; charset=utf-8",
+        "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form>…</form></body></html>"
+            .to_owned(),
+    )
+}
+
+fn bad_gateway(_: &str) -> Answer {
+    (
+        502,
+        "text/html",
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>"
+            .to_owned(),
+    )
+}
+
+/// Some JSON service that is not Kubernetes: 200 with an object of no kind.
+fn other_json(_: &str) -> Answer {
+    (200, "application/json", r#"{"status":"ok"}"#.to_owned())
+}
+
+fn assert_token_hidden(run: &Run) {
+    assert!(
+        !run.stderr.contains(TOKEN),
+        "token on stderr:\n{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains(TOKEN), "token on stdout");
+}
+
+#[test]
+fn server_and_token_alone_reach_an_api_server_without_a_kubeconfig() {
+    let api = Server::start(fake_api);
+    let run = run_live(&api.url, &["-o", "json"]);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}\n{}",
+        run.code,
+        run.stderr
+    );
+    let report = run.json();
+    validate(&report);
+    assert_eq!(report["service"]["found"], true);
+    assert_eq!(report["service"]["cluster_ips"], json!(["10.96.0.10"]));
+    let requests = api.requests();
+    assert!(!requests.is_empty());
+    for head in &requests {
+        assert!(
+            head.to_ascii_lowercase().contains(&format!(
+                "authorization: bearer {}",
+                TOKEN.to_ascii_lowercase()
+            )),
+            "a request without the token:\n{head}"
+        );
+    }
+}
+
+#[test]
+fn the_token_is_never_logged_even_at_trace_level() {
+    let api = Server::start(fake_api);
+    for v in ["-v=9", "-vvv"] {
+        let run = run_live(&api.url, &[v, "-o", "json"]);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("/api/v1/namespaces/default/services/web"),
+            "{v} logs the requests:\n{}",
+            run.stderr
+        );
+        assert_token_hidden(&run);
+    }
+    // Nor is it in an error.
+    let run = run_live(&closed_port_url(), &["-v=9"]);
+    assert_eq!(run.code, 3);
+    assert_token_hidden(&run);
+}
+
+#[test]
+fn a_client_namespace_the_cluster_lacks_is_a_usage_error() {
+    let api = Server::start(fake_api);
+    let run = run_live(&api.url, &["--from-namespace", "clinet"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: --from-namespace: namespace clinet does not exist; the namespaces are: default, kube-system\n"
+    );
+    assert!(run.stdout.is_empty());
+}
+
+/// Exit 3 and one stderr line saying it is not an API server, naming the
+/// request and how the answer starts; never a diagnosis of the Service.
+fn assert_not_an_api_server(handler: fn(&str) -> Answer, http: &str, body_start: &str) {
+    let server = Server::start(handler);
+    for format in ["table", "json"] {
+        let run = run_live(&server.url, &["-o", format]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        let line = run.stderr.trim_end();
+        assert!(
+            line.starts_with(
+                "error: cannot reach the Kubernetes API: this does not look like a Kubernetes API server: "
+            ),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(
+                "{http} for /api/v1/namespaces/default/services/web"
+            )),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("body starts \"{body_start}")),
+            "{line}"
+        );
+        for wrong in ["service-not-found", "dns-service-missing"] {
+            assert!(
+                !run.stdout.contains(wrong) && !line.contains(wrong),
+                "{wrong}: {line}"
+            );
+        }
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert_token_hidden(&run);
+    }
+}
+
+#[test]
+fn a_server_answering_404_pages_everywhere_is_not_an_api_server() {
+    assert_not_an_api_server(not_found_everywhere, "HTTP 404", "<html><head><title>404");
+}
+
+#[test]
+fn a_login_page_is_not_an_api_server() {
+    assert_not_an_api_server(login_page, "HTTP 200", "<!DOCTYPE html> <html>");
+}
+
+#[test]
+fn a_proxy_error_page_is_not_an_api_server() {
+    assert_not_an_api_server(
+        bad_gateway,
+        "HTTP 502",
+        "<html> <head><title>502 Bad Gateway",
+    );
+}
+
+#[test]
+fn json_without_a_kind_is_not_an_api_server() {
+    assert_not_an_api_server(other_json, "HTTP 200", "{\"status\":\"ok\"}");
+}
+
+#[test]
+fn an_unreachable_server_is_one_error_line_and_one_not_checked_entry() {
+    let run = run_live(&closed_port_url(), &["-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Connection refused"), "{}", run.stderr);
+    let report = run.json();
+    validate(&report);
+    let not_checked = report["not_checked"].as_array().unwrap();
+    assert_eq!(not_checked.len(), 1, "{not_checked:#?}");
+    assert!(
+        not_checked[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused")
+    );
+    assert!(!not_checked[0]["needs"].as_str().unwrap().contains("RBAC"));
+    assert_eq!(report["findings"], json!([]), "nothing is concluded");
+}
+
+/// An HTTPS API server stand-in (Python's http.server behind TLS, with a
+/// certificate from a throwaway CA made by openssl): lists are empty, every
+/// single object is a Kubernetes 404.
+struct TlsServer {
+    url: String,
+    ca: std::path::PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TLS_SERVER: &str = r#"
+import http.server, json, ssl, sys
+LISTS = {"services": ("ServiceList", "v1"), "pods": ("PodList", "v1"), "events": ("EventList", "v1"),
+         "namespaces": ("NamespaceList", "v1"), "endpointslices": ("EndpointSliceList", "discovery.k8s.io/v1"),
+         "deployments": ("DeploymentList", "apps/v1"), "statefulsets": ("StatefulSetList", "apps/v1"),
+         "daemonsets": ("DaemonSetList", "apps/v1")}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        last = self.path.split("?")[0].rstrip("/").split("/")[-1]
+        if last in LISTS:
+            code, body = 200, {"kind": LISTS[last][0], "apiVersion": LISTS[last][1], "metadata": {}, "items": []}
+        else:
+            code, body = 404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                               "message": last + " not found", "reason": "NotFound", "code": 404}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+impl TlsServer {
+    /// None when python3 or openssl is missing (the test then says so and passes).
+    fn start() -> Option<TlsServer> {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let p = |f: &str| dir.path().join(f);
+        let openssl = |args: &[&str]| {
+            Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        std::fs::write(
+            p("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let made = openssl(
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=svcdiscover test CA",
+                ],
+            ]
+            .concat(),
+        ) && openssl(
+            &[
+                &["req"],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "srv.key",
+                    "-out",
+                    "srv.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+        ) && openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        if !made {
+            eprintln!("skipped: openssl cannot make test certificates");
+            return None;
+        }
+        let Ok(mut child) = Command::new("python3")
+            .args(["-c", TLS_SERVER])
+            .arg(p("srv.pem"))
+            .arg(p("srv.key"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            eprintln!("skipped: no python3");
+            return None;
+        };
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let port = port.trim();
+        assert!(!port.is_empty(), "the TLS server did not start");
+        Some(TlsServer {
+            url: format!("https://127.0.0.1:{port}"),
+            ca: p("ca.pem"),
+            child,
+            _dir: dir,
+        })
+    }
+}
+
+#[test]
+fn tls_is_verified_against_the_given_ca_or_skipped_on_request() {
+    let Some(server) = TlsServer::start() else {
+        return;
+    };
+    let ca = server.ca.to_str().unwrap();
+
+    // A CA the client does not know: one TLS error, one not-checked entry.
+    let run = run_live(&server.url, &["-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["not_checked"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+
+    // Trusting the CA, or skipping verification, reaches the server: the
+    // Service is read (and is absent there).
+    for args in [
+        &["--certificate-authority", ca][..],
+        &["--insecure-skip-tls-verify"],
+    ] {
+        let run = run_live(&server.url, &[args, &["-o", "json"]].concat());
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        let report = run.json();
+        validate(&report);
+        assert_eq!(report["service"]["found"], false);
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "service-not-found"),
+            "{report:#}"
+        );
+    }
+}
+
+#[test]
+fn a_certificate_authority_that_is_not_a_pem_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    for path in [not_pem, dir.path().join("missing.pem")] {
+        let run = run_live(
+            "https://127.0.0.1:1",
+            &["--certificate-authority", path.to_str().unwrap()],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: --certificate-authority "),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+}
