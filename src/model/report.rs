@@ -149,6 +149,7 @@ impl Severity {
 pub enum Code {
     ServiceNotFound,
     SelectorMatchesNoPods,
+    SelectorExcludesPods,
     PodsNotReady,
     ImagePullFailure,
     CrashLoop,
@@ -161,7 +162,9 @@ pub enum Code {
     EndpointsOutOfSync,
     SelectorlessService,
     ExternalNameService,
+    ExternalNameUnresolvable,
     HeadlessService,
+    StatefulsetServiceMismatch,
     PublishNotReadyAddresses,
     DnsServiceMissing,
     DnsNoReadyEndpoints,
@@ -177,6 +180,7 @@ impl Code {
         match self {
             Code::ServiceNotFound => "service-not-found",
             Code::SelectorMatchesNoPods => "selector-matches-no-pods",
+            Code::SelectorExcludesPods => "selector-excludes-pods",
             Code::PodsNotReady => "pods-not-ready",
             Code::ImagePullFailure => "image-pull-failure",
             Code::CrashLoop => "crash-loop",
@@ -189,7 +193,9 @@ impl Code {
             Code::EndpointsOutOfSync => "endpoints-out-of-sync",
             Code::SelectorlessService => "selectorless-service",
             Code::ExternalNameService => "external-name-service",
+            Code::ExternalNameUnresolvable => "external-name-unresolvable",
             Code::HeadlessService => "headless-service",
+            Code::StatefulsetServiceMismatch => "statefulset-service-mismatch",
             Code::PublishNotReadyAddresses => "publish-not-ready-addresses",
             Code::DnsServiceMissing => "dns-service-missing",
             Code::DnsNoReadyEndpoints => "dns-no-ready-endpoints",
@@ -246,6 +252,8 @@ pub enum Form {
     Svc,
     /// `svc.ns.svc.<domain>`
     Fqdn,
+    /// `<hostname>.svc.ns.svc.<domain>`: one pod of a StatefulSet behind a headless Service.
+    Pod,
 }
 
 /// What the cluster DNS answers for one absolute name (A/AAAA).
@@ -344,6 +352,7 @@ mod tests {
         for code in [
             ServiceNotFound,
             SelectorMatchesNoPods,
+            SelectorExcludesPods,
             PodsNotReady,
             ImagePullFailure,
             CrashLoop,
@@ -353,9 +362,12 @@ mod tests {
             TargetPortMismatch,
             NoReadyEndpoints,
             TerminatingEndpoints,
+            EndpointsOutOfSync,
             SelectorlessService,
             ExternalNameService,
+            ExternalNameUnresolvable,
             HeadlessService,
+            StatefulsetServiceMismatch,
             PublishNotReadyAddresses,
             DnsServiceMissing,
             DnsNoReadyEndpoints,
