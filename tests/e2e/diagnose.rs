@@ -264,3 +264,30 @@ fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log() {
     );
     let _ = c.kubectl(&["delete", "clusterrolebinding", &group]);
 }
+
+#[test]
+fn a_service_in_another_namespace_than_its_pods_is_told_where_they_are() {
+    let Some(c) = cluster() else { return };
+    // Namespace `client` has no pay-v1 pods; the live source lists the pods
+    // with the selector in all namespaces and finds them in `default`.
+    let name = format!("e2e-wrong-ns-{}", std::process::id());
+    let svc = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: client\nspec:\n  selector:\n    app: pay-v1\n  ports:\n  - port: 80\n    targetPort: http\n"
+    );
+    let r = c.kubectl_stdin(&["apply", "-f", "-"], &svc);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = c.diagnose(&[&name, "-n", "client"], 1);
+    let _ = c.kubectl(&["delete", "service", &name, "-n", "client"]);
+    let f = with_code(&report, "selector-matches-no-pods");
+    assert_eq!(f.len(), 1, "{:?}", codes(&report));
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("pods with all of these labels run in namespace default (pay-v1-"),
+        "{msg}"
+    );
+    assert!(
+        !not_checked(&report, "selected pods in other namespaces"),
+        "{}",
+        report["not_checked"]
+    );
+}
