@@ -477,7 +477,7 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                 format!("{}: {}", pod.name, stories.join("; ")),
                 "pods have containers that stopped or cannot run".to_owned(),
                 format!(
-                    "read each container's state and last output: `kubectl -n {ns} describe pod {name}` and `kubectl -n {ns} logs {name} --all-containers --previous`",
+                    "read each container's state and last output: `kubectl -n {ns} describe pod {name}` and `kubectl -n {ns} logs {name} --all-containers`",
                     ns = pod.namespace,
                     name = pod.name
                 ),

@@ -13,6 +13,14 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     };
     let me = || vec![ObjectRef::new("Service", &svc.namespace, &svc.name)];
     if svc.type_ == ServiceType::ExternalName {
+        // An address is no CNAME target: external-name-unresolvable says so.
+        if svc
+            .external_name
+            .as_deref()
+            .is_some_and(|n| n.trim_end_matches('.').parse::<std::net::IpAddr>().is_ok())
+        {
+            return;
+        }
         out.finding(
             Code::ExternalNameService,
             Severity::Info,
@@ -201,9 +209,10 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
             .count();
         let message = if in_selection > 0 {
             format!(
-                "the selector {} selects {in_selection} of the {} pods of {id}: {names} lack {lack_text}",
+                "the selector {} selects {in_selection} of the {} pods of {id}: {names} {} {lack_text}",
                 text::selector(selector),
                 in_selection + pods.len(),
+                if pods.len() == 1 { "lacks" } else { "lack" },
             )
         } else {
             format!(
@@ -642,7 +651,7 @@ mod tests {
         assert_eq!(f.len(), 1, "{:?}", r.findings);
         assert!(
             f[0].message
-                .contains("selects 1 of the 2 pods of Deployment pay: pay-5c4b-a lack app=pay (they have app=payments)"),
+                .contains("selects 1 of the 2 pods of Deployment pay: pay-5c4b-a lacks app=pay (they have app=payments)"),
             "{}",
             f[0].message
         );

@@ -616,7 +616,7 @@ fn pods_the_selector_leaves_out_are_named_with_their_workload() {
         .unwrap();
     assert!(
         v1.contains(
-            "selects 1 of the 2 pods of Deployment pay-v1: pay-v1-78447cf896-fmw22 lack tier=web"
+            "selects 1 of the 2 pods of Deployment pay-v1: pay-v1-78447cf896-fmw22 lacks tier=web"
         ),
         "{v1}"
     );
@@ -684,6 +684,10 @@ fn external_name_with_an_address_or_a_dangling_cluster_target_is_an_error() {
     assert_eq!(
         form(&r, "legacy-db", Some("default"))["expected_resolves"],
         false
+    );
+    assert!(
+        with_code(&r, "external-name-service").is_empty(),
+        "no CNAME to speak of"
     );
 
     let (code, r) = diagnose(&s, &["pay-alias"]);
