@@ -31,7 +31,7 @@ pub enum What {
 #[derive(Debug, Clone)]
 pub enum Source {
     /// The API server, reached as the kubectl-style flags say.
-    Live(KubeArgs),
+    Live(Box<KubeArgs>),
     /// Files (or `-` for stdin).
     Snapshot { path: PathBuf },
 }
@@ -73,7 +73,7 @@ impl Plan {
     pub fn with_env(cli: &Cli, env: &Env) -> Plan {
         let source = match &cli.snapshot {
             Some(path) => Source::Snapshot { path: path.clone() },
-            None => Source::Live(cli.kube.clone()),
+            None => Source::Live(Box::new(cli.kube.clone())),
         };
         // Offline there is no kubeconfig context: `default`, as kubectl would.
         let namespace = match (&cli.namespace, &source) {

@@ -7,10 +7,12 @@
 mod corefile;
 mod dns;
 mod endpoints;
+mod external_name;
 mod names;
 mod pods;
 mod ports;
 mod service;
+mod statefulset;
 mod text;
 mod verdict;
 
@@ -180,6 +182,8 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
     let mut out = Out::default();
     let dns = dns::check(&ctx, opts, &mut out);
     service::check(&ctx, &mut out);
+    external_name::check(&ctx, &dns, &mut out);
+    statefulset::check(&ctx, &dns, &mut out);
     pods::check(&ctx, &mut out);
     ports::check(&ctx, &mut out);
     endpoints::check(&ctx, endpoints.as_ref(), &mut out);

@@ -302,11 +302,22 @@ impl<'a> Zone<'a> {
                 .unwrap_or_default()
                 .trim_end_matches('.')
                 .to_ascii_lowercase();
-            if target.is_empty() || target.parse::<std::net::IpAddr>().is_ok() {
+            if target.is_empty() {
                 return (
                     Answer::Nxdomain,
                     format!(
-                        "ExternalName Service {id} has no valid hostname in externalName: CoreDNS serves nothing"
+                        "ExternalName Service {id} has an empty externalName: CoreDNS serves nothing, NXDOMAIN"
+                    ),
+                );
+            }
+            if target.parse::<std::net::IpAddr>().is_ok() {
+                // plugin/kubernetes findServices keeps an ExternalName only
+                // when msg.Service.HostType() is CNAME, and an address parses
+                // as A/AAAA: the Service is skipped, the name does not exist.
+                return (
+                    Answer::Nxdomain,
+                    format!(
+                        "ExternalName Service {id} has the IP address {target} in externalName: CoreDNS serves an externalName only as a CNAME to a hostname and skips an address, so the name does not exist: NXDOMAIN"
                     ),
                 );
             }
@@ -475,6 +486,27 @@ impl<'a> Zone<'a> {
     }
 }
 
+/// The `pods` mode of the Corefile's kubernetes plugin.
+pub(crate) fn pods_mode(dns: &DnsSummary) -> PodsMode {
+    match dns.corefile.as_ref().map(|c| c.pods.as_str()) {
+        Some("insecure") => PodsMode::Insecure,
+        Some("verified") => PodsMode::Verified,
+        _ => PodsMode::Disabled,
+    }
+}
+
+/// The cluster zone CoreDNS serves: the Corefile's, else the cluster domain.
+pub(crate) fn served_zone(dns: &DnsSummary) -> &str {
+    dns.corefile
+        .as_ref()
+        .and_then(|c| {
+            c.kubernetes_zones
+                .iter()
+                .find(|z| !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa"))
+        })
+        .map_or(dns.cluster_domain.as_str(), String::as_str)
+}
+
 /// The four names of a Service, with their form.
 pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
     [
@@ -495,11 +527,7 @@ pub(crate) fn check(
     let state = ctx.state;
     let t = ctx.target;
     let domain = dns.cluster_domain.as_str();
-    let pods_mode = match dns.corefile.as_ref().map(|c| c.pods.as_str()) {
-        Some("insecure") => PodsMode::Insecure,
-        Some("verified") => PodsMode::Verified,
-        _ => PodsMode::Disabled,
-    };
+    let pods_mode = pods_mode(dns);
     if ctx.service.is_none()
         && !state
             .coverage
@@ -515,15 +543,7 @@ pub(crate) fn check(
     // Pods search `domain` (the flag's, else the Corefile's); CoreDNS answers
     // for the zone of its Corefile. They differ only with a mismatched
     // --cluster-domain, which the DNS check reports.
-    let served = dns
-        .corefile
-        .as_ref()
-        .and_then(|c| {
-            c.kubernetes_zones
-                .iter()
-                .find(|z| !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa"))
-        })
-        .map_or(domain, String::as_str);
+    let served = served_zone(dns);
     let zone = Zone::new(state, served, pods_mode);
     let own_record = format!("{}.{}.svc.{served}.", t.name, t.namespace);
     let dns_down = dns_down(dns);
@@ -575,6 +595,9 @@ pub(crate) fn check(
             .map(|(typed, form)| {
                 let res = replay(&typed, &conf, &zone);
                 let mut row = name_form(&typed, form, client, &res, &own_record, ctx);
+                if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
+                    row.why = why;
+                }
                 if let Some(reason) = &dns_down {
                     row.expected_resolves = Some(false);
                     row.reaches_target = Some(false);
@@ -609,7 +632,109 @@ pub(crate) fn check(
             rows.extend(more);
         }
     }
+    for client in &clients {
+        for (typed, pod) in pod_names(ctx, domain) {
+            let conf = ResolverConf::cluster_first(client.as_deref().unwrap_or(OTHER_NS), domain);
+            let res = replay(&typed, &conf, &zone);
+            let mut row = name_form(&typed, Form::Pod, client.as_deref(), &res, &own_record, ctx);
+            row.why = pod_why(ctx, pod, &res);
+            if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
+                row.why = why;
+            }
+            if let Some(reason) = &dns_down {
+                row.expected_resolves = Some(false);
+                row.expected_addresses.clear();
+                row.answered_by = None;
+                row.why = format!(
+                    "no DNS server answers: {reason}; once one does: {}",
+                    row.why
+                );
+            }
+            rows.push(row);
+        }
+    }
     rows
+}
+
+/// The per-pod names of a headless Service's StatefulSet pods:
+/// `<hostname>.<service>.<ns>.svc.<domain>`, served from the endpoints'
+/// `hostname` (the StatefulSet controller sets the pods' hostname and
+/// subdomain; the EndpointSlice controller copies the hostname when the
+/// subdomain is the Service's name).
+fn pod_names<'a>(ctx: &Ctx<'a>, domain: &str) -> Vec<(String, &'a crate::model::Pod)> {
+    let Some(svc) = ctx
+        .service
+        .filter(|s| s.headless && s.type_ != ServiceType::ExternalName)
+    else {
+        return Vec::new();
+    };
+    ctx.pods
+        .iter()
+        .filter(|p| matches!(&p.owner, Some((kind, _)) if kind == "StatefulSet"))
+        .map(|p| {
+            let host = p.hostname.as_deref().unwrap_or(&p.name);
+            (
+                format!("{host}.{}.{}.svc.{domain}", svc.name, svc.namespace),
+                *p,
+            )
+        })
+        .collect()
+}
+
+/// Why a per-pod name resolves or not.
+fn pod_why(ctx: &Ctx<'_>, pod: &crate::model::Pod, res: &Resolution) -> String {
+    let t = ctx.target;
+    let host = pod.hostname.as_deref().unwrap_or(&pod.name);
+    if let Some(i) = res.answered_by {
+        return format!(
+            "endpoint `{host}` of headless Service {}/{} (pod {}): {}",
+            t.namespace, t.name, pod.name, res.candidates[i].why
+        );
+    }
+    let mut why = match res.candidates.last() {
+        Some(c) => c.why.clone(),
+        None => "no candidate".to_owned(),
+    };
+    if pod.subdomain.as_deref() != Some(t.name.as_str()) {
+        why.push_str(&format!(
+            "; pod {}'s spec.subdomain is {}, not {}, so its endpoint carries no hostname (statefulset-service-mismatch)",
+            pod.name,
+            pod.subdomain.as_deref().map_or("unset".to_owned(), |s| format!("`{s}`")),
+            t.name
+        ));
+    } else if !pod.is_ready() {
+        why.push_str(&format!(
+            "; pod {} is not Ready, and only ready endpoints get records (unless publishNotReadyAddresses)",
+            pod.name
+        ));
+    }
+    why
+}
+
+/// With a `--cluster-domain` the Corefile does not serve, the pod's search
+/// list and the FQDN use the flag's domain, so nothing reaches the zone
+/// CoreDNS serves: say so instead of a search-list reason.
+fn outside_served_zone(
+    typed: &str,
+    res: &Resolution,
+    domain: &str,
+    served: &str,
+) -> Option<String> {
+    let in_served = |name: &str| {
+        let n = name.trim_end_matches('.').to_ascii_lowercase();
+        let z = served.to_ascii_lowercase();
+        n == z || n.ends_with(&format!(".{z}"))
+    };
+    if domain.eq_ignore_ascii_case(served)
+        || res.answered_by.is_some()
+        || res.candidates.iter().any(|c| in_served(&c.name))
+    {
+        return None;
+    }
+    let tried = res.candidates.len();
+    Some(format!(
+        "outside the zone CoreDNS serves: the Corefile serves {served}, the flag says {domain}; `{typed}` and its search-list completions under {domain} ({tried} tried) are all outside {served}, go upstream and do not exist there"
+    ))
 }
 
 /// Why no name resolves at all, when cluster DNS itself is down.
@@ -714,8 +839,8 @@ fn explain(form: Form, res: &Resolution, own_record: &str, ctx: &Ctx<'_>) -> Str
             ),
             Form::Namespaced => format!("the search domain svc.{domain} completes it ({nth} try)"),
             Form::Svc => format!("the search domain {domain} completes it ({nth} try)"),
-            Form::Fqdn if i == 0 => "the absolute name is tried first".to_owned(),
-            Form::Fqdn => format!(
+            Form::Fqdn | Form::Pod if i == 0 => "the absolute name is tried first".to_owned(),
+            Form::Fqdn | Form::Pod => format!(
                 "{nth} try: with under 5 dots, {i} search tries fail first; a trailing dot skips them"
             ),
         }
@@ -1081,6 +1206,28 @@ mod tests {
         assert_eq!(
             zone.answer("web.default.svc.cluster.local.").answer,
             Answer::Upstream
+        );
+    }
+
+    #[test]
+    fn a_cluster_domain_the_corefile_does_not_serve_is_named_as_the_reason() {
+        let st = state(vec![svc("default", "web", "10.96.0.5")]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let conf = ResolverConf::cluster_first("default", "corp.example");
+        let res = replay("web", &conf, &zone);
+        let why = outside_served_zone("web", &res, "corp.example", "cluster.local");
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "outside the zone CoreDNS serves: the Corefile serves cluster.local, the flag says corp.example; `web` and its search-list completions under corp.example (4 tried) are all outside cluster.local, go upstream and do not exist there"
+            )
+        );
+        // Same domain: the usual search-list reasons stand.
+        let conf = ResolverConf::cluster_first("default", "cluster.local");
+        let res = replay("web", &conf, &zone);
+        assert_eq!(
+            outside_served_zone("web", &res, "cluster.local", "cluster.local"),
+            None
         );
     }
 

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{Ctx, Out, name_list, pod_refs};
-use crate::model::{Backend, Code, ContainerRole, Event, Pod, Severity};
+use crate::model::{
+    Backend, Code, ContainerRole, ContainerStatus, Event, Pod, Severity, Terminated,
+};
 
 /// The Backend row of a pod.
 pub fn backend(p: &Pod) -> Backend {
@@ -47,6 +49,18 @@ pub fn status(p: &Pod) -> String {
     {
         return format!("Init:{}", w.reason);
     }
+    if let Some(t) = p
+        .statuses
+        .iter()
+        .filter(|s| s.role == ContainerRole::Init)
+        .find_map(|s| s.terminated.as_ref())
+        .filter(|t| t.exit_code != 0)
+    {
+        return match &t.reason {
+            Some(r) => format!("Init:{r}"),
+            None => format!("Init:ExitCode:{}", t.exit_code),
+        };
+    }
     // Regular containers first, as kubectl shows them; then sidecars.
     let mut statuses: Vec<_> = p.statuses.iter().collect();
     statuses.sort_by_key(|s| s.role != ContainerRole::Main);
@@ -60,6 +74,64 @@ pub fn status(p: &Pod) -> String {
         Some("Running") if !p.is_ready() => "Running, not ready".to_owned(),
         Some(phase) => phase.to_owned(),
         None => "Unknown".to_owned(),
+    }
+}
+
+/// `container app`, `init container migrate`, `sidecar container proxy`.
+fn container_label(s: &ContainerStatus) -> String {
+    let role = match s.role {
+        ContainerRole::Main => "container",
+        ContainerRole::Init => "init container",
+        ContainerRole::Sidecar => "sidecar container",
+    };
+    format!("{role} {}", s.name)
+}
+
+/// `exit code 137 (OOMKilled)`, with the message's first line when there is one.
+fn exit_text(t: &Terminated) -> String {
+    let mut text = match &t.reason {
+        Some(r) => format!("exit code {} ({r})", t.exit_code),
+        None => format!("exit code {}", t.exit_code),
+    };
+    if let Some(m) = t
+        .message
+        .as_deref()
+        .map(first_line)
+        .filter(|m| !m.is_empty())
+    {
+        text.push_str(&format!(": {m}"));
+    }
+    text
+}
+
+/// What a container's state says when no finding of its own covers it:
+/// an unusual waiting reason, a failed init container, a stopped container.
+fn container_story(s: &ContainerStatus) -> Option<String> {
+    let label = container_label(s);
+    if let Some(w) = &s.waiting {
+        if matches!(w.reason.as_str(), "ContainerCreating" | "PodInitializing") {
+            return None;
+        }
+        let last = s
+            .last_terminated
+            .as_ref()
+            .map(|t| format!(", last {}", exit_text(t)))
+            .unwrap_or_default();
+        let msg = w
+            .message
+            .as_deref()
+            .map(first_line)
+            .filter(|m| !m.is_empty())
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        return Some(format!("{label} waiting: {}{msg}{last}", w.reason));
+    }
+    let t = s.terminated.as_ref()?;
+    match s.role {
+        // A finished init container is the normal case.
+        ContainerRole::Init if t.exit_code == 0 => None,
+        ContainerRole::Init => Some(format!("{label} failed: {}", exit_text(t))),
+        _ => Some(format!("{label} terminated: {}", exit_text(t))),
     }
 }
 
@@ -235,8 +307,16 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
             explained = true;
         }
 
+        // The first cause found for this pod; stories of its other
+        // containers are added to that finding.
+        let mut first: Option<(Code, String)> = None;
+        let mut stories: Vec<String> = Vec::new();
         for s in &pod.statuses {
-            let Some(w) = &s.waiting else { continue };
+            let label = container_label(s);
+            let Some(w) = &s.waiting else {
+                stories.extend(container_story(s));
+                continue;
+            };
             match w.reason.as_str() {
                 "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
                     let image = pod
@@ -263,11 +343,13 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                         classify_pull(&text)
                     };
                     let (what, fix) = cause.describe();
+                    let key = format!("{cause:?}");
+                    first.get_or_insert((Code::ImagePullFailure, key.clone()));
                     add(
                         Code::ImagePullFailure,
-                        format!("{cause:?}"),
+                        key,
                         pod,
-                        format!("{} {image}: {}", w.reason, first_line(&text)),
+                        format!("{label}: {} {image}: {}", w.reason, first_line(&text)),
                         format!("pods cannot pull their image: {what}"),
                         fix.to_owned(),
                     );
@@ -290,51 +372,116 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                             pod.namespace, pod.name, s.name
                         )
                     };
+                    let key = format!("{}/{reason}/{code:?}", s.name);
+                    first.get_or_insert((Code::CrashLoop, key.clone()));
+                    let state = if s.role == ContainerRole::Init {
+                        "Init:CrashLoopBackOff"
+                    } else {
+                        "CrashLoopBackOff"
+                    };
                     add(
                         Code::CrashLoop,
-                        format!("{}/{reason}/{code:?}", s.name),
+                        key,
                         pod,
                         format!(
-                            "container {} restarted {} times, last exit: {reason}{}",
-                            s.name,
+                            "{label} restarted {} times, last exit: {reason}{}",
                             s.restart_count,
                             code.map(|c| format!(" (exit code {c})"))
                                 .unwrap_or_default()
                         ),
-                        format!("container {} keeps crashing (CrashLoopBackOff)", s.name),
+                        format!("{label} keeps crashing ({state})"),
                         fix,
                     );
                     explained = true;
                 }
                 "CreateContainerConfigError" | "CreateContainerError" => {
                     let msg = w.message.clone().unwrap_or_default();
+                    first.get_or_insert((Code::ContainerConfigError, msg.clone()));
                     add(
                         Code::ContainerConfigError,
                         msg.clone(),
                         pod,
-                        format!("{}: {msg}", s.name),
-                        format!("container {} cannot be created from its configuration", s.name),
+                        format!("{label}: {msg}"),
+                        format!("{label} cannot be created from its configuration"),
                         "create the Secret or ConfigMap (or the key) it references, or correct the reference in the pod template".to_owned(),
                     );
                     explained = true;
                 }
-                _ => {}
+                "RunContainerError" | "ContainerCannotRun" | "PreStartHookError"
+                | "PostStartHookError" => {
+                    let msg = w.message.clone().unwrap_or_default();
+                    let key = format!("{}/{}/{msg}", w.reason, s.name);
+                    first.get_or_insert((Code::ContainerConfigError, key.clone()));
+                    add(
+                        Code::ContainerConfigError,
+                        key,
+                        pod,
+                        format!("{label}: {}: {}", w.reason, first_line(&msg)),
+                        format!("{label} cannot start ({})", w.reason),
+                        start_fix(&w.reason, pod, &s.name),
+                    );
+                    explained = true;
+                }
+                _ => stories.extend(container_story(s)),
+            }
+        }
+        if let Some((code, key)) = &first {
+            // Other containers' states join the pod's first finding.
+            for story in &stories {
+                add(
+                    *code,
+                    key.clone(),
+                    pod,
+                    format!("{}: {story}", pod.name),
+                    String::new(),
+                    String::new(),
+                );
             }
         }
         if explained || pod.is_ready() {
             if pod.is_ready() {
                 let restarts: i32 = pod.statuses.iter().map(|s| s.restart_count).sum();
                 if restarts > 0 {
+                    let last: Vec<String> = pod
+                        .statuses
+                        .iter()
+                        .filter_map(|s| {
+                            s.last_terminated
+                                .as_ref()
+                                .map(|t| format!("{} last {}", container_label(s), exit_text(t)))
+                        })
+                        .collect();
+                    let last = if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", last.join(", "))
+                    };
                     add(
                         Code::PodRestarts,
                         String::new(),
                         pod,
-                        format!("{}: {restarts} restarts", pod.name),
+                        format!("{}: {restarts} restarts{last}", pod.name),
                         "ready pods have restarted".to_owned(),
                         "read `kubectl logs --previous` of the restarted containers; repeated restarts drop the pod from the endpoints each time".to_owned(),
                     );
                 }
             }
+            continue;
+        }
+
+        if !stories.is_empty() && !pod.terminating {
+            add(
+                Code::PodsNotReady,
+                "containers".to_owned(),
+                pod,
+                format!("{}: {}", pod.name, stories.join("; ")),
+                "pods have containers that stopped or cannot run".to_owned(),
+                format!(
+                    "read each container's state and last output: `kubectl -n {ns} describe pod {name}` and `kubectl -n {ns} logs {name} --all-containers`",
+                    ns = pod.namespace,
+                    name = pod.name
+                ),
+            );
             continue;
         }
 
@@ -433,6 +580,22 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
     )
 }
 
+/// How to get a container past a start failure, by the kubelet's reason.
+fn start_fix(reason: &str, pod: &Pod, container: &str) -> String {
+    let (ns, name) = (&pod.namespace, &pod.name);
+    match reason {
+        "PostStartHookError" => format!(
+            "the postStart hook of container {container} fails and the kubelet kills the container: fix or remove lifecycle.postStart in the pod template (`kubectl -n {ns} describe pod {name}` shows the hook's error)"
+        ),
+        "PreStartHookError" => format!(
+            "the kubelet's pre-start step (CPU, memory or device allocation on the node) fails for container {container}: `kubectl -n {ns} describe pod {name}` and the node's kubelet log say which resource"
+        ),
+        _ => format!(
+            "the runtime cannot start container {container} (wrong command or entrypoint, missing binary, bad mount or security settings): correct the pod template; `kubectl -n {ns} describe pod {name}` shows the runtime's error"
+        ),
+    }
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or_default()
 }
@@ -440,6 +603,185 @@ fn first_line(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{Options, Target, diagnose};
+    use crate::model::{ClusterState, Condition, Kind, Report, Service, Waiting};
+
+    fn st(name: &str, role: ContainerRole) -> ContainerStatus {
+        ContainerStatus {
+            name: name.into(),
+            role,
+            ready: false,
+            started: None,
+            restart_count: 0,
+            waiting: None,
+            running: false,
+            terminated: None,
+            last_terminated: None,
+        }
+    }
+
+    fn waiting(reason: &str, message: &str) -> Option<Waiting> {
+        Some(Waiting {
+            reason: reason.into(),
+            message: Some(message.into()),
+        })
+    }
+
+    fn exited(code: i32, reason: &str) -> Option<Terminated> {
+        Some(Terminated {
+            reason: Some(reason.into()),
+            exit_code: code,
+            message: None,
+        })
+    }
+
+    fn report(statuses: Vec<ContainerStatus>) -> Report {
+        let mut s = ClusterState {
+            services: vec![Service {
+                namespace: "default".into(),
+                name: "pay".into(),
+                cluster_ips: vec!["10.96.0.20".into()],
+                selector: Some([("app".to_owned(), "pay".to_owned())].into()),
+                ..Service::default()
+            }],
+            pods: vec![Pod {
+                namespace: "default".into(),
+                name: "pay-0".into(),
+                labels: [("app".to_owned(), "pay".to_owned())].into(),
+                phase: Some("Running".into()),
+                ready: Some(Condition {
+                    status: Some(false),
+                    reason: None,
+                    message: None,
+                }),
+                statuses,
+                ..Pod::default()
+            }],
+            ..ClusterState::default()
+        };
+        s.coverage.add_all(Kind::Pod);
+        s.coverage.add_all(Kind::Event);
+        diagnose(
+            &s,
+            &Target {
+                namespace: "default".into(),
+                name: "pay".into(),
+            },
+            &Options::default(),
+        )
+    }
+
+    fn text(r: &Report) -> String {
+        r.findings
+            .iter()
+            .map(|f| format!("{} {} | {}", f.code, f.message, f.fix))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn start_failures_name_the_container_and_its_role() {
+        for (reason, role, expect) in [
+            (
+                "RunContainerError",
+                ContainerRole::Main,
+                "container app cannot start (RunContainerError)",
+            ),
+            (
+                "PreStartHookError",
+                ContainerRole::Main,
+                "container app cannot start (PreStartHookError)",
+            ),
+            (
+                "PostStartHookError",
+                ContainerRole::Sidecar,
+                "sidecar container app cannot start (PostStartHookError)",
+            ),
+            (
+                "CreateContainerConfigError",
+                ContainerRole::Init,
+                "init container app cannot be created",
+            ),
+        ] {
+            let mut s = st("app", role);
+            s.waiting = waiting(reason, "boom");
+            let r = report(vec![s]);
+            let all = text(&r);
+            assert!(all.contains(expect), "{reason}: {all}");
+            assert!(all.contains("boom"), "{reason}: {all}");
+            assert!(
+                r.findings.iter().all(|f| f.code != Code::PodsNotReady),
+                "{reason}: {all}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_init_container_and_a_terminated_main_container_are_told() {
+        let mut init = st("migrate", ContainerRole::Init);
+        init.waiting = waiting("CrashLoopBackOff", "back-off 5m0s");
+        init.last_terminated = exited(3, "Error");
+        init.restart_count = 6;
+        let mut app = st("app", ContainerRole::Main);
+        app.waiting = waiting("PodInitializing", "");
+        let r = report(vec![app, init]);
+        let all = text(&r);
+        assert!(
+            all.contains("init container migrate keeps crashing (Init:CrashLoopBackOff)"),
+            "{all}"
+        );
+        assert!(all.contains("last exit: Error (exit code 3)"), "{all}");
+        assert_eq!(
+            r.backends.as_ref().unwrap()[0].status,
+            "Init:CrashLoopBackOff"
+        );
+
+        let mut app = st("app", ContainerRole::Main);
+        app.terminated = exited(137, "OOMKilled");
+        let mut proxy = st("proxy", ContainerRole::Sidecar);
+        proxy.running = true;
+        let r = report(vec![app, proxy]);
+        let all = text(&r);
+        assert!(
+            all.contains("container app terminated: exit code 137 (OOMKilled)"),
+            "{all}"
+        );
+
+        let mut init = st("migrate", ContainerRole::Init);
+        init.terminated = exited(1, "Error");
+        let r = report(vec![init]);
+        assert!(
+            text(&r).contains("init container migrate failed: exit code 1 (Error)"),
+            "{}",
+            text(&r)
+        );
+        assert_eq!(r.backends.as_ref().unwrap()[0].status, "Init:Error");
+    }
+
+    #[test]
+    fn every_container_reaches_the_pods_finding() {
+        // A crash loop in one container and an unusual state in another: both told.
+        let mut app = st("app", ContainerRole::Main);
+        app.waiting = waiting("CrashLoopBackOff", "back-off");
+        app.last_terminated = exited(137, "OOMKilled");
+        let mut side = st("proxy", ContainerRole::Sidecar);
+        side.waiting = waiting("SomeNewReason", "the runtime said so");
+        let r = report(vec![app, side]);
+        let crash: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::CrashLoop)
+            .collect();
+        assert_eq!(crash.len(), 1, "{}", text(&r));
+        assert!(
+            crash[0]
+                .message
+                .contains("sidecar container proxy waiting: SomeNewReason: the runtime said so"),
+            "{}",
+            crash[0].message
+        );
+        assert!(crash[0].fix.contains("memory"), "{}", crash[0].fix);
+    }
 
     #[test]
     fn classifies_kubelet_pull_errors() {

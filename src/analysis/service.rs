@@ -1,10 +1,10 @@
 //! The Service itself and its selector: does it exist, what kind is it, and
 //! which pods does it select (with near misses when it selects none).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, Out, name_list, text};
-use crate::model::{Code, Kind, ObjectRef, Service, ServiceType, Severity};
+use crate::model::{Code, Kind, ObjectRef, Pod, Service, ServiceType, Severity, labels_match};
 
 pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     let Some(svc) = ctx.service else {
@@ -13,6 +13,14 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     };
     let me = || vec![ObjectRef::new("Service", &svc.namespace, &svc.name)];
     if svc.type_ == ServiceType::ExternalName {
+        // An address is no CNAME target: external-name-unresolvable says so.
+        if svc
+            .external_name
+            .as_deref()
+            .is_some_and(|n| n.trim_end_matches('.').parse::<std::net::IpAddr>().is_ok())
+        {
+            return;
+        }
         out.finding(
             Code::ExternalNameService,
             Severity::Info,
@@ -58,6 +66,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
         return;
     };
     if !ctx.pods.is_empty() {
+        excluded(ctx, svc, selector, out);
         return;
     }
     if !ctx
@@ -74,7 +83,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     }
     let mut objects = me();
     objects.extend(hints.iter().map(|h| h.object.clone()));
-    let hint_text = if hints.is_empty() {
+    let mut hint_text = if hints.is_empty() {
         String::new()
     } else {
         format!(
@@ -82,6 +91,23 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             name_list(hints.iter().map(|h| h.text.as_str()), 6)
         )
     };
+    let elsewhere = other_namespaces(ctx, svc, selector, out);
+    if let Some((text, fix, refs)) = elsewhere {
+        hint_text = format!("{text}{hint_text}");
+        objects.extend(refs);
+        out.finding(
+            Code::SelectorMatchesNoPods,
+            Severity::Error,
+            format!(
+                "the selector {} matches no pod in namespace {}{hint_text}",
+                text::selector(selector),
+                svc.namespace
+            ),
+            fix,
+            objects,
+        );
+        return;
+    }
     let fix = match hints.first() {
         Some(h) => format!(
             "make the selector and the pod labels agree: {} (`kubectl -n {} edit service {}` or fix the workload's pod template)",
@@ -104,6 +130,247 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
         fix,
         objects,
     );
+}
+
+/// The workload a pod belongs to: `(kind, name)`. A ReplicaSet named
+/// `<deploy>-<pod-template-hash>` belongs to Deployment `<deploy>`.
+pub(crate) fn workload_of(pod: &Pod) -> Option<(String, String)> {
+    let (kind, name) = pod.owner.as_ref()?;
+    if kind == "ReplicaSet"
+        && let Some(hash) = pod.labels.get("pod-template-hash")
+        && let Some(deploy) = name
+            .strip_suffix(hash.as_str())
+            .and_then(|d| d.strip_suffix('-'))
+        && !deploy.is_empty()
+    {
+        return Some(("Deployment".to_owned(), deploy.to_owned()));
+    }
+    Some((kind.clone(), name.clone()))
+}
+
+/// The selector pairs `labels` lack (absent, or with another value).
+fn missing<'s>(
+    selector: &'s BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> Vec<(&'s str, &'s str)> {
+    selector
+        .iter()
+        .filter(|(k, v)| labels.get(*k) != Some(*v))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// `tier=web` or `tier=web (it has tier=api)`.
+fn describe_missing(pairs: &[(&str, &str)], labels: &BTreeMap<String, String>) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| match labels.get(*k) {
+            Some(have) => format!("{k}={v} (they have {k}={have})"),
+            None => format!("{k}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Pods the selector leaves out: pods of a workload it partly selects, and
+/// pods of a sibling workload that carry every selector label but one.
+fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, out: &mut Out) {
+    const CHECK: &str = "pods left out by the selector";
+    if !ctx.require(out, CHECK, Kind::Pod, &svc.namespace) {
+        return;
+    }
+    let selected: BTreeSet<(String, String)> =
+        ctx.pods.iter().filter_map(|p| workload_of(p)).collect();
+    // Unselected pods of the namespace, by workload and missing pairs.
+    let mut left_out: BTreeMap<(String, String), Vec<&Pod>> = BTreeMap::new();
+    for p in ctx
+        .state
+        .pods
+        .iter()
+        .filter(|p| p.namespace == svc.namespace && !p.terminating && !p.matches(selector))
+    {
+        let Some(w) = workload_of(p) else { continue };
+        let partly = selected.contains(&w);
+        let sibling = selector.len() > 1 && missing(selector, &p.labels).len() == 1;
+        if partly || sibling {
+            left_out.entry(w).or_default().push(p);
+        }
+    }
+    for ((kind, name), mut pods) in left_out {
+        pods.sort_by(|a, b| a.name.cmp(&b.name));
+        let lack = missing(selector, &pods[0].labels);
+        let lack_text = describe_missing(&lack, &pods[0].labels);
+        let names = name_list(pods.iter().map(|p| p.name.as_str()), 5);
+        let id = format!("{kind} {name}");
+        let in_selection = ctx
+            .pods
+            .iter()
+            .filter(|p| workload_of(p).is_some_and(|(k, n)| k == kind && n == name))
+            .count();
+        let message = if in_selection > 0 {
+            format!(
+                "the selector {} selects {in_selection} of the {} pods of {id}: {names} {} {lack_text}",
+                text::selector(selector),
+                in_selection + pods.len(),
+                if pods.len() == 1 { "lacks" } else { "lack" },
+            )
+        } else {
+            format!(
+                "{id} runs pods the selector {} leaves out: {names} carry every selector label but {lack_text}",
+                text::selector(selector),
+            )
+        };
+        let template = ctx
+            .state
+            .workloads
+            .iter()
+            .find(|w| w.namespace == svc.namespace && w.kind.name() == kind && w.name == name);
+        let labels: serde_json::Map<String, serde_json::Value> = lack
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect();
+        let patch = serde_json::json!({"spec": {"template": {"metadata": {"labels": labels}}}});
+        let wanted = lack
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ns = &svc.namespace;
+        let fix = match kind.as_str() {
+            _ if template.is_some_and(|w| labels_match(&w.template_labels, selector)) => format!(
+                "the pod template of {id} already carries {wanted}: the other pods are from an older revision; let the rollout finish: `kubectl -n {ns} rollout status {} {name}`",
+                kind.to_ascii_lowercase()
+            ),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => format!(
+                "add {wanted} to {id}'s pod template (its pods are replaced): `kubectl -n {ns} patch {} {name} -p '{patch}'`; or, if those pods must not serve, give them a label that tells them apart",
+                kind.to_ascii_lowercase()
+            ),
+            _ => {
+                let pairs = lack
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!(
+                    "label the pods, or the template of their owner {id}: `kubectl -n {ns} label pod {} {pairs} --overwrite`",
+                    pods.iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            }
+        };
+        let mut objects = vec![
+            ObjectRef::new("Service", &svc.namespace, &svc.name),
+            ObjectRef::new(&kind, &svc.namespace, &name),
+        ];
+        objects.extend(super::pod_refs(pods.iter().copied()));
+        out.finding(
+            Code::SelectorExcludesPods,
+            Severity::Warning,
+            message,
+            fix,
+            objects,
+        );
+    }
+}
+
+/// Pods carrying every selector label in other namespaces: a Service only
+/// selects pods of its own namespace. Returns the message part, the fix and
+/// the pods' references.
+fn other_namespaces(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    selector: &BTreeMap<String, String>,
+    out: &mut Out,
+) -> Option<(String, String, Vec<ObjectRef>)> {
+    let state = ctx.state;
+    if !state
+        .coverage
+        .covers_selection_everywhere(Kind::Pod, selector)
+        && !state
+            .failures
+            .iter()
+            .any(|f| f.kind == Kind::Pod && f.namespace.is_none())
+    {
+        out.not_checked(
+            "selected pods in other namespaces",
+            "the pods of every namespace were not read".to_owned(),
+            format!(
+                "`kubectl get pods -A -l {} -o json`",
+                text::selector(selector)
+            ),
+        );
+    }
+    let mut by_ns: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+    for p in state
+        .pods
+        .iter()
+        .filter(|p| p.namespace != svc.namespace && p.matches(selector))
+    {
+        by_ns.entry(p.namespace.as_str()).or_default().push(p);
+    }
+    if by_ns.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut refs = Vec::new();
+    for (ns, pods) in &mut by_ns {
+        pods.sort_by(|a, b| a.name.cmp(&b.name));
+        parts.push(format!(
+            "{ns} ({})",
+            name_list(pods.iter().map(|p| p.name.as_str()), 3)
+        ));
+        refs.extend(super::pod_refs(pods.iter().take(3).copied()));
+    }
+    let (target_ns, _) = by_ns.iter().next()?;
+    let text = format!(
+        "; pods with all of these labels run in namespace {}: a Service selects pods of its own namespace only",
+        parts.join(", ")
+    );
+    let fix = format!(
+        "the Service must live in the pods' namespace (clients then use {name}.{target_ns}), or the pods in {ns}; to create it beside the pods:\nkubectl apply -f - <<'EOF'\n{yaml}EOF",
+        name = svc.name,
+        ns = svc.namespace,
+        yaml = service_yaml(svc, target_ns),
+    );
+    Some((text, fix, refs))
+}
+
+/// The Service's name, selector and ports as a manifest for namespace `ns`.
+fn service_yaml(svc: &Service, ns: &str) -> String {
+    let mut y = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {}\n  namespace: {ns}\nspec:\n",
+        svc.name
+    );
+    if svc.headless {
+        y.push_str("  clusterIP: None\n");
+    }
+    if svc.publish_not_ready_addresses {
+        y.push_str("  publishNotReadyAddresses: true\n");
+    }
+    y.push_str("  selector:\n");
+    for (k, v) in svc.selector.iter().flatten() {
+        y.push_str(&format!("    {k}: \"{v}\"\n"));
+    }
+    if !svc.ports.is_empty() {
+        y.push_str("  ports:\n");
+        for p in &svc.ports {
+            y.push_str(&format!("  - port: {}\n", p.port));
+            if let Some(n) = &p.name {
+                y.push_str(&format!("    name: {n}\n"));
+            }
+            let target = match &p.target_port {
+                crate::model::TargetPort::Number(n) => n.to_string(),
+                crate::model::TargetPort::Name(n) => n.clone(),
+            };
+            y.push_str(&format!(
+                "    targetPort: {target}\n    protocol: {}\n",
+                p.protocol
+            ));
+        }
+    }
+    y
 }
 
 struct Hint {
@@ -267,4 +534,195 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
         fix,
         objects,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Options, Target, diagnose};
+    use crate::model::{ClusterState, Condition, Finding, Report};
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn pod(ns: &str, name: &str, rs: &str, l: &[(&str, &str)]) -> Pod {
+        let hash = rs.rsplit('-').next().unwrap_or_default();
+        let mut all = labels(l);
+        all.insert("pod-template-hash".into(), hash.into());
+        Pod {
+            namespace: ns.into(),
+            name: name.into(),
+            labels: all,
+            owner: Some(("ReplicaSet".into(), rs.into())),
+            ready: Some(Condition {
+                status: Some(true),
+                reason: None,
+                message: None,
+            }),
+            ..Pod::default()
+        }
+    }
+
+    fn state(selector: &[(&str, &str)], pods: Vec<Pod>) -> ClusterState {
+        let mut s = ClusterState {
+            services: vec![Service {
+                namespace: "default".into(),
+                name: "pay".into(),
+                cluster_ips: vec!["10.96.0.20".into()],
+                selector: Some(labels(selector)),
+                ..Service::default()
+            }],
+            pods,
+            ..ClusterState::default()
+        };
+        s.coverage.add_all(Kind::Service);
+        s.coverage.add_all(Kind::Pod);
+        s
+    }
+
+    fn run(st: &ClusterState) -> Report {
+        diagnose(
+            st,
+            &Target {
+                namespace: "default".into(),
+                name: "pay".into(),
+            },
+            &Options::default(),
+        )
+    }
+
+    fn with(r: &Report, code: Code) -> Vec<&Finding> {
+        r.findings.iter().filter(|f| f.code == code).collect()
+    }
+
+    #[test]
+    fn a_sibling_deployment_missing_one_label_is_named_with_the_patch() {
+        let st = state(
+            &[("app", "pay"), ("tier", "web")],
+            vec![
+                pod(
+                    "default",
+                    "pay-v1-7d9f-a",
+                    "pay-v1-7d9f",
+                    &[("app", "pay"), ("tier", "web")],
+                ),
+                pod("default", "pay-v2-5c4b-a", "pay-v2-5c4b", &[("app", "pay")]),
+                pod("default", "pay-v2-5c4b-b", "pay-v2-5c4b", &[("app", "pay")]),
+                // Another app entirely: not a sibling.
+                pod("default", "user-1b2c-a", "user-1b2c", &[("app", "user")]),
+            ],
+        );
+        let r = run(&st);
+        let f = with(&r, Code::SelectorExcludesPods);
+        assert_eq!(f.len(), 1, "{:?}", r.findings);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].message.contains("Deployment pay-v2")
+                && f[0].message.contains("pay-v2-5c4b-a, pay-v2-5c4b-b")
+                && f[0].message.contains("but tier=web"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].fix.contains(
+                r#"kubectl -n default patch deployment pay-v2 -p '{"spec":{"template":{"metadata":{"labels":{"tier":"web"}}}}}'"#
+            ),
+            "{}",
+            f[0].fix
+        );
+        assert!(with(&r, Code::SelectorMatchesNoPods).is_empty());
+    }
+
+    #[test]
+    fn a_workload_only_partly_selected_is_reported_even_with_one_key() {
+        let st = state(
+            &[("app", "pay")],
+            vec![
+                pod("default", "pay-7d9f-a", "pay-7d9f", &[("app", "pay")]),
+                pod("default", "pay-5c4b-a", "pay-5c4b", &[("app", "payments")]),
+            ],
+        );
+        let r = run(&st);
+        let f = with(&r, Code::SelectorExcludesPods);
+        assert_eq!(f.len(), 1, "{:?}", r.findings);
+        assert!(
+            f[0].message
+                .contains("selects 1 of the 2 pods of Deployment pay: pay-5c4b-a lacks app=pay (they have app=payments)"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn unrelated_pods_and_unread_pods_give_no_finding() {
+        let st = state(
+            &[("app", "pay")],
+            vec![
+                pod("default", "pay-7d9f-a", "pay-7d9f", &[("app", "pay")]),
+                pod("default", "user-1b2c-a", "user-1b2c", &[("app", "user")]),
+            ],
+        );
+        assert!(with(&run(&st), Code::SelectorExcludesPods).is_empty());
+
+        let mut st = state(
+            &[("app", "pay"), ("tier", "web")],
+            vec![pod(
+                "default",
+                "pay-7d9f-a",
+                "pay-7d9f",
+                &[("app", "pay"), ("tier", "web")],
+            )],
+        );
+        st.coverage = crate::model::Coverage::default();
+        st.coverage.add_all(Kind::Service);
+        st.coverage.add_selection(
+            Kind::Pod,
+            "default",
+            &labels(&[("app", "pay"), ("tier", "web")]),
+        );
+        let r = run(&st);
+        assert!(with(&r, Code::SelectorExcludesPods).is_empty());
+        assert!(
+            r.not_checked
+                .iter()
+                .any(|n| n.check == "pods left out by the selector")
+        );
+    }
+
+    #[test]
+    fn pods_in_another_namespace_are_named_when_none_match_here() {
+        let st = state(
+            &[("app", "pay")],
+            vec![
+                pod("payments", "pay-7d9f-a", "pay-7d9f", &[("app", "pay")]),
+                pod("payments", "pay-7d9f-b", "pay-7d9f", &[("app", "pay")]),
+            ],
+        );
+        let r = run(&st);
+        let f = with(&r, Code::SelectorMatchesNoPods);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("run in namespace payments (pay-7d9f-a, pay-7d9f-b)"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].fix
+                .contains("the Service must live in the pods' namespace")
+                && f[0].fix.contains("namespace: payments\n")
+                && f[0].fix.contains("    app: \"pay\"\n"),
+            "{}",
+            f[0].fix
+        );
+        assert!(
+            !r.not_checked
+                .iter()
+                .any(|n| n.check == "selected pods in other namespaces")
+        );
+    }
 }

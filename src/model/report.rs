@@ -208,6 +208,7 @@ macro_rules! codes {
 codes! {
     ServiceNotFound => "service-not-found",
     SelectorMatchesNoPods => "selector-matches-no-pods",
+    SelectorExcludesPods => "selector-excludes-pods",
     PodsNotReady => "pods-not-ready",
     ImagePullFailure => "image-pull-failure",
     CrashLoop => "crash-loop",
@@ -220,7 +221,9 @@ codes! {
     EndpointsOutOfSync => "endpoints-out-of-sync",
     SelectorlessService => "selectorless-service",
     ExternalNameService => "external-name-service",
+    ExternalNameUnresolvable => "external-name-unresolvable",
     HeadlessService => "headless-service",
+    StatefulsetServiceMismatch => "statefulset-service-mismatch",
     PublishNotReadyAddresses => "publish-not-ready-addresses",
     DnsServiceMissing => "dns-service-missing",
     DnsNoReadyEndpoints => "dns-no-ready-endpoints",
@@ -275,6 +278,8 @@ pub enum Form {
     Svc,
     /// `svc.ns.svc.<domain>`
     Fqdn,
+    /// `<hostname>.svc.ns.svc.<domain>`: one pod of a StatefulSet behind a headless Service.
+    Pod,
 }
 
 /// What the cluster DNS answers for one absolute name (A/AAAA).

@@ -109,6 +109,8 @@ pub struct Coverage {
     objects: BTreeSet<(Kind, String, String)>,
     /// Label-selected reads: every object of `kind` in `namespace` matching `selector`.
     selections: BTreeSet<(Kind, String, String)>,
+    /// Label-selected reads in every namespace.
+    selections_everywhere: BTreeSet<(Kind, String)>,
 }
 
 impl Coverage {
@@ -176,6 +178,24 @@ impl Coverage {
             || self
                 .selections
                 .contains(&(kind, namespace.to_owned(), selector_string(selector)))
+    }
+
+    /// Record a read of every `kind` matching `selector`, in all namespaces.
+    pub fn add_selection_everywhere(&mut self, kind: Kind, selector: &BTreeMap<String, String>) {
+        self.selections_everywhere
+            .insert((kind, selector_string(selector)));
+    }
+
+    /// Whether every `kind` matching `selector` was read in every namespace.
+    pub fn covers_selection_everywhere(
+        &self,
+        kind: Kind,
+        selector: &BTreeMap<String, String>,
+    ) -> bool {
+        self.covers_all(kind)
+            || self
+                .selections_everywhere
+                .contains(&(kind, selector_string(selector)))
     }
 
     /// Whether the state holds every object of `kind` in every namespace.
@@ -388,6 +408,9 @@ pub struct Pod {
     pub statuses: Vec<ContainerStatus>,
     /// `kind/name` of the controlling owner.
     pub owner: Option<(String, String)>,
+    /// `spec.hostname` and `spec.subdomain` (a StatefulSet sets both).
+    pub hostname: Option<String>,
+    pub subdomain: Option<String>,
 }
 
 impl Pod {
@@ -482,6 +505,8 @@ pub struct Workload {
     pub namespace: String,
     pub name: String,
     pub template_labels: BTreeMap<String, String>,
+    /// A StatefulSet's `spec.serviceName` (its pods' DNS subdomain).
+    pub service_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -184,6 +184,8 @@ pub fn pod(p: core::Pod) -> Pod {
         .as_ref()
         .and_then(|o| o.iter().find(|r| r.controller == Some(true)).or(o.first()))
         .map(|r| (r.kind.clone(), r.name.clone()));
+    let hostname = spec.hostname.clone().filter(|h| !h.is_empty());
+    let subdomain = spec.subdomain.clone().filter(|h| !h.is_empty());
     Pod {
         namespace: ns(&p.metadata),
         name: name(&p.metadata),
@@ -207,6 +209,8 @@ pub fn pod(p: core::Pod) -> Pod {
         containers,
         statuses,
         owner,
+        hostname,
+        subdomain,
     }
 }
 
@@ -365,6 +369,7 @@ fn workload(kind: Kind, meta: &ObjectMeta, template: Option<&core::PodTemplateSp
             .and_then(|t| t.metadata.as_ref())
             .and_then(|m| m.labels.clone())
             .unwrap_or_default(),
+        service_name: None,
     }
 }
 
@@ -377,11 +382,18 @@ pub fn deployment(d: apps::Deployment) -> Workload {
 }
 
 pub fn stateful_set(d: apps::StatefulSet) -> Workload {
-    workload(
-        Kind::StatefulSet,
-        &d.metadata,
-        d.spec.as_ref().map(|s| &s.template),
-    )
+    Workload {
+        service_name: d
+            .spec
+            .as_ref()
+            .and_then(|s| s.service_name.clone())
+            .filter(|n| !n.is_empty()),
+        ..workload(
+            Kind::StatefulSet,
+            &d.metadata,
+            d.spec.as_ref().map(|s| &s.template),
+        )
+    }
 }
 
 pub fn daemon_set(d: apps::DaemonSet) -> Workload {

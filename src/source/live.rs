@@ -1,6 +1,6 @@
 //! Live source: reads what one diagnosis needs from the API server.
 //!
-//! Independent requests are in flight together; no cluster-wide pod list,
+//! Independent requests are in flight together; no unselected cluster-wide pod list,
 //! no per-pod requests. Required reads (the Service, its EndpointSlices,
 //! its selected pods) that fail are recorded as required failures (exit 3);
 //! optional reads that fail become `not_checked` entries.
@@ -474,6 +474,7 @@ pub async fn read(
         dns_pods,
         corefile,
         nld,
+        statefulsets,
     ) = tokio::join!(
         svc_then_pods,
         r.list::<EndpointSlice>(Some(ns), labels(&slice_sel)),
@@ -485,6 +486,7 @@ pub async fn read(
         r.list::<Pod>(Some(KUBE_SYSTEM), labels(&dns_pod_sel)),
         r.get::<ConfigMap>(KUBE_SYSTEM, "coredns"),
         r.get::<DaemonSet>(KUBE_SYSTEM, "node-local-dns"),
+        r.list::<StatefulSet>(Some(ns), ListParams::default()),
     );
 
     // In a fixed order, so that the message names the same request each time.
@@ -636,6 +638,17 @@ pub async fn read(
         },
     );
 
+    record(
+        &mut state,
+        optional("list", Kind::StatefulSet, Some(ns)),
+        statefulsets,
+        |st, items| {
+            st.workloads
+                .extend(items.into_iter().map(convert::stateful_set));
+            st.coverage.add_namespace(Kind::StatefulSet, ns);
+        },
+    );
+
     // What the Service's outcome calls for.
     match (&target_svc, &selector, selected_pods) {
         (Some(_), Some(sel), Some(result)) => {
@@ -650,13 +663,41 @@ pub async fn read(
                     matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
                 },
             );
-            if !matched
-                && !state
-                    .failures
-                    .iter()
-                    .any(|f| f.required && f.kind == Kind::Pod)
-            {
+            let pods_read = !state
+                .failures
+                .iter()
+                .any(|f| f.required && f.kind == Kind::Pod);
+            if !matched && pods_read {
                 near_miss_reads(&r, ns, &mut state).await;
+                // Pods with every selector label in other namespaces.
+                let result = r.list::<Pod>(None, labels(sel)).await;
+                record(
+                    &mut state,
+                    optional("list", Kind::Pod, None),
+                    result,
+                    |st, items| {
+                        st.pods.extend(
+                            items
+                                .into_iter()
+                                .map(convert::pod)
+                                .filter(|p| p.namespace != ns),
+                        );
+                        st.coverage.add_selection_everywhere(Kind::Pod, sel);
+                    },
+                );
+            } else if pods_read {
+                // Pods the selector leaves out (selector-excludes-pods).
+                let result = r.list::<Pod>(Some(ns), ListParams::default()).await;
+                record(
+                    &mut state,
+                    optional("list", Kind::Pod, Some(ns)),
+                    result,
+                    |st, items| {
+                        st.pods.retain(|p| p.namespace != ns);
+                        st.pods.extend(items.into_iter().map(convert::pod));
+                        st.coverage.add_namespace(Kind::Pod, ns);
+                    },
+                );
             }
         }
         (None, _, _)
@@ -691,10 +732,10 @@ async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
 /// The selector matched nothing: read the namespace's pods and workload
 /// templates for near-miss hints (optional reads).
 async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
-    let (pods, deployments, statefulsets, daemonsets) = tokio::join!(
+    // StatefulSets are read with everything else.
+    let (pods, deployments, daemonsets) = tokio::join!(
         r.list::<Pod>(Some(ns), ListParams::default()),
         r.list::<Deployment>(Some(ns), ListParams::default()),
-        r.list::<StatefulSet>(Some(ns), ListParams::default()),
         r.list::<DaemonSet>(Some(ns), ListParams::default()),
     );
     let optional = |kind| Read {
@@ -712,10 +753,6 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
         (
             Kind::Deployment,
             deployments.map(|v| v.into_iter().map(convert::deployment).collect::<Vec<_>>()),
-        ),
-        (
-            Kind::StatefulSet,
-            statefulsets.map(|v| v.into_iter().map(convert::stateful_set).collect()),
         ),
         (
             Kind::DaemonSet,

@@ -219,7 +219,7 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
                     && e["stage"] == "ResponseComplete"
             })
             .collect();
-        if events.len() >= 11 {
+        if events.len() >= 13 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
@@ -228,16 +228,17 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
         .iter()
         .map(|e| e["requestURI"].as_str().unwrap())
         .collect();
-    // The Service then its pods, beside 9 independent reads.
-    assert_eq!(events.len(), 11, "API requests of one diagnosis: {uris:#?}");
+    // The Service, its selected pods, then all pods of its namespace (for
+    // pods the selector leaves out), beside 10 independent reads.
+    assert_eq!(events.len(), 13, "API requests of one diagnosis: {uris:#?}");
     assert!(
         uris.iter().all(|u| !u.starts_with("/api/v1/pods")),
         "no cluster-wide pod list: {uris:#?}"
     );
     assert_eq!(
         uris.iter().filter(|u| u.contains("/pods")).count(),
-        2,
-        "DNS pods + selected pods: {uris:#?}"
+        3,
+        "DNS pods + selected pods + the namespace's pods: {uris:#?}"
     );
     assert!(
         events
@@ -246,6 +247,31 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
         "read-only"
     );
     let _ = c.kubectl(&["delete", "clusterrolebinding", &group]);
+}
+
+pub fn a_service_in_another_namespace_than_its_pods_is_told_where_they_are(c: &Cluster) {
+    // Namespace `client` has no pay-v1 pods; the live source lists the pods
+    // with the selector in all namespaces and finds them in `default`.
+    let name = format!("e2e-wrong-ns-{}", std::process::id());
+    let svc = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: client\nspec:\n  selector:\n    app: pay-v1\n  ports:\n  - port: 80\n    targetPort: http\n"
+    );
+    let r = c.kubectl_stdin(&["apply", "-f", "-"], &svc);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = c.diagnose(&[&name, "-n", "client"], 1);
+    let _ = c.kubectl(&["delete", "service", &name, "-n", "client"]);
+    let f = with_code(&report, "selector-matches-no-pods");
+    assert_eq!(f.len(), 1, "{:?}", codes(&report));
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("pods with all of these labels run in namespace default (pay-v1-"),
+        "{msg}"
+    );
+    assert!(
+        !not_checked(&report, "selected pods in other namespaces"),
+        "{}",
+        report["not_checked"]
+    );
 }
 
 /// The tests of this module, for the harness in main.rs.
@@ -266,5 +292,9 @@ pub const TESTS: &[Test] = &[
     (
         "api_requests_of_one_diagnosis_are_counted_from_the_audit_log",
         api_requests_of_one_diagnosis_are_counted_from_the_audit_log,
+    ),
+    (
+        "a_service_in_another_namespace_than_its_pods_is_told_where_they_are",
+        a_service_in_another_namespace_than_its_pods_is_told_where_they_are,
     ),
 ];

@@ -554,3 +554,289 @@ fn evicted_gated_sandbox_and_terminating_pods_are_explained() {
         assert_eq!(backend["ready"], false, "{label}");
     }
 }
+
+/// A copy of pod `pay-v1-…-2kjxm` as pod `name` of ReplicaSet `rs` with `labels`.
+fn pay_pod_copy(
+    s: &mut serde_json::Value,
+    ns: &str,
+    name: &str,
+    rs: &str,
+    labels: serde_json::Value,
+) -> serde_json::Value {
+    let mut p = find(s, "Pod", "default", "pay-v1-78447cf896-2k").clone();
+    p["metadata"]["namespace"] = json!(ns);
+    p["metadata"]["name"] = json!(name);
+    p["metadata"]["labels"] = labels;
+    p["metadata"]["ownerReferences"][0]["name"] = json!(rs);
+    p["status"]["podIP"] = json!("10.244.0.77");
+    p["status"]["podIPs"] = json!([{"ip": "10.244.0.77"}]);
+    p
+}
+
+#[test]
+fn pods_the_selector_leaves_out_are_named_with_their_workload() {
+    // A new version dropped `tier: web`: the Service selects app=pay-v1,tier=web,
+    // one pay-v1 pod still carries it, Deployment pay-v2's pods do not.
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["spec"]["selector"] =
+        json!({"app": "pay-v1", "tier": "web"});
+    find(&mut s, "Pod", "default", "pay-v1-78447cf896-2k")["metadata"]["labels"]["tier"] =
+        json!("web");
+    let sibling = pay_pod_copy(
+        &mut s,
+        "default",
+        "pay-v2-5c4b8d7f9-x2x4q",
+        "pay-v2-5c4b8d7f9",
+        json!({"app": "pay-v1", "pod-template-hash": "5c4b8d7f9"}),
+    );
+    items(&mut s).push(sibling);
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0, "warnings: {:?}", codes(&r));
+    let f = with_code(&r, "selector-excludes-pods");
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let all: Vec<String> = f
+        .iter()
+        .map(|f| format!("{} | {}", f["message"], f["fix"]))
+        .collect();
+    let v2 = all
+        .iter()
+        .find(|t| t.contains("Deployment pay-v2"))
+        .unwrap();
+    assert!(
+        v2.contains("pay-v2-5c4b8d7f9-x2x4q carry every selector label but tier=web"),
+        "{v2}"
+    );
+    assert!(
+        v2.contains(r#"kubectl -n default patch deployment pay-v2 -p '{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"tier\":\"web\"}}}}}'"#),
+        "{v2}"
+    );
+    let v1 = all
+        .iter()
+        .find(|t| t.contains("Deployment pay-v1"))
+        .unwrap();
+    assert!(
+        v1.contains(
+            "selects 1 of the 2 pods of Deployment pay-v1: pay-v1-78447cf896-fmw22 lacks tier=web"
+        ),
+        "{v1}"
+    );
+    assert!(f.iter().all(|f| f["severity"] == "warning"));
+    // The scenario as captured has no such pods.
+    let (_, r) = diagnose(&scenario(), &["service-pay-v1"]);
+    assert!(with_code(&r, "selector-excludes-pods").is_empty());
+}
+
+#[test]
+fn pods_in_another_namespace_are_named_when_the_selector_matches_none_here() {
+    let mut s = scenario();
+    let moved = pay_pod_copy(
+        &mut s,
+        "client",
+        "pay-v2-5c4b8d7f9-x2x4q",
+        "pay-v2-5c4b8d7f9",
+        json!({"app": "pay-v2", "pod-template-hash": "5c4b8d7f9"}),
+    );
+    items(&mut s).push(moved);
+    let (code, r) = diagnose(&s, &["service-pay-typo"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "selector-matches-no-pods");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "pods with all of these labels run in namespace client (pay-v2-5c4b8d7f9-x2x4q)"
+        ),
+        "{msg}"
+    );
+    let fix = f[0]["fix"].as_str().unwrap();
+    assert!(fix.starts_with("the Service must live in the pods' namespace (clients then use service-pay-typo.client), or the pods in default"), "{fix}");
+    assert!(
+        fix.contains("  name: service-pay-typo\n  namespace: client\n"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn external_name_with_an_address_or_a_dangling_cluster_target_is_an_error() {
+    let mut s = scenario();
+    for (name, target) in [
+        ("legacy-db", "192.0.2.10"),
+        ("pay-alias", "service-pay-v1.defaullt.svc.cluster.local"),
+        ("pay-ok", "service-pay-v1.default.svc.cluster.local"),
+    ] {
+        items(&mut s).push(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": "ExternalName", "externalName": target, "ports": [{"name": "pg", "port": 5432, "protocol": "TCP", "targetPort": 5432}]}
+        }));
+    }
+    let (code, r) = diagnose(&s, &["legacy-db"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "external-name-unresolvable");
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("legacy-db.default.svc.cluster.local does not exist (NXDOMAIN)")
+    );
+    assert!(f[0]["fix"].as_str().unwrap().contains("addressType: IPv4"));
+    assert_eq!(
+        form(&r, "legacy-db", Some("default"))["expected_resolves"],
+        false
+    );
+    assert!(
+        with_code(&r, "external-name-service").is_empty(),
+        "no CNAME to speak of"
+    );
+
+    let (code, r) = diagnose(&s, &["pay-alias"]);
+    assert_eq!(code, 1);
+    let f = with_code(&r, "external-name-unresolvable");
+    assert_eq!(f.len(), 1);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("namespace defaullt does not exist"), "{msg}");
+    assert!(
+        msg.contains("did you mean service-pay-v1.default.svc.cluster.local"),
+        "{msg}"
+    );
+    assert_eq!(
+        f[0]["fix"],
+        r#"kubectl -n default patch service pay-alias -p '{"spec":{"externalName":"service-pay-v1.default.svc.cluster.local"}}'"#
+    );
+
+    let (code, r) = diagnose(&s, &["pay-ok"]);
+    assert_eq!(code, 0);
+    assert!(with_code(&r, "external-name-unresolvable").is_empty());
+}
+
+/// The pay-v1 pods as pods `pay-db-0/1` of StatefulSet pay-db (serviceName
+/// `service_name`), behind the headless Service pay-headless.
+fn stateful_scenario(service_name: &str) -> serde_json::Value {
+    let mut s = scenario();
+    let olds: Vec<String> = items(&mut s)
+        .iter()
+        .filter(|o| is(o, "Pod", "default", "pay-v1-"))
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    for (i, old) in olds.iter().enumerate() {
+        let name = format!("pay-db-{i}");
+        let p = find(&mut s, "Pod", "default", old);
+        p["metadata"]["name"] = json!(name);
+        p["metadata"]["labels"] = json!({"app": "pay-v1", "controller-revision-hash": "pay-db-6d5f", "statefulset.kubernetes.io/pod-name": name});
+        p["metadata"]["ownerReferences"][0]["kind"] = json!("StatefulSet");
+        p["metadata"]["ownerReferences"][0]["name"] = json!("pay-db");
+        p["spec"]["hostname"] = json!(name);
+        p["spec"]["subdomain"] = json!(service_name);
+        let slice = find(&mut s, "EndpointSlice", "default", "pay-headless");
+        for e in slice["endpoints"].as_array_mut().unwrap() {
+            if e["targetRef"]["name"] == old.as_str() {
+                e["targetRef"]["name"] = json!(name);
+                // The EndpointSlice controller copies the hostname only when
+                // the pod's subdomain is the Service's name.
+                if service_name == "pay-headless" {
+                    e["hostname"] = json!(name);
+                }
+            }
+        }
+    }
+    items(&mut s).push(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "pay-db", "namespace": "default"},
+        "spec": {"serviceName": service_name, "replicas": 2, "selector": {"matchLabels": {"app": "pay-v1"}},
+                 "template": {"metadata": {"labels": {"app": "pay-v1"}}, "spec": {"containers": [{"name": "app", "image": "registry.example/pay:v1"}]}}}
+    }));
+    s
+}
+
+#[test]
+fn statefulset_pods_get_per_pod_names_only_through_their_governing_headless_service() {
+    let (code, r) = diagnose(&stateful_scenario("pay-headless"), &["pay-headless"]);
+    assert_eq!(code, 0, "{:?}", codes(&r));
+    assert!(with_code(&r, "statefulset-service-mismatch").is_empty());
+    let row = form(
+        &r,
+        "pay-db-0.pay-headless.default.svc.cluster.local",
+        Some("default"),
+    );
+    assert_eq!(row["form"], "pod");
+    assert_eq!(row["expected_resolves"], true);
+    assert_eq!(row["expected_addresses"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        form(&r, "pay-db-1.pay-headless.default.svc.cluster.local", None)["expected_resolves"],
+        true
+    );
+
+    let (code, r) = diagnose(&stateful_scenario("pay-db"), &["pay-headless"]);
+    assert_eq!(code, 0, "a warning");
+    let f = with_code(&r, "statefulset-service-mismatch");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "warning");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("StatefulSet pay-db: serviceName names Service pay-db, which does not exist in namespace default"),
+        "{msg}"
+    );
+    assert!(f[0]["fix"].as_str().unwrap().contains("clusterIP: None"));
+    let row = form(
+        &r,
+        "pay-db-0.pay-headless.default.svc.cluster.local",
+        Some("default"),
+    );
+    assert_eq!(row["expected_resolves"], false);
+    assert!(
+        row["why"]
+            .as_str()
+            .unwrap()
+            .contains("spec.subdomain is `pay-db`"),
+        "{}",
+        row["why"]
+    );
+
+    // Without StatefulSets in the snapshot, the check is not run.
+    let (_, r) = diagnose(&scenario(), &["pay-headless"]);
+    assert!(not_checked(&r, "StatefulSet serviceName"));
+}
+
+#[test]
+fn every_containers_state_reaches_the_pods_finding() {
+    let mut s = scenario();
+    let pod = find(&mut s, "Pod", "default", "pay-v1-78447cf896-2k");
+    make_waiting(
+        pod,
+        "RunContainerError",
+        "failed to create containerd task: exec: \"/app\": stat /app: no such file or directory",
+    );
+    pod["status"]["initContainerStatuses"] = json!([{
+        "name": "migrate", "image": "registry.example/migrate:1", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}, "lastState": {}
+    }, {
+        "name": "proxy", "image": "registry.example/proxy:1", "imageID": "", "ready": false, "restartCount": 4, "started": false,
+        "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}, "lastState": {}
+    }]);
+    pod["spec"]["initContainers"] = json!([
+        {"name": "migrate", "image": "registry.example/migrate:1"},
+        {"name": "proxy", "image": "registry.example/proxy:1", "restartPolicy": "Always"}
+    ]);
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0, "the other pod serves");
+    let f = with_code(&r, "container-config-error");
+    assert_eq!(f.len(), 1, "{:?}", codes(&r));
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("container app cannot start (RunContainerError)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("stat /app: no such file or directory"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("sidecar container proxy terminated: exit code 137 (OOMKilled)"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("migrate"),
+        "a completed init container is fine: {msg}"
+    );
+}

@@ -162,9 +162,16 @@ fn a_cluster_domain_coredns_does_not_serve_resolves_nothing() {
         Some("default"),
     );
     assert_eq!(fqdn["expected_resolves"], false);
+    let short = form(&r, "service-pay-v1", Some("default"));
     assert_eq!(
-        form(&r, "service-pay-v1", Some("default"))["expected_resolves"],
-        false,
+        short["expected_resolves"], false,
         "pods search corp.example"
     );
+    for row in [fqdn, short] {
+        let why = row["why"].as_str().unwrap();
+        assert!(
+            why.starts_with("outside the zone CoreDNS serves: the Corefile serves cluster.local, the flag says corp.example"),
+            "{why}"
+        );
+    }
 }
