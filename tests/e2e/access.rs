@@ -8,7 +8,7 @@ fn kubeconfig(c: &Cluster) -> serde_json::Value {
 }
 
 pub fn server_flag_overrides_the_kubeconfigs_server(c: &Cluster) {
-    let mut kc = kubeconfig(&c);
+    let mut kc = kubeconfig(c);
     let real = kc["clusters"][0]["cluster"]["server"]
         .as_str()
         .unwrap()
@@ -38,7 +38,7 @@ pub fn trace_logs_carry_no_credentials(c: &Cluster) {
             .contains("/api/v1/namespaces/default/services/service-pay-v1")
     );
     assert!(!r.stderr.contains('\u{1b}'), "colour codes on a pipe");
-    let kc = kubeconfig(&c);
+    let kc = kubeconfig(c);
     let user = &kc["users"][0]["user"];
     for field in [
         "token",
