@@ -98,7 +98,8 @@ impl Ctx<'_> {
         let n = t.column_count();
         // kubectl's look: flush left, two spaces between columns.
         for (i, col) in t.column_iter_mut().enumerate() {
-            col.set_padding((0, 2));
+            // The last column needs no gap after it: its width is the line's.
+            col.set_padding((0, if i + 1 == n { 0 } else { 2 }));
             if i + wrap < n {
                 col.set_constraint(ColumnConstraint::ContentWidth);
             }
