@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
 mod findings;
+#[path = "../common/fix.rs"]
+mod fix;
+mod fixes;
 mod fixtures;
 mod input;
 mod name_forms;
