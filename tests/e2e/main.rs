@@ -10,6 +10,9 @@
 mod cluster;
 mod diagnose;
 mod dns;
+#[path = "../common/fix.rs"]
+mod fix;
+mod fixes;
 mod negative;
 #[path = "../common/run.rs"]
 mod run;
