@@ -203,7 +203,8 @@ fn registry(image: &str) -> &str {
 
 /// The object whose pod template makes `pod`, as kubectl names it
 /// (`deployment v4`): a ReplicaSet `<deployment>-<pod-template-hash>` stands
-/// for its Deployment; a pod without owner stands for itself.
+/// for its Deployment; a pod without owner, or a static pod (owned by its
+/// Node, made from a file on it), stands for itself.
 pub(crate) fn template_owner(pod: &Pod) -> String {
     match &pod.owner {
         Some((kind, rs)) if kind == "ReplicaSet" => pod
@@ -213,8 +214,8 @@ pub(crate) fn template_owner(pod: &Pod) -> String {
             .and_then(|d| d.strip_suffix('-'))
             .filter(|d| !d.is_empty())
             .map_or_else(|| format!("replicaset {rs}"), |d| format!("deployment {d}")),
-        Some((kind, name)) => format!("{} {name}", kind.to_ascii_lowercase()),
-        None => format!("pod {}", pod.name),
+        Some((kind, name)) if kind != "Node" => format!("{} {name}", kind.to_ascii_lowercase()),
+        _ => format!("pod {}", pod.name),
     }
 }
 
@@ -582,6 +583,8 @@ mod tests {
         assert_eq!(template_owner(&pod), "replicaset v4-f464dd4db");
         pod.owner = Some(("StatefulSet".into(), "db".into()));
         assert_eq!(template_owner(&pod), "statefulset db");
+        pod.owner = Some(("Node".into(), "kwok-node-0".into()));
+        assert_eq!(template_owner(&pod), "pod v4-f464dd4db-pxz9j");
         pod.owner = None;
         assert_eq!(template_owner(&pod), "pod v4-f464dd4db-pxz9j");
 
