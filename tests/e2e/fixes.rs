@@ -181,3 +181,24 @@ fn every_kubectl_command_in_the_fixes_runs_against_the_cluster() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(ran >= 15, "only {ran} commands ran");
 }
+
+#[test]
+fn commands_naming_wrong_objects_fail() {
+    // Negative control: the runner above rejects what does not work.
+    let Some(c) = cluster() else { return };
+    let crashy = c.pod("trouble", "crashy-");
+    for cmd in [
+        "kubectl -n default edit deployment no-such-deployment".to_owned(),
+        "kubectl logs --previous -n trouble no-such-pod -c app".to_owned(),
+        format!("kubectl logs --previous -n trouble {crashy} -c no-such-container"),
+        r#"kubectl -n default patch service no-such-service -p '{"spec":{"selector":{"app":"pay-v1"}}}'"#
+            .to_owned(),
+        "kubectl -n default get endpointslices -l kubernetes.io/service-name=no-such-service"
+            .to_owned(),
+        "kubectl -n default describe pod no-such-pod".to_owned(),
+        "kubectl svcdiscover service-pay-v1 -n Not_A_Namespace".to_owned(),
+    ] {
+        let k = parse(&cmd).unwrap();
+        assert!(try_command(&c, &k).is_err(), "accepted: {cmd}");
+    }
+}
