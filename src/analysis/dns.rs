@@ -42,7 +42,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             Code::ClusterDomainMismatch,
             Severity::Warning,
             format!("--cluster-domain is {flag} but CoreDNS serves the zone {zone}: names under {flag} get no answer from the kubernetes plugin"),
-            format!("check the kubelet's clusterDomain; if pods really search {flag}, add it to the kubernetes plugin's zones in ConfigMap kube-system/coredns"),
+            format!("check the kubelet's clusterDomain; if pods really search {flag}, add it to the kubernetes plugin's zones in ConfigMap kube-system/coredns (`kubectl -n kube-system edit configmap coredns`)"),
             vec![ObjectRef::new("ConfigMap", KUBE_SYSTEM, "coredns")],
         );
     }
@@ -51,7 +51,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             Code::DnsCorefileNoKubernetes,
             Severity::Warning,
             "the Corefile in ConfigMap kube-system/coredns has no kubernetes plugin zone: CoreDNS serves no Service names".to_owned(),
-            "add `kubernetes cluster.local in-addr.arpa ip6.arpa { … }` (with your cluster domain) to the Corefile".to_owned(),
+            format!("add the plugin line `kubernetes {cluster_domain} in-addr.arpa ip6.arpa` to the Corefile (`kubectl -n kube-system edit configmap coredns`)"),
             vec![ObjectRef::new("ConfigMap", KUBE_SYSTEM, "coredns")],
         ),
         (None, _) if corefile_known && opts.cluster_domain.is_none() => out.finding(
@@ -87,16 +87,16 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         .coverage
         .covers_object(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns")
     {
-        let nld = state.workloads.iter().any(|w| {
+        let nld = state.workloads.iter().find(|w| {
             w.kind == Kind::DaemonSet && w.namespace == KUBE_SYSTEM && w.name == "node-local-dns"
         });
-        summary.node_local_dns = Some(nld);
-        if nld {
+        summary.node_local_dns = Some(nld.is_some());
+        if let Some(nld) = nld {
             out.finding(
                 Code::NodeLocalDns,
                 Severity::Info,
                 "NodeLocal DNSCache runs (DaemonSet kube-system/node-local-dns): pods' queries to the kube-dns IP are answered by the cache on their node, which forwards to Service kube-dns-upstream".to_owned(),
-                "if one node's pods fail to resolve, check the node-local-dns pod on that node".to_owned(),
+                format!("if one node's pods fail to resolve, check the node-local-dns pod on that node (`kubectl -n kube-system get pods -l {} -o wide`)", text::selector(&nld.template_labels)),
                 vec![ObjectRef::new("DaemonSet", KUBE_SYSTEM, "node-local-dns")],
             );
         }
@@ -202,11 +202,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
                 ),
             )
         };
-        let loop_hint = if summary.corefile.as_ref().is_some_and(|c| c.loop_plugin)
-            && unhealthy
-                .iter()
-                .any(|p| pods::status(p) == "CrashLoopBackOff")
-        {
+        let crashing = unhealthy
+            .iter()
+            .any(|p| pods::status(p) == "CrashLoopBackOff");
+        let loop_hint = if summary.corefile.as_ref().is_some_and(|c| c.loop_plugin) && crashing {
             "; a crash-looping CoreDNS with the `loop` plugin usually means `forward . /etc/resolv.conf` points back at itself (a node stub resolver such as 127.0.0.53): set the kubelet's resolvConf to the real upstream file"
         } else {
             ""
@@ -216,8 +215,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             severity,
             message,
             format!(
-                "`kubectl -n kube-system get pods -l {sel} -o wide` and `kubectl -n kube-system logs -l {sel}`{loop_hint}",
+                "`kubectl -n kube-system get pods -l {sel} -o wide` and `kubectl -n kube-system logs -l {sel}{previous}`{loop_hint}",
                 sel = text::selector(&sel),
+                previous = if crashing { " --previous" } else { "" },
             ),
             objects,
         );

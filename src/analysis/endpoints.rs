@@ -76,7 +76,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
                 s.terminating,
                 s.addresses.iter().filter(|a| a.terminating && a.serving).count()
             ),
-            "if they linger, check preStop hooks and terminationGracePeriodSeconds".to_owned(),
+            format!(
+                "if they linger ({}), check preStop hooks and terminationGracePeriodSeconds",
+                slices_cmd(svc)
+            ),
             vec![me.clone()],
         );
     }
@@ -120,7 +123,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut 
         Code::NoReadyEndpoints,
         Severity::Error,
         format!("the Service has no ready endpoint: {why}{dns}"),
-        "fix the cause named by the other findings; `kubectl get endpointslices -l kubernetes.io/service-name=<name>` shows the endpoints".to_owned(),
+        format!(
+            "fix the cause named by the other findings; {} shows the endpoints",
+            slices_cmd(svc)
+        ),
         vec![me],
     );
 }
@@ -171,7 +177,20 @@ fn out_of_sync(ctx: &Ctx<'_>, svc: &crate::model::Service, s: &EndpointSummary, 
         Code::EndpointsOutOfSync,
         Severity::Warning,
         format!("the EndpointSlices disagree with the pods: {}", problems.join("; ")),
-        "usually momentary (the EndpointSlice controller catches up within seconds); if it lasts, check kube-controller-manager's endpointslice controller and for hand-made slices labelled with this Service's name".to_owned(),
+        format!(
+            "usually momentary (the EndpointSlice controller catches up within seconds); if it lasts, check kube-controller-manager's endpointslice controller and for hand-made slices labelled with this Service's name ({} --show-labels`)",
+            slices_cmd(svc).trim_end_matches('`')
+        ),
         objects,
     );
+}
+
+/// `kubectl -n NS get endpointslices -l kubernetes.io/service-name=NAME`, in backticks.
+fn slices_cmd(svc: &Service) -> String {
+    format!(
+        "`kubectl -n {} get endpointslices -l {}={}`",
+        svc.namespace,
+        crate::model::SERVICE_NAME_LABEL,
+        svc.name
+    )
 }

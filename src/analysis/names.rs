@@ -910,7 +910,7 @@ fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &
         Severity::Warning,
         message,
         format!(
-            "from {client_ns}, use `{}.{}` or the FQDN `{}.{}.svc.<domain>` to reach {}/{}",
+            "from {client_ns}, use `{}.{}` or the FQDN `{}.{}.svc.{served}` to reach {}/{}",
             t.name, t.namespace, t.name, t.namespace, t.namespace, t.name
         ),
         objects,

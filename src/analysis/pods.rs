@@ -205,29 +205,89 @@ pub fn classify_pull(text: &str) -> PullCause {
 }
 
 impl PullCause {
-    fn describe(self) -> (&'static str, &'static str) {
+    /// What the cause means, and the fix for `container` of `pod` pulling `image`.
+    fn describe(self, pod: &Pod, container: &str, image: &str) -> (&'static str, String) {
+        let (ns, owner) = (&pod.namespace, template_owner(pod));
+        let host = registry(image);
         match self {
             PullCause::NotFound => (
                 "the registry says the image or tag does not exist",
-                "correct the image name or tag in the pod template (`kubectl set image …`), or push that tag",
+                format!(
+                    "correct the image of container {container} (`kubectl -n {ns} edit {owner}`), or push {image}"
+                ),
             ),
-            PullCause::Unauthorized => (
-                "the registry refused the credentials",
-                "add an imagePullSecret with valid credentials for that registry to the pod template or its ServiceAccount, and check the Secret exists in the namespace",
-            ),
+            PullCause::Unauthorized => {
+                let secret = format!(
+                    "{}-pull",
+                    host.to_ascii_lowercase().replace(['.', ':'], "-")
+                );
+                let server = if host == "docker.io" {
+                    String::new()
+                } else {
+                    format!(" --docker-server={host}")
+                };
+                let create = format!(
+                    "`kubectl -n {ns} create secret docker-registry {secret}{server} --docker-username=USER --docker-password=PASSWORD`"
+                );
+                let refer = match owner.split_once(' ') {
+                    Some((kind, name)) if kind != "pod" => format!(
+                        "`kubectl -n {ns} patch {kind} {name} -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"imagePullSecrets\":[{{\"name\":\"{secret}\"}}]}}}}}}}}'`"
+                    ),
+                    _ => format!("recreate pod {} with imagePullSecrets {secret}", pod.name),
+                };
+                (
+                    "the registry refused the credentials",
+                    format!("give the pods credentials for {host}: {create}, then {refer}"),
+                )
+            }
             PullCause::RegistryUnreachable => (
                 "the node cannot resolve or reach the registry (node DNS or egress, not cluster DNS)",
-                "check the node's own resolver, proxy and firewall towards the registry; cluster DNS (CoreDNS) plays no part in image pulls",
+                format!(
+                    "check the resolver, proxy and firewall of node {} itself towards {host} (`kubectl -n {ns} describe pod {}` shows the error); cluster DNS (CoreDNS) plays no part in image pulls",
+                    pod.node_name.as_deref().unwrap_or("(not yet assigned)"),
+                    pod.name
+                ),
             ),
             PullCause::InvalidName => (
                 "the image reference is not valid",
-                "fix the image reference in the pod template",
+                format!(
+                    "correct the image reference of container {container} (`kubectl -n {ns} edit {owner}`)"
+                ),
             ),
             PullCause::Unknown => (
                 "the pull fails",
-                "read the pull error with `kubectl describe pod` (Events) and fix the image, credentials or registry access",
+                format!(
+                    "read the pull error (`kubectl -n {ns} describe pod {}`, Events) and fix the image, credentials or registry access",
+                    pod.name
+                ),
             ),
         }
+    }
+}
+
+/// The registry host of an image reference (`docker.io` when it names none).
+fn registry(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
+    }
+}
+
+/// The object whose pod template makes `pod`, as kubectl names it
+/// (`deployment v4`): a ReplicaSet `<deployment>-<pod-template-hash>` stands
+/// for its Deployment; a pod without owner, or a static pod (owned by its
+/// Node, made from a file on it), stands for itself.
+pub(crate) fn template_owner(pod: &Pod) -> String {
+    match &pod.owner {
+        Some((kind, rs)) if kind == "ReplicaSet" => pod
+            .labels
+            .get("pod-template-hash")
+            .and_then(|hash| rs.strip_suffix(hash.as_str()))
+            .and_then(|d| d.strip_suffix('-'))
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| format!("replicaset {rs}"), |d| format!("deployment {d}")),
+        Some((kind, name)) if kind != "Node" => format!("{} {name}", kind.to_ascii_lowercase()),
+        _ => format!("pod {}", pod.name),
     }
 }
 
@@ -281,8 +341,10 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                 pod,
                 format!("gates: {}", pod.scheduling_gates.join(", ")),
                 "pods are held back by scheduling gates".to_owned(),
-                "the controller that added the gates must remove them; check why it has not"
-                    .to_owned(),
+                format!(
+                    "the controller that added the gates must remove them; to release a pod by hand: `kubectl -n {} patch pod {} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/spec/schedulingGates\"}}]'`",
+                    pod.namespace, pod.name
+                ),
             );
             explained = true;
         } else if pod
@@ -300,9 +362,17 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                 Code::PodUnschedulable,
                 "unschedulable".to_owned(),
                 pod,
-                if msg.is_empty() { String::new() } else { format!("scheduler: {msg}") },
+                if msg.is_empty() {
+                    String::new()
+                } else {
+                    format!("scheduler: {msg}")
+                },
                 "pods cannot be scheduled".to_owned(),
-                "make a node fit: relax nodeSelector, affinity or tolerations, free capacity, or add nodes (the scheduler's message says which constraint fails)".to_owned(),
+                format!(
+                    "make a node fit: relax nodeSelector, affinity or tolerations (`kubectl -n {} edit {}`), free capacity, or add nodes (the scheduler's message says which constraint fails)",
+                    pod.namespace,
+                    template_owner(pod)
+                ),
             );
             explained = true;
         }
@@ -342,7 +412,7 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                     } else {
                         classify_pull(&text)
                     };
-                    let (what, fix) = cause.describe();
+                    let (what, fix) = cause.describe(pod, &s.name, image);
                     let key = format!("{cause:?}");
                     first.get_or_insert((Code::ImagePullFailure, key.clone()));
                     add(
@@ -363,8 +433,12 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                     let code = last.map(|t| t.exit_code);
                     let fix = if reason == "OOMKilled" {
                         format!(
-                            "the container runs out of memory: raise its memory limit or reduce its use (`kubectl logs --previous -n {} {} -c {}`)",
-                            pod.namespace, pod.name, s.name
+                            "the container runs out of memory: raise its memory limit (`kubectl -n {} edit {}`) or reduce its use (`kubectl logs --previous -n {} {} -c {}`)",
+                            pod.namespace,
+                            template_owner(pod),
+                            pod.namespace,
+                            pod.name,
+                            s.name
                         )
                     } else {
                         format!(
@@ -403,7 +477,12 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                         pod,
                         format!("{label}: {msg}"),
                         format!("{label} cannot be created from its configuration"),
-                        "create the Secret or ConfigMap (or the key) it references, or correct the reference in the pod template".to_owned(),
+                        format!(
+                            "create the Secret or ConfigMap (or the key) it references in namespace {}, or correct the reference (`kubectl -n {} edit {}`)",
+                            pod.namespace,
+                            pod.namespace,
+                            template_owner(pod)
+                        ),
                     );
                     explained = true;
                 }
@@ -462,7 +541,7 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
                         pod,
                         format!("{}: {restarts} restarts{last}", pod.name),
                         "ready pods have restarted".to_owned(),
-                        "read `kubectl logs --previous` of the restarted containers; repeated restarts drop the pod from the endpoints each time".to_owned(),
+                        restarted_fix(pod),
                     );
                 }
             }
@@ -517,23 +596,49 @@ pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
     }
 }
 
+/// Read the previous logs of the first restarted container of `pod`.
+fn restarted_fix(pod: &Pod) -> String {
+    let c = pod
+        .statuses
+        .iter()
+        .find(|s| s.restart_count > 0)
+        .map_or("", |s| s.name.as_str());
+    format!(
+        "read why they exited: `kubectl logs --previous -n {} {} -c {c}`; repeated restarts drop the pod from the endpoints each time",
+        pod.namespace, pod.name
+    )
+}
+
 fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, String) {
     let name = &pod.name;
+    let describe = format!("`kubectl -n {} describe pod {name}`", pod.namespace);
     if pod.terminating {
         return (
             "terminating".into(),
             String::new(),
             "pods are terminating".into(),
-            "normal during a rollout; if they linger, check preStop hooks, terminationGracePeriodSeconds and finalizers".into(),
+            format!(
+                "normal during a rollout; if they linger, check preStop hooks, terminationGracePeriodSeconds and finalizers (`kubectl -n {} get pod {name} -o yaml`)",
+                pod.namespace
+            ),
         );
     }
     if pod.phase.as_deref() == Some("Failed") {
         let why = pod.reason.clone().unwrap_or_else(|| "Failed".into());
         return (
             format!("failed/{why}"),
-            format!("{name}: {why}{}", pod.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()),
+            format!(
+                "{name}: {why}{}",
+                pod.message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
             "pods have failed and will not serve".into(),
-            "delete the failed pods so their controller replaces them, and address the cause (an eviction means node pressure)".into(),
+            format!(
+                "delete the failed pods so their controller replaces them (`kubectl -n {} delete pod {name}`), and address the cause (an eviction means node pressure)",
+                pod.namespace
+            ),
         );
     }
     if let Some(e) = latest(events, "Unhealthy").filter(|e| e.message.contains("Readiness")) {
@@ -541,7 +646,11 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
             "readiness".into(),
             format!("{name}: {}", first_line(&e.message)),
             "pods run but fail their readiness probe".into(),
-            "make the probe match the app (path, port, timeouts), or fix what the app waits for; `kubectl describe pod` shows the probe".into(),
+            format!(
+                "make the probe match the app (path, port, timeouts: `kubectl -n {} edit {}`), or fix what the app waits for; {describe} shows the probe",
+                pod.namespace,
+                template_owner(pod)
+            ),
         );
     }
     let creating = pod.statuses.iter().any(|s| {
@@ -556,7 +665,9 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
             format!("sandbox/{}", e.reason),
             format!("{name}: {} {}", e.reason, first_line(&e.message)),
             "pods cannot start: their sandbox or volumes fail".into(),
-            "a FailedCreatePodSandBox points at the node's CNI plugin; a FailedMount at the volume or its Secret/ConfigMap".into(),
+            format!(
+                "a FailedCreatePodSandBox points at the node's CNI plugin; a FailedMount at the volume or its Secret/ConfigMap; {describe} shows the events"
+            ),
         );
     }
     if creating || pod.phase.as_deref() == Some("Pending") {
@@ -564,7 +675,7 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
             "starting".into(),
             format!("{name}: {}", status(pod)),
             "pods are still starting".into(),
-            "wait, or read `kubectl describe pod` if they stay there".into(),
+            format!("wait, or read {describe} if they stay there"),
         );
     }
     let running = pod.statuses.iter().any(|s| s.running && !s.ready);
@@ -576,7 +687,9 @@ fn not_ready_cause(pod: &Pod, events: &[&Event]) -> (String, String, String, Str
         } else {
             "pods are not Ready".into()
         },
-        "`kubectl describe pod` shows the conditions and events; check readiness probes and readiness gates".into(),
+        format!(
+            "{describe} shows the conditions and events; check readiness probes and readiness gates"
+        ),
     )
 }
 
@@ -793,5 +906,36 @@ mod tests {
         assert_eq!(classify_pull(dns), PullCause::RegistryUnreachable);
         let unknown = "Failed to pull image \"x\": rpc error: code = Unknown desc = something else";
         assert_eq!(classify_pull(unknown), PullCause::Unknown);
+    }
+
+    #[test]
+    fn fixes_name_the_workload_behind_the_pod_and_its_registry() {
+        let mut pod = Pod {
+            namespace: "default".into(),
+            name: "v4-f464dd4db-pxz9j".into(),
+            labels: [("pod-template-hash".to_owned(), "f464dd4db".to_owned())].into(),
+            owner: Some(("ReplicaSet".into(), "v4-f464dd4db".into())),
+            ..Pod::default()
+        };
+        assert_eq!(template_owner(&pod), "deployment v4");
+        pod.labels.clear(); // a ReplicaSet of its own, not a Deployment's
+        assert_eq!(template_owner(&pod), "replicaset v4-f464dd4db");
+        pod.owner = Some(("StatefulSet".into(), "db".into()));
+        assert_eq!(template_owner(&pod), "statefulset db");
+        pod.owner = Some(("Node".into(), "kwok-node-0".into()));
+        assert_eq!(template_owner(&pod), "pod v4-f464dd4db-pxz9j");
+        pod.owner = None;
+        assert_eq!(template_owner(&pod), "pod v4-f464dd4db-pxz9j");
+
+        assert_eq!(registry("registry.example/v4:missing"), "registry.example");
+        assert_eq!(registry("localhost:5000/app"), "localhost:5000");
+        assert_eq!(registry("library/nginx"), "docker.io");
+        assert_eq!(registry("nginx:1.27"), "docker.io");
+        let (_, fix) = PullCause::Unauthorized.describe(&pod, "app", "nginx:1.27");
+        assert!(
+            fix.contains("create secret docker-registry docker-io-pull --docker-username"),
+            "{fix}"
+        );
+        assert!(fix.contains("recreate pod v4-f464dd4db-pxz9j"), "{fix}");
     }
 }

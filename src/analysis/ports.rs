@@ -51,12 +51,35 @@ fn declared_list(pod: &Pod) -> String {
     }
 }
 
+/// `: kubectl … patch service …` setting port `index`'s targetPort to the first
+/// port of `pod` with its protocol (by name when the targetPort is a name and
+/// the port has one); empty when the pod declares none.
+fn retarget(svc: &crate::model::Service, index: usize, port: &ServicePort, pod: &Pod) -> String {
+    let Some(p) = pod
+        .containers
+        .iter()
+        .filter(|c| c.role != crate::model::ContainerRole::Init)
+        .flat_map(|c| c.ports.iter())
+        .find(|p| p.protocol.eq_ignore_ascii_case(&port.protocol))
+    else {
+        return String::new();
+    };
+    let value = match (&port.target_port, &p.name) {
+        (TargetPort::Name(_), Some(name)) => format!("\"{name}\""),
+        _ => p.port.to_string(),
+    };
+    format!(
+        ": `kubectl -n {} patch service {} --type=json -p '[{{\"op\":\"replace\",\"path\":\"/spec/ports/{index}/targetPort\",\"value\":{value}}}]'`",
+        svc.namespace, svc.name
+    )
+}
+
 pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
     let Some(svc) = ctx.service else { return };
     if ctx.pods.is_empty() {
         return;
     }
-    for port in &svc.ports {
+    for (index, port) in svc.ports.iter().enumerate() {
         let bad: Vec<&Pod> = ctx
             .pods
             .iter()
@@ -92,14 +115,16 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             }
         };
         let example = bad[0];
+        let (ns, owner) = (&svc.namespace, super::pods::template_owner(example));
+        let retarget = retarget(svc, index, port, example);
         let fix = match &port.target_port {
             TargetPort::Number(_) => format!(
-                "set the Service's targetPort to the port the container listens on (declared: {}), or declare and listen on {}",
+                "point targetPort at the port the container listens on (declared: {}){retarget}, or declare and listen on {} (`kubectl -n {ns} edit {owner}`)",
                 declared_list(example),
                 port.target_port
             ),
             TargetPort::Name(n) => format!(
-                "name a container port `{n}` in the pod template, or point targetPort at an existing name or number (declared: {})",
+                "name a container port `{n}` (`kubectl -n {ns} edit {owner}`), or point targetPort at an existing name or number (declared: {}){retarget}",
                 declared_list(example)
             ),
         };

@@ -28,7 +28,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
                 "ExternalName Service: its name is a CNAME to {}; it has no selector, pods or endpoints",
                 svc.external_name.as_deref().unwrap_or("(empty)")
             ),
-            "if the target does not resolve, fix spec.externalName or the target's DNS; TLS and HTTP Host headers see the target's name, not the Service's".to_owned(),
+            format!("if the target does not resolve, fix spec.externalName (`kubectl -n {} edit service {}`) or the target's DNS; TLS and HTTP Host headers see the target's name, not the Service's", svc.namespace, svc.name),
             me(),
         );
         return;
@@ -38,7 +38,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             Code::HeadlessService,
             Severity::Info,
             "headless Service (clusterIP: None): its name resolves to the ready pods' IPs, not to a virtual IP; with no ready endpoint it does not resolve at all".to_owned(),
-            "connect to the pods' ports directly; use a ClusterIP Service if clients need one stable address".to_owned(),
+            format!("connect to the pods' ports directly (`kubectl -n {} get endpointslices -l {}={}` lists them); use a ClusterIP Service if clients need one stable address", svc.namespace, crate::model::SERVICE_NAME_LABEL, svc.name),
             me(),
         );
     }
@@ -47,7 +47,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             Code::PublishNotReadyAddresses,
             Severity::Info,
             "publishNotReadyAddresses is true: pods get traffic and DNS records before (and while not) Ready".to_owned(),
-            "intended for StatefulSet peer discovery; set it to false if clients must only reach ready pods".to_owned(),
+            format!("intended for StatefulSet peer discovery; if clients must only reach ready pods: `kubectl -n {} patch service {} -p '{{\"spec\":{{\"publishNotReadyAddresses\":false}}}}'`", svc.namespace, svc.name),
             me(),
         );
     }
@@ -57,7 +57,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
             Severity::Info,
             "selectorless Service: its endpoints come from EndpointSlices made by hand or by another controller, not from pods".to_owned(),
             format!(
-                "keep EndpointSlices labelled {}={} up to date with the backends' addresses",
+                "keep EndpointSlices labelled {}={} up to date with the backends' addresses (`kubectl -n {} get endpointslices -l {}={}`)",
+                crate::model::SERVICE_NAME_LABEL,
+                svc.name,
+                svc.namespace,
                 crate::model::SERVICE_NAME_LABEL,
                 svc.name
             ),
@@ -109,14 +112,12 @@ pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
         return;
     }
     let fix = match hints.first() {
-        Some(h) => format!(
-            "make the selector and the pod labels agree: {} (`kubectl -n {} edit service {}` or fix the workload's pod template)",
-            h.fix, svc.namespace, svc.name
-        ),
+        Some(h) => format!("make the selector and the pod labels agree: {}", h.fix),
         None => format!(
-            "no pod or workload in {} carries labels close to {}: check the selector, or deploy the backend",
+            "no pod or workload in {} carries labels close to {}: check the selector against the pods' labels (`kubectl -n {} get pods --show-labels`), or deploy the backend",
             svc.namespace,
-            text::selector(selector)
+            text::selector(selector),
+            svc.namespace
         ),
     };
     out.finding(
@@ -391,7 +392,7 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
         .collect();
     workloads.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     for w in workloads {
-        if let Some((text, fix)) = one_off(selector, &w.template_labels) {
+        if let Some((text, fix)) = one_off(svc, selector, &w.template_labels) {
             covered_by_workload.push(w.name.clone());
             hints.push(Hint {
                 object: ObjectRef::new(w.kind.name(), &w.namespace, &w.name),
@@ -412,7 +413,7 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
         if covered_by_workload.iter().any(|w| owned_by(p, w)) {
             continue;
         }
-        if let Some((text, fix)) = one_off(selector, &p.labels) {
+        if let Some((text, fix)) = one_off(svc, selector, &p.labels) {
             hints.push(Hint {
                 object: ObjectRef::new("Pod", &p.namespace, &p.name),
                 text: format!("pod {} has {text}", p.name),
@@ -436,8 +437,10 @@ fn owned_by(pod: &crate::model::Pod, w: &str) -> bool {
     }
 }
 
-/// If `labels` miss `selector` by exactly one pair, describe the difference.
+/// If `labels` miss `selector` by exactly one pair, describe the difference
+/// and the fix (a `kubectl patch` of `svc`'s selector, or a label).
 fn one_off(
+    svc: &Service,
     selector: &BTreeMap<String, String>,
     labels: &BTreeMap<String, String>,
 ) -> Option<(String, String)> {
@@ -448,10 +451,20 @@ fn one_off(
     let [(key, want)] = missed.as_slice() else {
         return None;
     };
+    // Selector keys and values are label syntax: no quotes to escape.
+    let patch = |set: String| {
+        format!(
+            "`kubectl -n {} patch service {} -p '{{\"spec\":{{\"selector\":{{{set}}}}}}}'`",
+            svc.namespace, svc.name
+        )
+    };
     match labels.get(*key) {
         Some(have) => Some((
             format!("{key}={have} (selector wants {key}={want})"),
-            format!("use {key}={have} in the selector, or label the pods {key}={want}"),
+            format!(
+                "use {key}={have} in the selector ({}), or label the pods {key}={want}",
+                patch(format!("\"{key}\":\"{have}\""))
+            ),
         )),
         None => {
             // Same value under another key (`name=pay` vs `app=pay`), or a
@@ -459,12 +472,18 @@ fn one_off(
             if let Some((other, _)) = labels.iter().find(|(_, v)| *v == *want) {
                 Some((
                     format!("{other}={want} but no {key} label (selector wants {key}={want})"),
-                    format!("use {other}={want} in the selector, or label the pods {key}={want}"),
+                    format!(
+                        "use {other}={want} in the selector ({}), or label the pods {key}={want}",
+                        patch(format!("\"{key}\":null,\"{other}\":\"{want}\""))
+                    ),
                 ))
             } else if selector.len() > 1 {
                 Some((
                     format!("every selector label but {key}={want}"),
-                    format!("add the label {key}={want} to the pods, or drop it from the selector"),
+                    format!(
+                        "add the label {key}={want} to the pods, or drop it from the selector ({})",
+                        patch(format!("\"{key}\":null"))
+                    ),
                 ))
             } else {
                 None
@@ -504,8 +523,8 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
             name_list(elsewhere.iter().copied(), 5)
         ));
         fix = format!(
-            "from pods, reach it as `{}.{}` (or the FQDN); to diagnose it, run with -n {}",
-            t.name, elsewhere[0], elsewhere[0]
+            "from pods, reach it as `{}.{}` (or the FQDN); to diagnose it: `kubectl svcdiscover {} -n {}`",
+            t.name, elsewhere[0], t.name, elsewhere[0]
         );
     }
     if !close.is_empty() {
@@ -515,7 +534,10 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
             name_list(close.iter().copied(), 5)
         ));
         if elsewhere.is_empty() {
-            fix = format!("did you mean `{}`? Otherwise create the Service", close[0]);
+            fix = format!(
+                "did you mean `{}` (`kubectl svcdiscover {} -n {}`)? Otherwise create the Service",
+                close[0], close[0], t.namespace
+            );
         }
     }
     if !ctx.state.coverage.covers(Kind::Service, &t.namespace) {

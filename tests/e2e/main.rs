@@ -15,6 +15,9 @@ mod access;
 mod cluster;
 mod diagnose;
 mod dns;
+#[path = "../common/fix.rs"]
+mod fix;
+mod fixes;
 mod negative;
 #[path = "../common/run.rs"]
 mod run;
@@ -25,10 +28,11 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 4] = [
+    let modules: [(&str, &[cluster::Test]); 5] = [
         ("access", access::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
+        ("fixes", fixes::TESTS),
         ("negative", negative::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);

@@ -5,6 +5,10 @@
 
 mod cli;
 mod findings;
+#[path = "../common/fix.rs"]
+mod fix;
+mod fix_parser;
+mod fixes;
 mod fixtures;
 mod input;
 mod name_forms;
