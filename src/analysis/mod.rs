@@ -122,13 +122,25 @@ impl Ctx<'_> {
             .failures
             .iter()
             .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
-        let (reason, needs) = match failure {
-            Some(f) if f.forbidden => (
+        // A skipped snapshot object leaves its kind incomplete in its namespace.
+        let skipped = self.state.skipped.iter().find(|s| {
+            s.kind == kind.name() && s.namespace.as_deref().unwrap_or("default") == namespace
+        });
+        let (reason, needs) = match (failure, skipped) {
+            (Some(f), _) if f.forbidden => (
                 format!("forbidden: {}", f.reason),
                 format!("RBAC: {}", f.what()),
             ),
-            Some(f) => (f.reason.clone(), f.what()),
-            None => (
+            (Some(f), _) => (f.reason.clone(), f.what()),
+            (None, Some(s)) => (
+                format!(
+                    "{} could not be read, so the {} of namespace {namespace} are incomplete",
+                    s.what(),
+                    kind.resource()
+                ),
+                skipped_needs(s),
+            ),
+            (None, None) => (
                 format!(
                     "the input holds no {} for namespace {namespace}",
                     kind.resource()
@@ -190,6 +202,14 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         );
     }
 
+    for s in &state.skipped {
+        out.not_checked(
+            &format!("read {}", s.what()),
+            s.reason.clone(),
+            skipped_needs(s),
+        );
+    }
+
     out.findings
         .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
 
@@ -205,6 +225,21 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         not_checked: out.not_checked,
         probe: None,
     }
+}
+
+/// What it takes to read a skipped snapshot object.
+fn skipped_needs(s: &crate::model::SkippedObject) -> String {
+    let get = match (&s.name, &s.namespace) {
+        (Some(name), Some(ns)) => format!(
+            " (`kubectl get {} {name} -n {ns} -o json`)",
+            s.kind.to_lowercase()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "a {} that matches the Kubernetes API: correct it or capture it again{get}",
+        s.kind
+    )
 }
 
 fn summary(target: &Target, svc: Option<&Service>) -> ServiceSummary {
