@@ -23,8 +23,8 @@ pub struct Outcome {
 pub async fn diagnose(cli: &Cli) -> Result<Outcome> {
     let (state, namespace) = match &cli.snapshot {
         Some(path) => {
-            let path = path.clone();
-            let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path))
+            let (path, max) = (path.clone(), cli.max_snapshot_size);
+            let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path, max))
                 .await
                 .map_err(|e| Error::Usage(format!("snapshot reader stopped: {e}")))??;
             (

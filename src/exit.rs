@@ -24,9 +24,13 @@ impl ExitStatus {
     pub fn of_error(e: &crate::error::Error) -> ExitStatus {
         use crate::error::Error::*;
         match e {
-            Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
-                ExitStatus::Usage
-            }
+            Usage(_)
+            | SnapshotIo { .. }
+            | SnapshotParse { .. }
+            | SnapshotNotFile { .. }
+            | SnapshotTooLarge { .. }
+            | SnapshotNoObject { .. }
+            | Kubeconfig(_) => ExitStatus::Usage,
             Connect(_) => ExitStatus::ReadFailed,
             Interrupted => ExitStatus::Interrupted,
         }
@@ -49,6 +53,23 @@ mod tests {
             ExitStatus::of_error(&Error::Kubeconfig("x".into())),
             ExitStatus::Usage
         );
+        for input in [
+            Error::SnapshotNotFile {
+                path: "p".into(),
+                what: "a FIFO (named pipe)",
+            },
+            Error::SnapshotTooLarge {
+                path: "p".into(),
+                size: Some(2),
+                limit: 1,
+            },
+            Error::SnapshotNoObject {
+                path: "p".into(),
+                message: "x".into(),
+            },
+        ] {
+            assert_eq!(ExitStatus::of_error(&input), ExitStatus::Usage);
+        }
         assert_eq!(
             ExitStatus::of_error(&Error::Connect("x".into())),
             ExitStatus::ReadFailed

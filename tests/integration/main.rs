@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
+mod coverage;
 mod findings;
 mod fixtures;
 mod input;
