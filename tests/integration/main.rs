@@ -6,6 +6,7 @@
 mod coverage;
 mod findings;
 mod fixtures;
+mod fuzz;
 mod input;
 mod name_forms;
 mod output;
