@@ -24,9 +24,9 @@ pub struct Outcome {
 /// Read the state the plan names, diagnose, and decide the exit status.
 pub async fn diagnose(plan: &Plan) -> Result<Outcome> {
     let (state, target) = match &plan.source {
-        Source::Snapshot { path } => {
-            let path = path.clone();
-            let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path))
+        Source::Snapshot { path, max_size } => {
+            let (path, max) = (path.clone(), *max_size);
+            let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path, max))
                 .await
                 .map_err(Error::SnapshotTask)??;
             (state, plan.what.target("default"))

@@ -70,6 +70,15 @@ pub struct Cli {
     )]
     pub snapshot: Option<PathBuf>,
 
+    /// Largest snapshot input read (each file, or stdin), e.g. 100MB, 1GiB or bytes
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "512MiB",
+        value_parser = crate::source::snapshot::parse_size
+    )]
+    pub max_snapshot_size: u64,
+
     #[command(flatten)]
     pub kube: KubeArgs,
 

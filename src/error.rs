@@ -27,6 +27,29 @@ pub enum Error {
         message: String,
     },
 
+    /// A snapshot path that is not a regular file (a FIFO, socket or device):
+    /// reading it could block for ever, so it is refused before it is opened.
+    #[error("cannot read snapshot {}: it is {what}, not a regular file; give a file, a directory, or `-` to read a pipe from stdin", path.display())]
+    SnapshotNotFile {
+        path: PathBuf,
+        /// What it is instead, e.g. `a FIFO (named pipe)`.
+        what: &'static str,
+    },
+
+    /// A snapshot input larger than `--max-snapshot-size`.
+    #[error("snapshot {} is {}, over the {} limit; raise the limit with --max-snapshot-size (e.g. --max-snapshot-size {})", path.display(), size.map_or_else(|| format!("more than {}", crate::source::snapshot::format_size(*limit)), crate::source::snapshot::format_size), crate::source::snapshot::format_size(*limit), crate::source::snapshot::suggest_size(*size, *limit))]
+    SnapshotTooLarge {
+        path: PathBuf,
+        /// The file's size; `None` for stdin (only known to exceed the limit).
+        size: Option<u64>,
+        limit: u64,
+    },
+
+    /// A snapshot that parses but holds no Kubernetes object, with what it
+    /// looks like instead (kubectl's table output, an error message, …).
+    #[error("snapshot {} holds no Kubernetes object: {message}", path.display())]
+    SnapshotNoObject { path: PathBuf, message: String },
+
     /// The kubeconfig cannot be loaded or used.
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),

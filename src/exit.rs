@@ -35,12 +35,17 @@ impl ExitStatus {
     pub fn of_error(e: &crate::error::Error) -> ExitStatus {
         use crate::error::Error::*;
         match e {
-            Usage(_) | SnapshotIo { .. } | SnapshotParse { .. } | Kubeconfig(_) => {
-                ExitStatus::Usage
-            }
+            Usage(_)
+            | SnapshotIo { .. }
+            | SnapshotParse { .. }
+            | SnapshotNotFile { .. }
+            | SnapshotTooLarge { .. }
+            | SnapshotNoObject { .. }
+            | Kubeconfig(_) => ExitStatus::Usage,
             Connect(_) | NotApiServer(_) => ExitStatus::Unknown,
             // Internal failures after the diagnosis: no verdict reached stdout.
             SnapshotTask(_) | Encode { .. } | Output(_) => ExitStatus::Unknown,
+
             Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -62,6 +67,23 @@ mod tests {
             ExitStatus::of_error(&Error::Kubeconfig("x".into())),
             ExitStatus::Usage
         );
+        for input in [
+            Error::SnapshotNotFile {
+                path: "p".into(),
+                what: "a FIFO (named pipe)",
+            },
+            Error::SnapshotTooLarge {
+                path: "p".into(),
+                size: Some(2),
+                limit: 1,
+            },
+            Error::SnapshotNoObject {
+                path: "p".into(),
+                message: "x".into(),
+            },
+        ] {
+            assert_eq!(ExitStatus::of_error(&input), ExitStatus::Usage);
+        }
         assert_eq!(
             ExitStatus::of_error(&Error::Connect("x".into())),
             ExitStatus::Unknown

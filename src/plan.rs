@@ -32,8 +32,8 @@ pub enum What {
 pub enum Source {
     /// The API server, reached as the kubectl-style flags say.
     Live(Box<KubeArgs>),
-    /// Files (or `-` for stdin).
-    Snapshot { path: PathBuf },
+    /// Files (or `-` for stdin), each read up to `max_size` bytes.
+    Snapshot { path: PathBuf, max_size: u64 },
 }
 
 /// How to render, with every environment decision already made.
@@ -72,7 +72,10 @@ impl Plan {
     /// The same, with the environment given (for tests).
     pub fn with_env(cli: &Cli, env: &Env) -> Plan {
         let source = match &cli.snapshot {
-            Some(path) => Source::Snapshot { path: path.clone() },
+            Some(path) => Source::Snapshot {
+                path: path.clone(),
+                max_size: cli.max_snapshot_size,
+            },
             None => Source::Live(Box::new(cli.kube.clone())),
         };
         // Offline there is no kubeconfig context: `default`, as kubectl would.

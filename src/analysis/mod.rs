@@ -131,13 +131,25 @@ impl Ctx<'_> {
             out.not_checked(SHARED_CHECK, f.reason.clone(), shared_needs(self.state, f));
             return false;
         }
-        let (reason, needs) = match failure {
-            Some(f) if f.forbidden => (
+        // A skipped snapshot object leaves its kind incomplete in its namespace.
+        let skipped = self.state.skipped.iter().find(|s| {
+            s.kind == kind.name() && s.namespace.as_deref().unwrap_or("default") == namespace
+        });
+        let (reason, needs) = match (failure, skipped) {
+            (Some(f), _) if f.forbidden => (
                 format!("forbidden: {}", f.reason),
                 format!("RBAC: {}", f.what()),
             ),
-            Some(f) => (f.reason.clone(), f.what()),
-            None => (
+            (Some(f), _) => (f.reason.clone(), f.what()),
+            (None, Some(s)) => (
+                format!(
+                    "{} could not be read, so the {} of namespace {namespace} are incomplete",
+                    s.what(),
+                    kind.resource()
+                ),
+                skipped_needs(s),
+            ),
+            (None, None) => (
                 format!(
                     "the input holds no {} for namespace {namespace}",
                     kind.resource()
@@ -209,6 +221,14 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         );
     }
 
+    for s in &state.skipped {
+        out.not_checked(
+            &format!("read {}", s.what()),
+            s.reason.clone(),
+            skipped_needs(s),
+        );
+    }
+
     collapse_unread_service(state, target, &mut out);
     out.findings
         .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
@@ -221,11 +241,16 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
             not_checked: &out.not_checked,
         },
     );
-    // The selected pods, when they were read (a selectorless Service selects none).
+    // The selected pods, when they were read (a selectorless Service selects
+    // none); those that were read when the read was incomplete (a skipped
+    // snapshot object), whose gap not_checked names.
     let backends_read = match service.and_then(|s| s.selector.as_ref()) {
-        Some(sel) => state
-            .coverage
-            .covers_selection(Kind::Pod, &target.namespace, sel),
+        Some(sel) => {
+            !ctx.pods.is_empty()
+                || state
+                    .coverage
+                    .covers_selection(Kind::Pod, &target.namespace, sel)
+        }
         None => true,
     };
     Report {
@@ -286,6 +311,21 @@ fn collapse_unread_service(state: &ClusterState, target: &Target, out: &mut Out)
         out.not_checked
             .retain(|n| n.check == SHARED_CHECK || n.needs.starts_with("RBAC: "));
     }
+}
+
+/// What it takes to read a skipped snapshot object.
+fn skipped_needs(s: &crate::model::SkippedObject) -> String {
+    let get = match (&s.name, &s.namespace) {
+        (Some(name), Some(ns)) => format!(
+            " (`kubectl get {} {name} -n {ns} -o json`)",
+            s.kind.to_lowercase()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "a {} that matches the Kubernetes API: correct it or capture it again{get}",
+        s.kind
+    )
 }
 
 fn summary(state: &ClusterState, target: &Target, svc: Option<&Service>) -> ServiceSummary {

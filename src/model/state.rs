@@ -229,6 +229,32 @@ pub struct ClusterState {
     pub coverage: Coverage,
     /// Reads that failed; optional ones become `not_checked` entries.
     pub failures: Vec<ReadFailure>,
+    /// Snapshot objects that do not match the Kubernetes API: left out of
+    /// the state (and of its coverage), each becomes a `not_checked` entry.
+    pub skipped: Vec<SkippedObject>,
+}
+
+/// A snapshot object that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedObject {
+    /// The kind as the input spells it, e.g. `Pod`.
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// The field path and what is wrong with its value, e.g.
+    /// `spec.containers[0].ports[0].containerPort: invalid type: string "eighty", expected i32`.
+    pub reason: String,
+}
+
+impl SkippedObject {
+    /// `Pod default/pay-v1-abc`, `Namespace team-a`, `Pod (no name)`.
+    pub fn what(&self) -> String {
+        let name = self.name.as_deref().unwrap_or("(no name)");
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{name}", self.kind),
+            None => format!("{} {name}", self.kind),
+        }
+    }
 }
 
 impl ClusterState {

@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
     let opts = Options::default();
     c.bench_function("example: read + diagnose service-v4", |b| {
         b.iter(|| {
-            let state = snapshot::load(&example).unwrap();
+            let state = snapshot::load(&example, snapshot::DEFAULT_MAX_SIZE).unwrap();
             black_box(diagnose(&state, &target, &opts))
         })
     });
@@ -98,9 +98,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("1k services / 10k pods");
     g.sample_size(10);
     g.bench_function("read snapshot", |b| {
-        b.iter(|| black_box(snapshot::load(&big).unwrap()))
+        b.iter(|| black_box(snapshot::load(&big, snapshot::DEFAULT_MAX_SIZE).unwrap()))
     });
-    let state = snapshot::load(&big).unwrap();
+    let state = snapshot::load(&big, snapshot::DEFAULT_MAX_SIZE).unwrap();
     let target = Target {
         namespace: "team-7".into(),
         name: "svc-507".into(),

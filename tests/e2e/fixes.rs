@@ -167,7 +167,7 @@ pub fn every_kubectl_command_in_the_fixes_runs_against_the_cluster(c: &Cluster) 
                     if k.namespaced() && k.namespace.is_none() && !k.all_namespaces {
                         return Err("names no namespace".to_owned());
                     }
-                    try_command(&c, &k)
+                    try_command(c, &k)
                 });
                 match outcome {
                     Ok(()) => eprintln!("ok: {ns}/{svc} {code}: {cmd}"),
@@ -195,7 +195,7 @@ pub fn commands_naming_wrong_objects_fail(c: &Cluster) {
         "kubectl svcdiscover service-pay-v1 -n Not_A_Namespace".to_owned(),
     ] {
         let k = parse(&cmd).unwrap();
-        assert!(try_command(&c, &k).is_err(), "accepted: {cmd}");
+        assert!(try_command(c, &k).is_err(), "accepted: {cmd}");
     }
 }
 

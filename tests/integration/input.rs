@@ -185,19 +185,6 @@ fn malformed_snapshots_exit_2_with_file_and_position() {
         run.stderr
     );
 
-    let p = write(
-        &dir,
-        "wrong-shape.json",
-        r#"{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": "nope"}}"#,
-    );
-    let run = run_path(&p, &["x"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("wrong-shape.json") && run.stderr.contains("Pod"),
-        "{}",
-        run.stderr
-    );
-
     let run = run_path(&dir.path().join("missing.json"), &["x"]);
     assert_eq!(run.code, 2);
     assert!(
@@ -365,7 +352,8 @@ fn truncated_and_corrupted_snapshots_never_panic() {
         if run.code == 2 {
             assert!(
                 run.stderr.starts_with("error: malformed snapshot")
-                    || run.stderr.starts_with("error: cannot read snapshot"),
+                    || run.stderr.starts_with("error: cannot read snapshot")
+                    || run.stderr.contains("holds no Kubernetes object"),
                 "case {n}: {}",
                 run.stderr
             );
@@ -401,4 +389,397 @@ fn request_timeout_bounds_each_request_against_a_silent_server() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     // The per-request timeout fired (not a transport error, not a hang).
     assert!(err.contains("timed out after 1s"), "{err}");
+}
+
+#[test]
+fn input_without_a_kubernetes_object_is_an_input_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, what) in [
+        ("notes.txt", "remember to capture the pods\n", "plain text"),
+        ("number.yaml", "42\n", "a number"),
+        ("empty-map.json", "{}\n", "an empty mapping"),
+        (
+            "no-kind.yaml",
+            "metadata:\n  name: pay-v1\nspec: {}\n",
+            "a mapping without `kind`",
+        ),
+        (
+            "none.txt",
+            "No resources found in default namespace.\n",
+            "kubectl's \"No resources found in default namespace.\" message",
+        ),
+        (
+            "unauthorized.txt",
+            "error: You must be logged in to the server (Unauthorized)\n",
+            "kubectl error message (\"error: You must be logged in to the server (Unauthorized)\")",
+        ),
+        (
+            "forbidden.txt",
+            "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"\n",
+            "kubectl error message",
+        ),
+        (
+            "table.txt",
+            "NAME                      READY   STATUS    RESTARTS   AGE\npay-v1-78447cf896-2kjxm   1/1     Running   0          5d\npay-v1-78447cf896-fmw22   1/1     Running   0          5d\n",
+            "it looks like kubectl's table output; capture with -o json or -o yaml",
+        ),
+        (
+            "table-all.txt",
+            "NAMESPACE     NAME             TYPE        CLUSTER-IP    EXTERNAL-IP   PORT(S)        AGE\ndefault       service-pay-v1   NodePort    10.96.12.7    <none>        80:30114/TCP   5d\n",
+            "kubectl's table output",
+        ),
+    ] {
+        let p = write(&dir, name, text);
+        let run = run_path(&p, &["service-pay-v1"]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{name}");
+        assert!(
+            run.stderr.contains(&format!(
+                "snapshot {} holds no Kubernetes object: ",
+                p.display()
+            )),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(what), "{name}: {}", run.stderr);
+    }
+
+    // What `kubectl get -o json` prints for an empty namespace is a capture.
+    let p = write(
+        &dir,
+        "empty-list.json",
+        r#"{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}"#,
+    );
+    let run = run_path(&p, &["service-pay-v1"]);
+    // Not an input error; a capture of nothing: the verdict is unknown.
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(not_checked(&run.json(), "the Service"));
+
+    // Unknown kinds are objects (ignored), not an input error.
+    let p = write(
+        &dir,
+        "ingress.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: default\n",
+    );
+    // (It holds nothing the verdict needs: unknown, exit 3, not exit 2.)
+    assert_eq!(run_path(&p, &["service-pay-v1"]).code, 3);
+
+    // A stray document beside objects is named with its number.
+    let p = write(
+        &dir,
+        "stray.yaml",
+        &format!("{}---\njust a note\n", to_yaml_docs(&scenario())),
+    );
+    let run = run_path(&p, &["service-pay-v1"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("is not a Kubernetes object: it is plain text"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_object_listed_twice_counts_once() {
+    let once = run_on(&scenario(), &["service-pay-v1", "-o", "json"]);
+    let r_once = once.json();
+    assert_eq!(r_once["backends"].as_array().unwrap().len(), 2);
+
+    // `kubectl get … -o json` run twice into one file.
+    let text = serde_json::to_string_pretty(&scenario()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let twice = write(&dir, "twice.json", &format!("{text}\n{text}\n"));
+    let r = run_path(&twice, &["service-pay-v1"]).json();
+    assert_eq!(r, r_once);
+
+    // A cluster-info dump tree plus a List of the same objects.
+    let s = scenario();
+    for ns in ["default", "kube-system"] {
+        for (file, kind) in [("services.json", "Service"), ("pods.json", "Pod")] {
+            let objs: Vec<Value> = s["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["kind"] == kind && o["metadata"]["namespace"] == ns)
+                .cloned()
+                .collect();
+            let list = json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": {}, "items": objs});
+            write(&dir, &format!("tree/{ns}/{file}"), &list.to_string());
+        }
+    }
+    write(&dir, "tree/all.json", &text);
+    let r = run_path(&dir.path().join("tree"), &["service-pay-v1"]).json();
+    assert_eq!(r["backends"], r_once["backends"]);
+    assert_eq!(r["endpoints"], r_once["endpoints"]);
+}
+
+/// Run with a deadline: a hang fails the test instead of blocking it.
+fn run_bounded(args: &[&std::ffi::OsStr], stdin: Option<Vec<u8>>) -> Run {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        if let Some(bytes) = stdin {
+            let _ = input.write_all(&bytes); // the reader may stop early
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{args:?} did not finish within 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    feeder.join().unwrap();
+    Run::from_output(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn fifos_sockets_and_devices_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("capture.json");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let snap = std::ffi::OsStr::new("--snapshot");
+    let svc = std::ffi::OsStr::new("service-pay-v1");
+    // Given as the path, and found in a directory: both refused at once.
+    for (path, what) in [
+        (fifo.as_os_str(), "a FIFO (named pipe), not a regular file"),
+        (
+            dir.path().as_os_str(),
+            "a FIFO (named pipe), not a regular file",
+        ),
+        (
+            std::ffi::OsStr::new("/dev/zero"),
+            "a character device, not a regular file",
+        ),
+    ] {
+        let run = run_bounded(&[svc, snap, path], None);
+        assert_eq!(run.code, 2, "{path:?}: {}", run.stderr);
+        assert!(run.stderr.contains(what), "{path:?}: {}", run.stderr);
+        assert!(run.stderr.contains("`-`"), "{}", run.stderr);
+    }
+    let sock_path = dir.path().join("api.sock");
+    let _sock = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+    let run = run_bounded(&[svc, snap, sock_path.as_os_str()], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("a socket"), "{}", run.stderr);
+}
+
+#[test]
+fn inputs_over_the_size_limit_are_refused_with_size_limit_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = serde_json::to_string_pretty(&scenario()).unwrap();
+    let p = write(&dir, "scenario.json", &text);
+    let size = text.len();
+    let run = run_path(&p, &["service-pay-v1", "--max-snapshot-size", "100kB"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "snapshot {} is {:.1} KiB, over the 100 kB limit; raise the limit with --max-snapshot-size",
+            p.display(),
+            size as f64 / 1024.0
+        )),
+        "{}",
+        run.stderr
+    );
+    // Raised, it reads; the flag takes SI and binary units and plain bytes.
+    for limit in ["1MB", "1MiB", &size.to_string()] {
+        let run = run_path(&p, &["service-pay-v1", "--max-snapshot-size", limit]);
+        assert_eq!(run.code, 0, "{limit}: {}", run.stderr);
+    }
+
+    // stdin is capped too: it stops reading past the limit.
+    let s = std::ffi::OsStr::new;
+    let run = run_bounded(
+        &[
+            s("service-pay-v1"),
+            s("--snapshot"),
+            s("-"),
+            s("--max-snapshot-size"),
+            s("64KiB"),
+        ],
+        Some(text.into_bytes()),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("snapshot <stdin> is more than 64 KiB, over the 64 KiB limit"),
+        "{}",
+        run.stderr
+    );
+
+    let out = cmd()
+        .args(["x", "--snapshot", "-", "--max-snapshot-size", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a size such as 512MiB"));
+}
+
+/// A pod as `kubectl get pods -o yaml` prints it, about 3 kB with its
+/// managedFields, numbered `i`.
+fn generated_pod(template: &Value, i: usize) -> Value {
+    let mut p = template.clone();
+    let name = format!("pay-v1-78447cf896-g{i:05}");
+    p["metadata"]["name"] = json!(name);
+    p["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+    p["status"]["podIP"] = json!(format!("10.244.{}.{}", i / 250, i % 250 + 2));
+    p["status"]["podIPs"] = json!([{"ip": p["status"]["podIP"].clone()}]);
+    p
+}
+
+#[test]
+fn a_5_mb_yaml_dump_of_1500_pods_reads() {
+    let mut s = scenario();
+    let template = find(&mut s, "Pod", "default", "pay-v1-").clone();
+    let event = items(&mut s)
+        .iter()
+        .find(|o| o["kind"] == "Event" && o["involvedObject"]["kind"] == "Pod")
+        .unwrap()
+        .clone();
+    let mut docs: Vec<String> = Vec::new();
+    for o in s["items"].as_array().unwrap() {
+        docs.push(serde_saphyr::to_string(o).unwrap());
+    }
+    // Each pod with the event of its scheduling, as a dump holds them.
+    for i in 0..1500 {
+        let pod = generated_pod(&template, i);
+        let mut e = event.clone();
+        e["metadata"]["name"] = json!(format!(
+            "{}.{i:x}",
+            pod["metadata"]["name"].as_str().unwrap()
+        ));
+        e["metadata"]["uid"] = json!(format!("00000000-0000-4000-9000-{i:012}"));
+        e["involvedObject"]["name"] = pod["metadata"]["name"].clone();
+        e["involvedObject"]["uid"] = pod["metadata"]["uid"].clone();
+        docs.push(serde_saphyr::to_string(&pod).unwrap());
+        docs.push(serde_saphyr::to_string(&e).unwrap());
+    }
+    let text = docs.join("---\n");
+    assert!(docs.len() > 1024, "more documents than the YAML default");
+    assert!(text.len() > 5_000_000, "{} bytes", text.len());
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "dump.yaml", &text);
+    let started = std::time::Instant::now();
+    let run = run_path(&p, &["service-pay-v1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r = run.json();
+    assert_eq!(r["backends"].as_array().unwrap().len(), 1502);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_quickly() {
+    // "Billion laughs": nine levels of nine aliases expand to 9^9 strings.
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\n  namespace: kube-system\ndata:\n  l0: &l0 \"lol\"\n",
+    );
+    for i in 1..=9 {
+        let refs = vec![format!("*l{}", i - 1); 9].join(", ");
+        text.push_str(&format!("  l{i}: &l{i} [{refs}]\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "bomb.yaml", &text);
+    let started = std::time::Instant::now();
+    let run = run_bounded(
+        &[
+            std::ffi::OsStr::new("service-pay-v1"),
+            std::ffi::OsStr::new("--snapshot"),
+            p.as_os_str(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bomb.yaml") && run.stderr.contains("alias bomb"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_malformed_object_is_skipped_and_named_not_fatal() {
+    let mut s = scenario();
+    let pod = find(&mut s, "Pod", "default", "pay-v1-");
+    let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+    pod["spec"]["containers"][0]["ports"][0]["containerPort"] = json!("eighty");
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0);
+    let entry = r["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["check"] == format!("read Pod default/{name}"))
+        .unwrap_or_else(|| panic!("{}", r["not_checked"]));
+    assert_eq!(
+        entry["reason"],
+        "spec.containers[0].ports[0].containerPort: invalid type: string \"eighty\", expected i32"
+    );
+    assert!(
+        entry["needs"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("kubectl get pod {name} -n default -o json")),
+        "{}",
+        entry["needs"]
+    );
+    // The other pod is still diagnosed; the pods of default are incomplete,
+    // so "no pod matches" cannot be claimed there.
+    assert_eq!(r["backends"].as_array().unwrap().len(), 1);
+    let (_, typo) = diagnose(&s, &["service-pay-typo"]);
+    assert!(
+        codes(&typo).iter().all(|c| c != "selector-matches-no-pods"),
+        "{:?}",
+        codes(&typo)
+    );
+    assert!(not_checked(&typo, "selector"), "{}", typo["not_checked"]);
+
+    // A long offending value is cut; no Rust debug text.
+    let mut s = scenario();
+    let svc = find(&mut s, "Service", "default", "service-pay-v1");
+    svc["spec"]["ports"][0]["port"] = json!("9".repeat(500));
+    let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 3, "the Service itself is unknown, not missing");
+    assert_eq!(r["verdict"], "unknown");
+    assert!(codes(&r).iter().all(|c| c != "service-not-found"));
+    let entry = r["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["check"] == "read Service default/service-pay-v1")
+        .unwrap_or_else(|| panic!("{}", r["not_checked"]));
+    let reason = entry["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        format!(
+            "spec.ports[0].port: invalid type: string \"{}…\", expected i32",
+            "9".repeat(60)
+        )
+    );
+    let text = r["not_checked"].to_string();
+    for debug in ["Some(", "Error {", "Value::", "Path {"] {
+        assert!(!text.contains(debug), "{debug} in {text}");
+    }
 }

@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
 mod cli;
+mod coverage;
 mod findings;
 #[path = "../common/fix.rs"]
 mod fix;
 mod fix_parser;
 mod fixes;
 mod fixtures;
+mod fuzz;
 mod input;
 mod name_forms;
 mod output;
