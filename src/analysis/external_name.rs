@@ -153,7 +153,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
     }
     let fix = match suggestions.first() {
         Some(good) => format!(
-            "kubectl -n {} patch service {} -p '{{\"spec\":{{\"externalName\":\"{good}\"}}}}'",
+            "`kubectl -n {} patch service {} -p '{{\"spec\":{{\"externalName\":\"{good}\"}}}}'`",
             svc.namespace, svc.name
         ),
         None => format!(
@@ -177,52 +177,22 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
     );
 }
 
-/// A selectorless Service with an EndpointSlice for `ip`, as one pasteable command.
+/// Turn the Service into a selectorless ClusterIP Service, then give it an
+/// EndpointSlice for `ip`.
 fn ip_fix(svc: &Service, ip: IpAddr) -> String {
     let (ns, name) = (&svc.namespace, &svc.name);
     let family = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
-    let ports: Vec<(String, i32, String)> = if svc.ports.is_empty() {
-        vec![(String::new(), 80, "TCP".to_owned())]
+    // A ClusterIP Service needs a port; one without says which it assumes.
+    let (ports, port_note) = if svc.ports.is_empty() {
+        (
+            r#","ports":[{"port":80}]"#,
+            " (the Service lists no port: 80 stands for the port clients use)",
+        )
     } else {
-        svc.ports
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone().unwrap_or_default(),
-                    p.port,
-                    p.protocol.clone(),
-                )
-            })
-            .collect()
-    };
-    let svc_ports: String = ports
-        .iter()
-        .map(|(n, port, proto)| {
-            let name = if n.is_empty() {
-                String::new()
-            } else {
-                format!("    name: {n}\n")
-            };
-            format!("  - port: {port}\n{name}    protocol: {proto}\n")
-        })
-        .collect();
-    let slice_ports: String = ports
-        .iter()
-        .map(|(n, port, proto)| format!("- name: \"{n}\"\n  port: {port}\n  protocol: {proto}\n"))
-        .collect();
-    let port_note = if svc.ports.is_empty() {
-        " (the Service lists no port: 80 stands for the port clients use)"
-    } else {
-        ""
+        ("", "")
     };
     format!(
-        "give the Service endpoints instead: a selectorless Service and an EndpointSlice for {ip}{port_note}:\n\
-kubectl -n {ns} delete service {name} && kubectl apply -f - <<'EOF'\n\
-apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  ports:\n{svc_ports}\
----\n\
-apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {name}-1\n  namespace: {ns}\n  labels:\n    kubernetes.io/service-name: {name}\naddressType: {family}\nports:\n{slice_ports}\
-endpoints:\n- addresses:\n  - \"{ip}\"\n\
-EOF"
+        "give the Service endpoints instead{port_note}: make it a selectorless ClusterIP Service with `kubectl -n {ns} patch service {name} --type=merge -p '{{\"spec\":{{\"type\":\"ClusterIP\",\"externalName\":null{ports}}}}}'`, then create an EndpointSlice labelled kubernetes.io/service-name={name} with addressType {family} and the address {ip} (docs/findings.md shows the manifest)"
     )
 }
 
@@ -303,12 +273,15 @@ mod tests {
         assert!(f[0].message.contains("NXDOMAIN"), "{}", f[0].message);
         let fix = &f[0].fix;
         assert!(
-            fix.contains("kubectl -n default delete service legacy && kubectl apply -f - <<'EOF'")
+            fix.contains(r#"`kubectl -n default patch service legacy --type=merge -p '{"spec":{"type":"ClusterIP","externalName":null}}'`"#),
+            "{fix}"
         );
-        assert!(fix.contains("kubernetes.io/service-name: legacy"), "{fix}");
-        assert!(fix.contains("- \"192.0.2.10\""), "{fix}");
-        assert!(fix.contains("name: \"pg\"\n  port: 5432"), "{fix}");
-        assert!(fix.ends_with("EOF"), "{fix}");
+        assert!(
+            fix.contains(
+                "kubernetes.io/service-name=legacy with addressType IPv4 and the address 192.0.2.10"
+            ),
+            "{fix}"
+        );
         // The prediction agrees: no name form resolves, and says why.
         assert!(
             r.name_forms
@@ -341,7 +314,7 @@ mod tests {
         );
         assert_eq!(
             f[0].fix,
-            r#"kubectl -n default patch service alias -p '{"spec":{"externalName":"pay.payments.svc.cluster.local"}}'"#
+            r#"`kubectl -n default patch service alias -p '{"spec":{"externalName":"pay.payments.svc.cluster.local"}}'`"#
         );
     }
 

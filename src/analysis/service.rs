@@ -330,48 +330,47 @@ fn other_namespaces(
         parts.join(", ")
     );
     let fix = format!(
-        "the Service must live in the pods' namespace (clients then use {name}.{target_ns}), or the pods in {ns}; to create it beside the pods:\nkubectl apply -f - <<'EOF'\n{yaml}EOF",
+        "the Service must live in the pods' namespace (clients then use {name}.{target_ns}), or the pods in {ns}; to create it beside the pods: {commands}",
         name = svc.name,
         ns = svc.namespace,
-        yaml = service_yaml(svc, target_ns),
+        commands = service_commands(svc, target_ns),
     );
     Some((text, fix, refs))
 }
 
 /// The Service's name, selector and ports as a manifest for namespace `ns`.
-fn service_yaml(svc: &Service, ns: &str) -> String {
-    let mut y = format!(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {}\n  namespace: {ns}\nspec:\n",
-        svc.name
-    );
-    if svc.headless {
-        y.push_str("  clusterIP: None\n");
-    }
-    if svc.publish_not_ready_addresses {
-        y.push_str("  publishNotReadyAddresses: true\n");
-    }
-    y.push_str("  selector:\n");
-    for (k, v) in svc.selector.iter().flatten() {
-        y.push_str(&format!("    {k}: \"{v}\"\n"));
-    }
-    if !svc.ports.is_empty() {
-        y.push_str("  ports:\n");
-        for p in &svc.ports {
-            y.push_str(&format!("  - port: {}\n", p.port));
-            if let Some(n) = &p.name {
-                y.push_str(&format!("    name: {n}\n"));
-            }
-            let target = match &p.target_port {
-                crate::model::TargetPort::Number(n) => n.to_string(),
-                crate::model::TargetPort::Name(n) => n.clone(),
-            };
-            y.push_str(&format!(
-                "    targetPort: {target}\n    protocol: {}\n",
-                p.protocol
-            ));
-        }
-    }
-    y
+/// Commands that create a copy of `svc` in namespace `ns`: `kubectl create
+/// service` (numeric ports only: a named targetPort keeps the port number),
+/// then its selector.
+fn service_commands(svc: &Service, ns: &str) -> String {
+    let kind = match svc.type_ {
+        ServiceType::NodePort => "nodeport",
+        ServiceType::LoadBalancer => "loadbalancer",
+        _ => "clusterip",
+    };
+    let headless = if svc.headless {
+        " --clusterip=None"
+    } else {
+        ""
+    };
+    let tcp: String = svc
+        .ports
+        .iter()
+        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
+        .map(|p| match &p.target_port {
+            crate::model::TargetPort::Number(t) => format!(" --tcp={}:{t}", p.port),
+            crate::model::TargetPort::Name(_) => format!(" --tcp={}", p.port),
+        })
+        .collect();
+    let selector = svc
+        .selector
+        .as_ref()
+        .map(crate::model::selector_string)
+        .unwrap_or_default();
+    format!(
+        "`kubectl -n {ns} create service {kind} {name}{headless}{tcp}` and `kubectl -n {ns} set selector service {name} '{selector}'`",
+        name = svc.name
+    )
 }
 
 struct Hint {
@@ -736,8 +735,12 @@ mod tests {
         assert!(
             f[0].fix
                 .contains("the Service must live in the pods' namespace")
-                && f[0].fix.contains("namespace: payments\n")
-                && f[0].fix.contains("    app: \"pay\"\n"),
+                && f[0]
+                    .fix
+                    .contains("`kubectl -n payments create service clusterip pay")
+                && f[0]
+                    .fix
+                    .contains("`kubectl -n payments set selector service pay 'app=pay'`"),
             "{}",
             f[0].fix
         );

@@ -74,8 +74,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
                     (
                         format!("names Service {name}, which does not exist in namespace {ns}"),
                         format!(
-                            "create the headless Service {name}:\nkubectl apply -f - <<'EOF'\n{}EOF",
-                            headless_yaml(name, ns, &selector_for(set, svc), svc)
+                            "create the headless Service {name} selecting its pods: {}",
+                            headless_commands(name, ns, &selector_for(set, svc), svc)
                         ),
                         None,
                     )
@@ -90,8 +90,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
                         }
                     ),
                     format!(
-                        "clusterIP cannot be changed to None on an existing Service: recreate {name} as headless (clients of its ClusterIP need another Service):\nkubectl -n {ns} delete service {name} && kubectl apply -f - <<'EOF'\n{}EOF",
-                        headless_yaml(name, ns, &selector_for(set, t), t)
+                        "clusterIP cannot be changed to None on an existing Service: recreate {name} as headless (clients of its ClusterIP need another Service): `kubectl -n {ns} delete service {name}`, then {}",
+                        headless_commands(name, ns, &selector_for(set, t), t)
                     ),
                     Some(t),
                 ),
@@ -170,32 +170,27 @@ fn selector_patch(svc: &Service, set: &Workload) -> String {
     serde_json::json!({"spec": {"selector": sel}}).to_string()
 }
 
-fn headless_yaml(
+fn headless_commands(
     name: &str,
     ns: &str,
     selector: &BTreeMap<String, String>,
     ports_from: &Service,
 ) -> String {
-    let mut y = format!(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  clusterIP: None\n  selector:\n"
-    );
-    for (k, v) in selector {
-        y.push_str(&format!("    {k}: \"{v}\"\n"));
-    }
-    if !ports_from.ports.is_empty() {
-        y.push_str("  ports:\n");
-        for p in &ports_from.ports {
-            y.push_str(&format!("  - port: {}\n", p.port));
-            if let Some(n) = &p.name {
-                y.push_str(&format!("    name: {n}\n"));
-            }
-            y.push_str(&format!(
-                "    targetPort: {}\n    protocol: {}\n",
-                p.target_port, p.protocol
-            ));
-        }
-    }
-    y
+    // `kubectl create service` takes numeric ports only; a named targetPort
+    // keeps the port number.
+    let tcp: String = ports_from
+        .ports
+        .iter()
+        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
+        .map(|p| match &p.target_port {
+            crate::model::TargetPort::Number(t) => format!(" --tcp={}:{t}", p.port),
+            crate::model::TargetPort::Name(_) => format!(" --tcp={}", p.port),
+        })
+        .collect();
+    format!(
+        "`kubectl -n {ns} create service clusterip {name} --clusterip=None{tcp}` and `kubectl -n {ns} set selector service {name} '{}'`",
+        crate::model::selector_string(selector)
+    )
 }
 
 #[cfg(test)]
@@ -342,8 +337,9 @@ mod tests {
             f[0].message
         );
         assert!(
-            f[0].fix
-                .contains("name: db-headless\n  namespace: default\nspec:\n  clusterIP: None"),
+            f[0].fix.contains(
+                "`kubectl -n default create service clusterip db-headless --clusterip=None`"
+            ),
             "{}",
             f[0].fix
         );
@@ -373,7 +369,7 @@ mod tests {
             f[0].message
         );
         assert!(
-            f[0].fix.contains("kubectl -n default delete service db &&"),
+            f[0].fix.contains("`kubectl -n default delete service db`, then `kubectl -n default create service clusterip db --clusterip=None"),
             "{}",
             f[0].fix
         );

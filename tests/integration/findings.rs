@@ -651,7 +651,7 @@ fn pods_in_another_namespace_are_named_when_the_selector_matches_none_here() {
     let fix = f[0]["fix"].as_str().unwrap();
     assert!(fix.starts_with("the Service must live in the pods' namespace (clients then use service-pay-typo.client), or the pods in default"), "{fix}");
     assert!(
-        fix.contains("  name: service-pay-typo\n  namespace: client\n"),
+        fix.contains("`kubectl -n client create service clusterip service-pay-typo --tcp=80:80` and `kubectl -n client set selector service service-pay-typo 'app=pay-v2'`"),
         "{fix}"
     );
 }
@@ -680,7 +680,14 @@ fn external_name_with_an_address_or_a_dangling_cluster_target_is_an_error() {
             .unwrap()
             .contains("legacy-db.default.svc.cluster.local does not exist (NXDOMAIN)")
     );
-    assert!(f[0]["fix"].as_str().unwrap().contains("addressType: IPv4"));
+    assert!(
+        f[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("addressType IPv4 and the address 192.0.2.10"),
+        "{}",
+        f[0]["fix"]
+    );
     assert_eq!(
         form(&r, "legacy-db", Some("default"))["expected_resolves"],
         false
@@ -702,7 +709,7 @@ fn external_name_with_an_address_or_a_dangling_cluster_target_is_an_error() {
     );
     assert_eq!(
         f[0]["fix"],
-        r#"kubectl -n default patch service pay-alias -p '{"spec":{"externalName":"service-pay-v1.default.svc.cluster.local"}}'"#
+        r#"`kubectl -n default patch service pay-alias -p '{"spec":{"externalName":"service-pay-v1.default.svc.cluster.local"}}'`"#
     );
 
     let (code, r) = diagnose(&s, &["pay-ok"]);
@@ -712,7 +719,7 @@ fn external_name_with_an_address_or_a_dangling_cluster_target_is_an_error() {
 
 /// The pay-v1 pods as pods `pay-db-0/1` of StatefulSet pay-db (serviceName
 /// `service_name`), behind the headless Service pay-headless.
-fn stateful_scenario(service_name: &str) -> serde_json::Value {
+pub fn stateful_scenario(service_name: &str) -> serde_json::Value {
     let mut s = scenario();
     let olds: Vec<String> = items(&mut s)
         .iter()
@@ -777,7 +784,14 @@ fn statefulset_pods_get_per_pod_names_only_through_their_governing_headless_serv
         msg.contains("StatefulSet pay-db: serviceName names Service pay-db, which does not exist in namespace default"),
         "{msg}"
     );
-    assert!(f[0]["fix"].as_str().unwrap().contains("clusterIP: None"));
+    assert!(
+        f[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`kubectl -n default create service clusterip pay-db --clusterip=None"),
+        "{}",
+        f[0]["fix"]
+    );
     let row = form(
         &r,
         "pay-db-0.pay-headless.default.svc.cluster.local",

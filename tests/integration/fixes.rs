@@ -343,6 +343,40 @@ fn cases() -> Vec<Case> {
         }),
         &["service-pay-v1"],
     ));
+    v.push(case(
+        "one of a workload's pods left out of the selector",
+        pay(|s| {
+            find(s, "Service", "default", "service-pay-v1")["spec"]["selector"] =
+                json!({"app": "pay-v1", "tier": "web"});
+            find(s, "Pod", "default", "pay-v1-78447cf896-2k")["metadata"]["labels"]["tier"] =
+                json!("web");
+        }),
+        &["service-pay-v1"],
+    ));
+    v.push(case(
+        "ExternalName holding an address",
+        pay(|s| {
+            find(s, "Service", "default", "service-user-v1")["spec"] = json!({
+                "type": "ExternalName", "externalName": "10.20.30.40",
+                "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80}]
+            });
+        }),
+        &["service-user-v1"],
+    ));
+    v.push(case(
+        "ExternalName naming a Service that does not exist",
+        pay(|s| {
+            find(s, "Service", "default", "service-user-v1")["spec"] = json!({
+                "type": "ExternalName", "externalName": "service-pay-v2.default.svc.cluster.local"
+            });
+        }),
+        &["service-user-v1"],
+    ));
+    v.push(case(
+        "StatefulSet naming a missing governing Service",
+        crate::findings::stateful_scenario("pay-db"),
+        &["pay-headless"],
+    ));
     v
 }
 
@@ -531,31 +565,18 @@ fn every_fix_is_a_command_that_works_as_written() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    let all = [
-        "service-not-found",
-        "selector-matches-no-pods",
-        "selectorless-service",
-        "external-name-service",
-        "headless-service",
-        "publish-not-ready-addresses",
-        "image-pull-failure",
-        "crash-loop",
-        "container-config-error",
-        "pod-unschedulable",
-        "pods-not-ready",
-        "pod-restarts",
-        "target-port-mismatch",
-        "no-ready-endpoints",
-        "endpoints-out-of-sync",
-        "terminating-endpoints",
-        "dns-service-missing",
-        "dns-no-ready-endpoints",
-        "dns-corefile-missing",
-        "dns-corefile-no-kubernetes",
-        "cluster-domain-mismatch",
-        "node-local-dns",
-        "name-shadowed",
-    ];
+    // Every code of the catalogue (docs/findings.md is checked against the
+    // code's own list by a unit test).
+    let catalogue = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md"),
+    )
+    .unwrap();
+    let all: Vec<&str> = catalogue
+        .lines()
+        .filter_map(|l| l.strip_prefix("### `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert!(all.len() >= 26, "{all:?}");
     let missing: Vec<&str> = all
         .iter()
         .copied()
