@@ -102,13 +102,22 @@ pub async fn run(cli: &Cli) -> Result<ExitStatus> {
         return Err(Error::Output(e));
     }
     for e in &outcome.errors {
-        eprintln!("error: {}", render::safe(e));
+        say(&format!("error: {}", render::safe(e)));
     }
     if outcome.status == ExitStatus::Unknown && outcome.errors.is_empty() {
-        eprintln!(
+        say(&format!(
             "error: verdict unknown: {}",
             render::safe(&outcome.report.verdict_reason)
-        );
+        ));
     }
     Ok(outcome.status)
+}
+
+/// Write one line to stderr. A stderr that cannot be written (closed, full)
+/// must not change the exit code, so the error is dropped: unlike
+/// `eprintln!`, which panics.
+pub fn say(line: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
 }

@@ -14,15 +14,18 @@ fn main() -> ExitCode {
     tracing::info!(
         target: "svcdiscover",
         service = %cli.service,
-        namespace = cli.namespace.as_deref().unwrap_or("(from the context)"),
+        namespace = cli.namespace.as_deref().unwrap_or(if cli.snapshot.is_some() {
+            "default"
+        } else {
+            "(from the context)"
+        }),
         source = if cli.snapshot.is_some() { "snapshot" } else { "live" },
         "diagnosing"
     );
     tracing::debug!(
         target: "svcdiscover",
-        verbosity = ?cli.verbosity(),
-        output = ?cli.output.output,
-        from_namespaces = ?cli.from_namespace,
+        output = cli.output.output.as_str(),
+        from_namespaces = cli.from_namespace.join(","),
         "options"
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -31,7 +34,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            app::say(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(ExitStatus::Usage.code());
         }
     };
@@ -45,11 +48,14 @@ fn main() -> ExitCode {
     });
     // Do not wait for a blocking snapshot read that an interrupt abandoned.
     runtime.shutdown_background();
-    tracing::info!(target: "svcdiscover", status = ?status.as_ref().map(|s| s.code()).ok(), "done");
+    match &status {
+        Ok(s) => tracing::info!(target: "svcdiscover", exit_code = s.code(), "done"),
+        Err(e) => tracing::info!(target: "svcdiscover", error = %e, "done"),
+    }
     match status {
         Ok(s) => ExitCode::from(s.code()),
         Err(e) => {
-            eprintln!("error: {}", safe(&e.to_string()));
+            app::say(&format!("error: {}", safe(&e.to_string())));
             ExitCode::from(ExitStatus::of_error(&e).code())
         }
     }
@@ -70,11 +76,13 @@ fn log_colors(when: ColorWhen) -> bool {
 
 fn init_logging(verbosity: Verbosity, ansi: bool) {
     // Failures are reported once, by the app; library logs only with -v.
+    // The project's own events, and kube's requests; never the TLS and HTTP
+    // internals (rustls, hyper), which print whole structs.
     let directives = match verbosity {
         Verbosity::Off => "off",
         Verbosity::Info => "svcdiscover=info,kube=warn",
-        Verbosity::Debug => "svcdiscover=debug,kube=debug",
-        Verbosity::Trace => "trace",
+        Verbosity::Debug => "svcdiscover=debug,kube=warn",
+        Verbosity::Trace => "svcdiscover=trace,kube=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SVCDISCOVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
@@ -82,6 +90,9 @@ fn init_logging(verbosity: Verbosity, ansi: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
+        // A stderr that cannot be written must not panic (its default
+        // reports the failure with eprintln!, which panics in turn).
+        .log_internal_errors(false)
         .with_target(false)
         .init();
 }

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
@@ -92,15 +94,17 @@ impl Ctx<'_> {
         t
     }
 
-    /// Print a table. Only the last `wrap` columns may wrap when the
-    /// terminal is narrow; the others keep their content width.
-    fn push(&mut self, t: &mut Table, wrap: usize) {
+    /// Print a table. Only the `wrap` columns may wrap when the terminal is
+    /// narrow, and never below 8 columns; the others keep their content width.
+    fn push(&mut self, t: &mut Table, wrap: &[usize]) {
         let n = t.column_count();
         // kubectl's look: flush left, two spaces between columns.
         for (i, col) in t.column_iter_mut().enumerate() {
             // The last column needs no gap after it: its width is the line's.
             col.set_padding((0, if i + 1 == n { 0 } else { 2 }));
-            if i + wrap < n {
+            if wrap.contains(&i) {
+                col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+            } else {
                 col.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
@@ -169,6 +173,38 @@ fn verdict(c: &mut Ctx<'_>, r: &Report) {
         c.out.push_str(&l);
         c.out.push('\n');
     }
+}
+
+/// Wrap like [`wrap`], but never inside a `backticked command`, so that a
+/// command pastes as one line (a command wider than the terminal overflows).
+fn wrap_keeping_commands(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
+    const GLUE: char = '\u{e000}';
+    let mut glued = String::with_capacity(text.len());
+    let mut in_code = false;
+    for ch in text.chars() {
+        match ch {
+            '`' => {
+                in_code = !in_code;
+                glued.push(ch);
+            }
+            ' ' if in_code => glued.push(GLUE),
+            _ => glued.push(ch),
+        }
+    }
+    let lines = match width {
+        Some(w) if usize::from(w) > indent.len() + 10 => {
+            let opts = textwrap::Options::new(usize::from(w))
+                .subsequent_indent(indent)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+                .break_words(false);
+            textwrap::wrap(&glued, opts)
+                .into_iter()
+                .map(|l| l.into_owned())
+                .collect()
+        }
+        _ => vec![glued],
+    };
+    lines.into_iter().map(|l| l.replace(GLUE, " ")).collect()
 }
 
 /// Wrap `text` to `width` columns; continuation lines start with `indent`.
@@ -278,7 +314,8 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
     }
     let mut header = vec!["POD", "READY", "STATUS", "IP", "NODE"];
     if c.opts.wide {
-        header.extend(["PHASE", "RESTARTS"]);
+        // The phase is in the JSON; STATUS already says more.
+        header.push("RESTARTS");
     }
     let mut t = c.table(&header);
     for b in backends {
@@ -293,12 +330,12 @@ fn backends(c: &mut Ctx<'_>, r: &Report) {
             c.cell(dash(b.node.as_deref()), None),
         ];
         if c.opts.wide {
-            row.push(c.cell(dash(b.phase.as_deref()), None));
             row.push(c.cell(b.restarts.to_string(), None));
         }
         t.add_row(row);
     }
-    c.push(&mut t, 1);
+    // STATUS and NODE may wrap; the names and IPs never.
+    c.push(&mut t, &[2, 4]);
 }
 
 fn endpoints(c: &mut Ctx<'_>, r: &Report) {
@@ -335,7 +372,7 @@ fn endpoints(c: &mut Ctx<'_>, r: &Report) {
             c.cell(yes_no(a.terminating), None),
         ]);
     }
-    c.push(&mut t, 1);
+    c.push(&mut t, &[1, 2]);
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -387,7 +424,7 @@ fn dns(c: &mut Ctx<'_>, r: &Report) {
             c.cell(dash(b.node.as_deref()), None),
         ]);
     }
-    c.push(&mut t, 1);
+    c.push(&mut t, &[2]);
 }
 
 /// `10.96.0.20`, `10.244.0.5 +2`.
@@ -490,41 +527,88 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
             names.push(&n.name);
         }
     }
+    // Each cell's text and colour, and the numbered notes, in reading order.
     let mut notes: Vec<&str> = Vec::new();
-    let mut header: Vec<String> = vec!["NAME".to_owned()];
-    header.extend(clients.iter().map(|cl| {
-        format!(
-            "FROM {}",
-            cl.map_or_else(|| "OTHER NS".to_owned(), |ns| safe(ns).into_owned())
-        )
-    }));
-    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut t = c.table(&header_refs);
+    let mut cells: Vec<Vec<Option<(String, Color)>>> = Vec::new();
     for name in &names {
-        let mut row = vec![c.cell(name, None)];
+        let mut row = Vec::new();
         for cl in &clients {
-            let Some(n) = r
+            let n = r
                 .name_forms
                 .iter()
-                .find(|n| n.name == *name && n.from_namespace.as_deref() == *cl)
-            else {
-                row.push(c.cell("", None));
-                continue;
-            };
-            let note = match notes.iter().position(|w| *w == n.why) {
-                Some(i) => i + 1,
-                None => {
-                    notes.push(&n.why);
-                    notes.len()
-                }
-            };
-            let (text, color) = outcome(n);
-            let seen = observed(n).map(|o| format!(" {o}")).unwrap_or_default();
-            row.push(c.cell(format!("{text}{seen} [{note}]"), Some(color)));
+                .find(|n| n.name == *name && n.from_namespace.as_deref() == *cl);
+            row.push(n.map(|n| {
+                let note = match notes.iter().position(|w| *w == n.why) {
+                    Some(i) => i + 1,
+                    None => {
+                        notes.push(&n.why);
+                        notes.len()
+                    }
+                };
+                let (text, color) = outcome(n);
+                let seen = observed(n).map(|o| format!(" {o}")).unwrap_or_default();
+                (safe(&format!("{text}{seen} [{note}]")).into_owned(), color)
+            }));
         }
-        t.add_row(row);
+        cells.push(row);
     }
-    c.push(&mut t, clients.len());
+    let headers: Vec<String> = clients
+        .iter()
+        .map(|cl| {
+            format!(
+                "FROM {}",
+                cl.map_or_else(|| "OTHER NS".to_owned(), |ns| safe(ns).into_owned())
+            )
+        })
+        .collect();
+    // The matrix needs every name and cell whole on one line; when the
+    // terminal is narrower, each name gets a line and each client one below.
+    let width = |s: &str| s.chars().count();
+    let name_w = names.iter().map(|n| width(n)).max().unwrap_or(0).max(4);
+    let needed: usize = name_w
+        + (0..clients.len())
+            .map(|j| {
+                cells
+                    .iter()
+                    .filter_map(|row| row[j].as_ref().map(|(t, _)| width(t)))
+                    .chain(std::iter::once(width(&headers[j])))
+                    .max()
+                    .unwrap_or(0)
+                    + 2
+            })
+            .sum::<usize>();
+    if c.opts.width.is_some_and(|w| needed > usize::from(w)) {
+        for (name, row) in names.iter().zip(&cells) {
+            c.out.push_str(&safe(name));
+            c.out.push('\n');
+            for (cl, cell) in clients.iter().zip(row) {
+                let Some((text, color)) = cell else { continue };
+                let from =
+                    cl.map_or_else(|| "other namespaces".to_owned(), |ns| safe(ns).into_owned());
+                let text = if c.opts.color {
+                    text.color(ansi(*color)).to_string()
+                } else {
+                    text.clone()
+                };
+                c.out.push_str(&format!("  from {from}: {text}\n"));
+            }
+        }
+    } else {
+        let mut header: Vec<&str> = vec!["NAME"];
+        header.extend(headers.iter().map(String::as_str));
+        let mut t = c.table(&header);
+        for (name, row) in names.iter().zip(&cells) {
+            let mut r = vec![c.cell(name, None)];
+            for cell in row {
+                r.push(match cell {
+                    Some((text, color)) => c.cell(text, Some(*color)),
+                    None => c.cell("", None),
+                });
+            }
+            t.add_row(r);
+        }
+        c.push(&mut t, &[]);
+    }
     for (i, why) in notes.iter().enumerate() {
         let line = format!("[{}] {}", i + 1, safe(why));
         for l in wrap(&line, c.opts.width, "    ") {
@@ -534,17 +618,20 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
     }
 }
 
+fn ansi(c: Color) -> owo_colors::AnsiColors {
+    match c {
+        Color::Green => owo_colors::AnsiColors::Green,
+        Color::Red => owo_colors::AnsiColors::Red,
+        _ => owo_colors::AnsiColors::Yellow,
+    }
+}
+
 /// `-o wide`: each row as a block, every candidate and its answer on a line.
 fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
     for n in &r.name_forms {
         let (text, color) = outcome(n);
         let text = if c.opts.color {
-            let col = match color {
-                Color::Green => owo_colors::AnsiColors::Green,
-                Color::Red => owo_colors::AnsiColors::Red,
-                _ => owo_colors::AnsiColors::Yellow,
-            };
-            text.color(col).to_string()
+            text.color(ansi(color)).to_string()
         } else {
             text
         };
@@ -620,7 +707,7 @@ fn findings(c: &mut Ctx<'_>, r: &Report) {
             c.out.push_str(&l);
             c.out.push('\n');
         }
-        for l in wrap(
+        for l in wrap_keeping_commands(
             &format!("    fix: {}", safe(&f.fix)),
             c.opts.width,
             "      ",

@@ -57,6 +57,24 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
                 .transpose()?,
         },
     };
+    // Like kubectl: a --user or --cluster the kubeconfig does not define is an
+    // error, not a silent fall-back to anonymous or the context's own.
+    if let Some(kc) = &kubeconfig {
+        if let Some(user) = &args.user
+            && !kc.auth_infos.iter().any(|a| &a.name == user)
+        {
+            return Err(Error::Kubeconfig(format!(
+                "auth info \"{user}\" does not exist in the kubeconfig"
+            )));
+        }
+        if let Some(cluster) = &args.cluster
+            && !kc.clusters.iter().any(|c| &c.name == cluster)
+        {
+            return Err(Error::Kubeconfig(format!(
+                "cluster \"{cluster}\" does not exist in the kubeconfig"
+            )));
+        }
+    }
     let mut config = match kubeconfig {
         Some(kc) => Config::from_custom_kubeconfig(kc, &opts)
             .await
@@ -282,10 +300,15 @@ impl Reader {
         path: &str,
         fut: impl Future<Output = kube::Result<String>>,
     ) -> Result<String, Failed> {
+        let started = std::time::Instant::now();
         let res = match self.timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r,
                 Err(_) => {
+                    tracing::debug!(
+                        "GET {path}: timed out after {} ms",
+                        started.elapsed().as_millis()
+                    );
                     return Err(Failed::because(format!(
                         "timed out after {}",
                         humantime::format_duration(t)
@@ -294,6 +317,15 @@ impl Reader {
             },
             None => fut.await,
         };
+        // kubectl -v=6's request line, without headers (they hold the token).
+        let ms = started.elapsed().as_millis();
+        match &res {
+            Ok(_) => tracing::debug!("GET {path}: OK in {ms} ms"),
+            Err(kube::Error::Api(status)) => {
+                tracing::debug!("GET {path}: HTTP {} in {ms} ms", status.code);
+            }
+            Err(e) => tracing::debug!("GET {path}: {} in {ms} ms", root_cause(e)),
+        }
         res.map_err(|e| match &e {
             kube::Error::Api(status) if !is_kubernetes_status(status) => {
                 let body = if status.reason == UNPARSED_ERROR_BODY {

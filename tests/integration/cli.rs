@@ -134,3 +134,56 @@ fn without_a_namespace_list_any_client_namespace_is_taken() {
         "clients"
     );
 }
+
+#[test]
+fn a_user_or_cluster_the_kubeconfig_lacks_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\ncurrent-context: admin\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: admin\n  context:\n    cluster: local\n    user: admin\nusers:\n- name: admin\n  user:\n    token: t0ps3cret\n",
+    )
+    .unwrap();
+    for (flag, what) in [("--user", "auth info"), ("--cluster", "cluster")] {
+        let out = cmd()
+            .args(["service-pay-v1", "--kubeconfig"])
+            .arg(&kc)
+            .args([flag, "nope"])
+            .output()
+            .unwrap();
+        let run = Run::from_output(out);
+        // Not a silent fall-back to anonymous (exit 3, forbidden).
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{what} \"nope\" does not exist in the kubeconfig")),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("t0ps3cret"));
+    }
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_does_not_change_the_exit_code() {
+    // `… 2>&1 | grep -q …` closes the pipe early; `2>/dev/full` fails writes.
+    let run = |args: &[&str]| {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+            .args(args)
+            .arg("--snapshot")
+            .arg(fixture_path("scenario.json"))
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(full)
+            .status()
+            .expect("run")
+            .code()
+    };
+    // The verdict's code, not a panic's 101.
+    assert_eq!(run(&["service-v4", "-v=6"]), Some(1));
+    assert_eq!(run(&["service-v4", "-n", "nowhere"]), Some(3));
+}

@@ -16,8 +16,13 @@ fn at_width(width: usize, args: &[&str]) -> Run {
         .expect("run");
     let run = Run::from_output(out);
     for line in run.stdout.lines() {
+        // A command is never broken (it must paste): alone on its line, it
+        // may overflow, and the terminal soft-wraps it.
+        let one_command = line.trim_start().starts_with("`kubectl ")
+            && line.trim_end().ends_with('`')
+            && line.matches('`').count() == 2;
         assert!(
-            line.chars().count() <= width,
+            one_command || line.chars().count() <= width,
             "line wider than {width} columns ({}):\n{line}\n\n{}",
             line.chars().count(),
             run.stdout
@@ -202,4 +207,51 @@ fn help_speaks_kubectl() {
     ] {
         assert!(help.contains(flag), "missing {flag}");
     }
+}
+
+#[test]
+fn long_names_stack_instead_of_squeezing_the_matrix() {
+    let long = "payments-gateway-internal-api-for-the-eu-region";
+    let mut s = scenario();
+    find(&mut s, "Service", "default", "service-pay-v1")["metadata"]["name"] = json!(long);
+    for o in items(&mut s).iter_mut().filter(|o| {
+        o["kind"] == "EndpointSlice"
+            && o["metadata"]["labels"]["kubernetes.io/service-name"] == "service-pay-v1"
+    }) {
+        o["metadata"]["labels"]["kubernetes.io/service-name"] = json!(long);
+    }
+    let out = cmd()
+        .env("COLUMNS", "80")
+        .args([
+            long,
+            "--from-namespace",
+            "client",
+            "--from-namespace",
+            "default",
+        ])
+        .args(["--snapshot", "-"])
+        .write_stdin(serde_json::to_vec(&s).unwrap())
+        .output()
+        .unwrap();
+    let run = Run::from_output(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in run.stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line}\n{}", run.stdout);
+    }
+    // Each name on its line, each client's answer whole below it.
+    let fqdn = format!("{long}.default.svc.cluster.local");
+    let at = run
+        .stdout
+        .lines()
+        .position(|l| l == fqdn)
+        .expect(&run.stdout);
+    let below: Vec<&str> = run.stdout.lines().skip(at + 1).take(2).collect();
+    assert!(
+        below[0].starts_with("  from client: ✓ 10.96.103.72 ["),
+        "{below:?}"
+    );
+    assert!(
+        below[1].starts_with("  from default: ✓ 10.96.103.72 ["),
+        "{below:?}"
+    );
 }
