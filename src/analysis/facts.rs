@@ -132,3 +132,153 @@ fn read_gaps(state: &ClusterState) -> Vec<NotChecked> {
     }
     out.not_checked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        Code, ConfigMap, DomainSource, Endpoint, EndpointSlice, KUBE_DNS, KUBE_SYSTEM, Kind, Pod,
+        ReadFailure, Service,
+    };
+
+    const COREFILE: &str = ".:53 {\n    errors\n    kubernetes corp.example in-addr.arpa ip6.arpa {\n        pods insecure\n    }\n    forward . /etc/resolv.conf\n    loop\n}\n";
+
+    /// A cluster whose DNS is whole: the Corefile, kube-dns, one ready
+    /// CoreDNS pod and its endpoint, all read.
+    fn cluster() -> ClusterState {
+        let dns_labels: std::collections::BTreeMap<String, String> =
+            [("k8s-app".to_owned(), "kube-dns".to_owned())].into();
+        let mut state = ClusterState {
+            services: vec![Service {
+                namespace: KUBE_SYSTEM.into(),
+                name: KUBE_DNS.into(),
+                cluster_ips: vec!["10.96.0.10".into()],
+                selector: Some(dns_labels.clone()),
+                ..Service::default()
+            }],
+            pods: vec![Pod {
+                namespace: KUBE_SYSTEM.into(),
+                name: "coredns-1".into(),
+                labels: dns_labels,
+                ready: Some(crate::model::Condition {
+                    status: Some(true),
+                    reason: None,
+                    message: None,
+                }),
+                ..Pod::default()
+            }],
+            endpoint_slices: vec![EndpointSlice {
+                namespace: KUBE_SYSTEM.into(),
+                name: "kube-dns-abcde".into(),
+                service_name: Some(KUBE_DNS.into()),
+                address_type: "IPv4".into(),
+                endpoints: vec![Endpoint {
+                    addresses: vec!["10.244.0.2".into()],
+                    ready: Some(true),
+                    serving: Some(true),
+                    terminating: Some(false),
+                    hostname: None,
+                    pod: Some("coredns-1".into()),
+                    node_name: None,
+                }],
+                ..EndpointSlice::default()
+            }],
+            config_maps: vec![ConfigMap {
+                namespace: KUBE_SYSTEM.into(),
+                name: "coredns".into(),
+                data: [("Corefile".to_owned(), COREFILE.to_owned())].into(),
+            }],
+            ..ClusterState::default()
+        };
+        for kind in [
+            Kind::Service,
+            Kind::Pod,
+            Kind::EndpointSlice,
+            Kind::ConfigMap,
+            Kind::DaemonSet,
+        ] {
+            state.coverage.add_namespace(kind, KUBE_SYSTEM);
+        }
+        state
+    }
+
+    #[test]
+    fn a_whole_cluster_dns_gives_its_zone_and_no_finding() {
+        let facts = Facts::compute(&cluster(), &Options::default());
+        assert_eq!(facts.search_domain(), "corp.example");
+        assert_eq!(facts.dns.cluster_domain_source, DomainSource::Corefile);
+        assert_eq!(facts.served_zone, "corp.example");
+        assert_eq!(facts.pods_mode, PodsMode::Insecure);
+        assert_eq!(facts.dns.service_found, Some(true));
+        assert_eq!(facts.dns.cluster_ip.as_deref(), Some("10.96.0.10"));
+        assert_eq!(facts.dns.ready_endpoints, Some(1));
+        assert_eq!(facts.dns.pods.len(), 1);
+        assert_eq!(facts.dns.node_local_dns, Some(false));
+        assert_eq!(facts.dns_down, None);
+        assert!(facts.findings.is_empty(), "{:?}", facts.findings);
+        assert!(facts.not_checked.is_empty(), "{:?}", facts.not_checked);
+        assert!(facts.read_gaps.is_empty(), "{:?}", facts.read_gaps);
+    }
+
+    #[test]
+    fn a_flag_the_corefile_does_not_serve_splits_search_domain_and_zone() {
+        let opts = Options {
+            cluster_domain: Some("cluster.local.".into()),
+            ..Options::default()
+        };
+        let facts = Facts::compute(&cluster(), &opts);
+        assert_eq!(facts.search_domain(), "cluster.local");
+        assert_eq!(facts.dns.cluster_domain_source, DomainSource::Flag);
+        assert_eq!(facts.served_zone, "corp.example");
+        let codes: Vec<Code> = facts.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::ClusterDomainMismatch]);
+    }
+
+    #[test]
+    fn dns_without_a_ready_endpoint_is_down_for_every_service() {
+        let mut state = cluster();
+        state.endpoint_slices[0].endpoints[0].ready = Some(false);
+        let facts = Facts::compute(&state, &Options::default());
+        assert_eq!(facts.dns.ready_endpoints, Some(0));
+        assert_eq!(
+            facts.dns_down.as_deref(),
+            Some("kube-dns has no ready endpoint (dns-no-ready-endpoints)")
+        );
+        let codes: Vec<Code> = facts.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::DnsNoReadyEndpoints]);
+    }
+
+    #[test]
+    fn nothing_read_is_a_default_domain_gaps_and_read_gaps() {
+        let state = ClusterState {
+            failures: vec![ReadFailure {
+                verb: "list",
+                kind: Kind::Event,
+                namespace: Some("default".into()),
+                reason: "events are forbidden".into(),
+                forbidden: true,
+                required: false,
+            }],
+            ..ClusterState::default()
+        };
+        let facts = Facts::compute(&state, &Options::default());
+        assert_eq!(facts.search_domain(), "cluster.local");
+        assert_eq!(facts.dns.cluster_domain_source, DomainSource::Default);
+        assert_eq!(facts.served_zone, "cluster.local");
+        assert_eq!(facts.pods_mode, PodsMode::Disabled);
+        assert_eq!(facts.dns.service_found, None);
+        assert_eq!(facts.dns_down, None);
+        assert!(facts.findings.is_empty(), "{:?}", facts.findings);
+        let checks: Vec<&str> = facts.not_checked.iter().map(|n| n.check.as_str()).collect();
+        assert_eq!(checks, ["Corefile (cluster domain)", "cluster DNS"]);
+        let gaps: Vec<(&str, &str)> = facts
+            .read_gaps
+            .iter()
+            .map(|n| (n.check.as_str(), n.needs.as_str()))
+            .collect();
+        assert_eq!(
+            gaps,
+            [("read events", "RBAC: list events in namespace default")]
+        );
+    }
+}

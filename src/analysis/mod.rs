@@ -417,7 +417,7 @@ fn name_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ReadFailure;
+    use crate::model::{Code, Endpoint, EndpointSlice, ReadFailure};
 
     fn failure(verb: &'static str, kind: Kind, ns: Option<&str>, required: bool) -> ReadFailure {
         ReadFailure {
@@ -505,5 +505,145 @@ mod tests {
             "{rbac:?}"
         );
         assert!(report.not_checked.iter().all(|n| n.check != SHARED_CHECK));
+    }
+
+    /// Each report, diagnosed alone and with one `Facts` for all, as JSON.
+    fn alone_and_shared(
+        state: &ClusterState,
+        targets: &[Target],
+        opts: &Options,
+    ) -> Vec<(String, String)> {
+        let facts = Facts::compute(state, opts);
+        let json = |r: Report| serde_json::to_string_pretty(&r).unwrap();
+        targets
+            .iter()
+            .map(|t| {
+                (
+                    json(diagnose(state, t, opts)),
+                    json(diagnose_with(state, &facts, t, opts)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_services_with_one_facts_get_the_reports_each_gets_alone() {
+        let web = |ns: &str| Service {
+            namespace: ns.into(),
+            name: "web".into(),
+            cluster_ips: vec![format!("10.96.1.{}", ns.len())],
+            selector: Some([("app".to_owned(), "web".to_owned())].into()),
+            ..Service::default()
+        };
+        let slice = |ns: &str, ready: bool| EndpointSlice {
+            namespace: ns.into(),
+            name: "web-x".into(),
+            service_name: Some("web".into()),
+            endpoints: vec![Endpoint {
+                addresses: vec!["10.244.0.9".into()],
+                ready: Some(ready),
+                serving: Some(ready),
+                terminating: Some(false),
+                hostname: None,
+                pod: None,
+                node_name: None,
+            }],
+            ..EndpointSlice::default()
+        };
+        let mut state = ClusterState {
+            // kube-dns with no endpoint: a cluster-wide error in both reports.
+            services: vec![
+                web("default"),
+                web("shop"),
+                Service {
+                    namespace: crate::model::KUBE_SYSTEM.into(),
+                    name: crate::model::KUBE_DNS.into(),
+                    cluster_ips: vec!["10.96.0.10".into()],
+                    ..Service::default()
+                },
+            ],
+            endpoint_slices: vec![slice("default", true), slice("shop", false)],
+            failures: vec![failure("list", Kind::Event, Some("default"), false)],
+            ..ClusterState::default()
+        };
+        for kind in [
+            Kind::Service,
+            Kind::EndpointSlice,
+            Kind::Pod,
+            Kind::Namespace,
+        ] {
+            state.coverage.add_all(kind);
+        }
+        state.namespaces = ["default", "shop", "kube-system"].map(String::from).into();
+        let targets = ["default", "shop"].map(|ns| Target {
+            namespace: ns.to_owned(),
+            name: "web".to_owned(),
+        });
+        for opts in [
+            Options::default(),
+            Options {
+                from_namespaces: vec!["shop".into(), "default".into()],
+                cluster_domain: Some("corp.example".into()),
+            },
+        ] {
+            let reports = alone_and_shared(&state, &targets, &opts);
+            for (alone, shared) in &reports {
+                assert_eq!(alone, shared);
+            }
+            // The two reports differ, and share the cluster-wide parts.
+            assert_ne!(reports[0].0, reports[1].0);
+            let facts = Facts::compute(&state, &opts);
+            assert!(
+                facts
+                    .findings
+                    .iter()
+                    .any(|f| f.code == Code::DnsNoReadyEndpoints)
+            );
+            for t in &targets {
+                let r = diagnose_with(&state, &facts, t, &opts);
+                for f in &facts.findings {
+                    assert!(
+                        r.findings
+                            .iter()
+                            .any(|g| (g.code, &g.message) == (f.code, &f.message)),
+                        "{t:?}: {f:?}"
+                    );
+                }
+                assert!(r.not_checked.iter().any(|n| n.check == "read events"));
+            }
+        }
+    }
+
+    #[test]
+    fn every_service_of_the_scenario_with_one_facts_gets_the_report_it_gets_alone() {
+        let state = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        let mut targets: Vec<Target> = state
+            .services
+            .iter()
+            .map(|s| Target {
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+            })
+            .collect();
+        targets.push(Target {
+            namespace: "default".into(),
+            name: "no-such-service".into(),
+        });
+        assert!(targets.len() > 5);
+        for opts in [
+            Options::default(),
+            Options {
+                from_namespaces: vec!["trouble".into()],
+                cluster_domain: Some("corp.example".into()),
+            },
+        ] {
+            for (alone, shared) in alone_and_shared(&state, &targets, &opts) {
+                assert_eq!(alone, shared);
+            }
+        }
     }
 }
