@@ -98,8 +98,9 @@ impl Out {
 /// cluster's facts, and where to put what it finds.
 pub(crate) type Check = fn(&Ctx<'_>, &Facts, &mut Out);
 
-/// The families of per-Service checks, in the order they run (which is the
-/// order of their `not_checked` entries in the report).
+/// The families of per-Service checks, in the order they run. Their
+/// `not_checked` entries come in that order, after the cluster DNS's and
+/// before the failed reads' (see [`Facts`]).
 const CHECKS: [Check; 7] = [
     service::check,
     external_name::check,
@@ -645,5 +646,55 @@ mod tests {
                 assert_eq!(alone, shared);
             }
         }
+    }
+
+    /// docs/findings.md names, in its headings, the file that emits each code.
+    #[test]
+    fn each_finding_is_emitted_in_the_file_its_heading_names() {
+        let sources = [
+            ("dns.rs", include_str!("dns.rs")),
+            ("endpoints.rs", include_str!("endpoints.rs")),
+            ("external_name.rs", include_str!("external_name.rs")),
+            ("names.rs", include_str!("names.rs")),
+            ("pods.rs", include_str!("pods.rs")),
+            ("ports.rs", include_str!("ports.rs")),
+            ("service.rs", include_str!("service.rs")),
+            ("statefulset.rs", include_str!("statefulset.rs")),
+        ];
+        // The file in a heading: `## Pods (`pods.rs`)`, `### `x` — error (`x.rs`)`.
+        fn file_in(heading: &str) -> Option<&str> {
+            let (_, rest) = heading.rsplit_once("(`")?;
+            rest.strip_suffix("`)").filter(|f| f.ends_with(".rs"))
+        }
+        let mut section = None;
+        let mut seen = 0;
+        for line in include_str!("../../docs/findings.md").lines() {
+            if line.starts_with("## ") {
+                section = file_in(line);
+            }
+            let Some(code) = line
+                .strip_prefix("### `")
+                .and_then(|l| l.split_once('`'))
+                .map(|(code, _)| code)
+            else {
+                continue;
+            };
+            let code = crate::model::Code::ALL
+                .iter()
+                .find(|c| c.as_str() == code)
+                .unwrap_or_else(|| panic!("unknown code {code}"));
+            let file = file_in(line).or(section).expect("a file in the heading");
+            let (_, text) = sources
+                .iter()
+                .find(|(name, _)| *name == file)
+                .unwrap_or_else(|| panic!("{file} is no family of checks"));
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                text.contains(&format!("Code::{code:?},")),
+                "{code} is not emitted in {file}"
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, crate::model::Code::ALL.len());
     }
 }
