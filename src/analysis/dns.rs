@@ -5,10 +5,9 @@
 //! the cluster's [`super::Facts`], and its findings are cluster-wide.
 
 use super::{Options, Out, pods, require, require_object, text};
-use crate::model::ClusterState;
 use crate::model::{
-    Code, CorefileSummary, DnsSummary, DomainSource, KUBE_DNS, KUBE_SYSTEM, Kind, ObjectRef, Pod,
-    Severity,
+    ClusterState, Code, CorefileSummary, DnsSummary, DomainSource, KUBE_DNS, KUBE_SYSTEM, Kind,
+    ObjectRef, Pod, Severity,
 };
 
 use super::Corefile;
