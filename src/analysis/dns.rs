@@ -1,10 +1,13 @@
 //! Cluster DNS: the kube-dns Service, its endpoints and pods, the Corefile,
 //! the cluster domain and NodeLocal DNSCache.
+//!
+//! None of it depends on the Service diagnosed: [`compute`] runs once, for
+//! the cluster's [`super::Facts`], and its findings are cluster-wide.
 
-use super::{Ctx, Options, Out, pods, text};
+use super::{Options, Out, pods, require, require_object, text};
 use crate::model::{
-    Code, CorefileSummary, DnsSummary, DomainSource, KUBE_DNS, KUBE_SYSTEM, Kind, ObjectRef, Pod,
-    Severity,
+    ClusterState, Code, CorefileSummary, DnsSummary, DomainSource, KUBE_DNS, KUBE_SYSTEM, Kind,
+    ObjectRef, Pod, Severity,
 };
 
 use super::Corefile;
@@ -12,8 +15,8 @@ use super::Corefile;
 const DEFAULT_DOMAIN: &str = "cluster.local";
 const CHECK: &str = "cluster DNS";
 
-pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary {
-    let state = ctx.state;
+/// The cluster DNS as the report shows it; adds its findings and gaps to `out`.
+pub(crate) fn compute(state: &ClusterState, opts: &Options, out: &mut Out) -> DnsSummary {
     let corefile_cm = state.config_map(KUBE_SYSTEM, "coredns");
     let corefile = corefile_cm
         .and_then(|cm| cm.data.get("Corefile"))
@@ -62,7 +65,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             vec![],
         ),
         (None, _) if !corefile_known => {
-            ctx.require_object(out, "Corefile (cluster domain)", Kind::ConfigMap, KUBE_SYSTEM, "coredns");
+            require_object(state, out, "Corefile (cluster domain)", Kind::ConfigMap, KUBE_SYSTEM, "coredns");
         }
         _ => {}
     }
@@ -102,7 +105,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         }
     }
 
-    if !ctx.require_object(out, CHECK, Kind::Service, KUBE_SYSTEM, KUBE_DNS) {
+    if !require_object(state, out, CHECK, Kind::Service, KUBE_SYSTEM, KUBE_DNS) {
         return summary;
     }
     let Some(svc) = state.service(KUBE_SYSTEM, KUBE_DNS) else {
@@ -139,7 +142,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     } else {
-        ctx.require(out, "CoreDNS pods", Kind::Pod, KUBE_SYSTEM);
+        require(state, out, "CoreDNS pods", Kind::Pod, KUBE_SYSTEM);
         Vec::new()
     };
     summary.pods = dns_pods.iter().map(|p| pods::backend(p)).collect();
@@ -157,7 +160,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, opts: &Options, out: &mut Out) -> DnsSummary 
             .sum();
         Some(n)
     } else {
-        ctx.require(out, "kube-dns endpoints", Kind::EndpointSlice, KUBE_SYSTEM);
+        require(
+            state,
+            out,
+            "kube-dns endpoints",
+            Kind::EndpointSlice,
+            KUBE_SYSTEM,
+        );
         None
     };
     summary.ready_endpoints = ready;

@@ -1,6 +1,6 @@
 //! EndpointSlices: ready, serving and terminating endpoints, against the pods.
 
-use super::{Ctx, Out};
+use super::{Ctx, Facts, Out};
 use crate::model::{
     ClusterState, Code, EndpointAddress, EndpointSummary, Kind, ObjectRef, Service, ServiceType,
     Severity,
@@ -57,12 +57,12 @@ pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
     Some(s)
 }
 
-pub(crate) fn check(ctx: &Ctx<'_>, summary: Option<&EndpointSummary>, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, _facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service else { return };
     if svc.type_ == ServiceType::ExternalName {
         return;
     }
-    let Some(s) = summary else {
+    let Some(s) = &ctx.endpoints else {
         ctx.require(out, "endpoints", Kind::EndpointSlice, &svc.namespace);
         return;
     };

@@ -11,13 +11,12 @@
 
 use std::net::IpAddr;
 
-use super::names::{Zone, pods_mode, served_zone};
-use super::{Ctx, Out, name_list, text};
-use crate::model::{Answer, Code, DnsSummary, Kind, ObjectRef, Service, ServiceType, Severity};
+use super::{Ctx, Facts, Out, name_list, text};
+use crate::model::{Answer, Code, Kind, ObjectRef, Service, ServiceType, Severity};
 
 const CHECK: &str = "ExternalName target";
 
-pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service.filter(|s| s.type_ == ServiceType::ExternalName) else {
         return;
     };
@@ -32,7 +31,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
     }
     let me = vec![ObjectRef::new("Service", &svc.namespace, &svc.name)];
     if let Ok(ip) = target.parse::<IpAddr>() {
-        let served = served_zone(dns);
+        let served = &facts.served_zone;
         out.finding(
             Code::ExternalNameUnresolvable,
             Severity::Error,
@@ -45,14 +44,14 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
         );
         return;
     }
-    let served = served_zone(dns).to_ascii_lowercase();
+    let served = facts.served_zone.to_ascii_lowercase();
     let Some(rest) = target
         .strip_suffix(&served)
         .and_then(|r| r.strip_suffix('.'))
     else {
         return; // outside the cluster: the upstream resolvers answer
     };
-    let zone = Zone::new(ctx.state, &served, pods_mode(dns));
+    let zone = facts.zone(ctx.state);
     let answer = zone.answer(&target);
     if matches!(answer.answer, Answer::Address { .. } | Answer::Cname { .. }) {
         return;

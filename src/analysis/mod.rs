@@ -1,13 +1,23 @@
 //! Pure analysis: cluster state in, report out. No I/O, no clock.
 //!
-//! One file per family of checks; each adds findings (and `not_checked`
-//! entries) to [`Out`]. A new check goes into the file of its family, or a
-//! new file called from [`diagnose`].
+//! Two steps. [`Facts::compute`] reads what does not depend on the Service
+//! (the cluster DNS, the zone CoreDNS serves, reads that failed) once;
+//! [`diagnose_with`] diagnoses one Service with those facts. [`diagnose`]
+//! does both for a single Service, so a scan of many Services and the
+//! single-Service path run the same code.
+//!
+//! One file per family of checks. Every family has the one signature
+//! `fn check(&Ctx, &Facts, &mut Out)`: the Service diagnosed (`Ctx`), the
+//! cluster's [`Facts`], and an [`Out`] to add findings, `not_checked`
+//! entries and name-form rows to. A new check goes into the file of its
+//! family, or a new file listed in `CHECKS`; a new cluster-wide fact goes
+//! into [`Facts`] (the cluster DNS is computed in `dns.rs`).
 
 mod corefile;
 mod dns;
 mod endpoints;
 mod external_name;
+mod facts;
 mod names;
 mod pods;
 mod ports;
@@ -17,11 +27,12 @@ mod text;
 mod verdict;
 
 pub use corefile::Corefile;
+pub use facts::Facts;
 pub use names::{PodsMode, Resolution, ResolverConf, Zone, replay};
 
 use crate::model::{
-    ClusterState, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report, Service,
-    ServiceSummary, Severity,
+    ClusterState, EndpointSummary, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
+    Service, ServiceSummary, Severity,
 };
 
 /// What to diagnose.
@@ -41,11 +52,12 @@ pub struct Options {
     pub cluster_domain: Option<String>,
 }
 
-/// Findings and gaps collected by the checks.
+/// What the checks collect: findings, gaps and the name-form rows.
 #[derive(Debug, Default)]
 pub struct Out {
     pub findings: Vec<Finding>,
     pub not_checked: Vec<NotChecked>,
+    pub name_forms: Vec<NameForm>,
 }
 
 impl Out {
@@ -67,30 +79,81 @@ impl Out {
     }
 
     fn not_checked(&mut self, check: &str, reason: String, needs: String) {
-        let entry = NotChecked {
+        self.add_not_checked(NotChecked {
             check: check.to_owned(),
             reason,
             needs,
-        };
+        });
+    }
+
+    /// Adds `entry` unless an equal one is there already.
+    fn add_not_checked(&mut self, entry: NotChecked) {
         if !self.not_checked.contains(&entry) {
             self.not_checked.push(entry);
         }
     }
 }
 
-/// What every check may look at.
+/// The one signature of a family of checks: the Service diagnosed, the
+/// cluster's facts, and where to put what it finds.
+pub(crate) type Check = fn(&Ctx<'_>, &Facts, &mut Out);
+
+/// The families of per-Service checks, in the order they run. Their
+/// `not_checked` entries come in that order, after the cluster DNS's and
+/// before the failed reads' (see [`Facts`]).
+const CHECKS: [Check; 7] = [
+    service::check,
+    external_name::check,
+    statefulset::check,
+    pods::check,
+    ports::check,
+    endpoints::check,
+    names::check,
+];
+
+/// The subject of the checks: one Service and what belongs to it.
 pub(crate) struct Ctx<'a> {
     pub state: &'a ClusterState,
     pub target: &'a Target,
+    pub opts: &'a Options,
     pub service: Option<&'a Service>,
     /// Pods the Service's selector matches, sorted by name.
     pub pods: Vec<&'a Pod>,
+    /// The Service's endpoints; `None` when its slices were not read.
+    pub endpoints: Option<EndpointSummary>,
     /// At least one endpoint of the Service is ready (or, when the slices
     /// could not be read, at least one selected pod is Ready).
     pub any_ready: bool,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(state: &'a ClusterState, target: &'a Target, opts: &'a Options) -> Ctx<'a> {
+        let service = state.service(&target.namespace, &target.name);
+        let mut pods: Vec<&Pod> = match service.and_then(|s| s.selector.as_ref()) {
+            Some(sel) if !sel.is_empty() => state
+                .pods
+                .iter()
+                .filter(|p| p.namespace == target.namespace && p.matches(sel))
+                .collect(),
+            _ => Vec::new(),
+        };
+        pods.sort_by(|a, b| a.name.cmp(&b.name));
+        let endpoints = service.and_then(|svc| endpoints::summary(state, svc));
+        let any_ready = match &endpoints {
+            Some(e) => e.ready > 0,
+            None => pods.iter().any(|p| p.is_ready()),
+        };
+        Ctx {
+            state,
+            target,
+            opts,
+            service,
+            pods,
+            endpoints,
+            any_ready,
+        }
+    }
+
     /// Severity for a pod-level cause: an error while nothing serves, else a warning.
     pub fn pod_severity(&self) -> Severity {
         if self.any_ready {
@@ -102,7 +165,7 @@ impl Ctx<'_> {
 
     /// Whether every `kind` in `namespace` was read; if not, records why in `out`.
     pub fn require(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
-        self.state.coverage.covers(kind, namespace) || self.gap(out, check, kind, namespace)
+        require(self.state, out, check, kind, namespace)
     }
 
     /// Whether the presence of one object is known; if not, records why.
@@ -114,137 +177,109 @@ impl Ctx<'_> {
         namespace: &str,
         name: &str,
     ) -> bool {
-        self.state.coverage.covers_object(kind, namespace, name)
-            || self.gap(out, check, kind, namespace)
-    }
-
-    /// Records in `out` why `kind` in `namespace` is unknown; returns false.
-    fn gap(&self, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
-        let failure = self
-            .state
-            .failures
-            .iter()
-            .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
-        if let Some(f) = failure
-            && shared_cause(self.state, f)
-        {
-            out.not_checked(SHARED_CHECK, f.reason.clone(), shared_needs(self.state, f));
-            return false;
-        }
-        // A skipped snapshot object leaves its kind incomplete in its namespace.
-        let skipped = self.state.skipped.iter().find(|s| {
-            s.kind == kind.name() && s.namespace.as_deref().unwrap_or("default") == namespace
-        });
-        let (reason, needs) = match (failure, skipped) {
-            (Some(f), _) if f.forbidden => (
-                format!("forbidden: {}", f.reason),
-                format!("RBAC: {}", f.what()),
-            ),
-            (Some(f), _) => (f.reason.clone(), f.what()),
-            (None, Some(s)) => (
-                format!(
-                    "{} could not be read, so the {} of namespace {namespace} are incomplete",
-                    s.what(),
-                    kind.resource()
-                ),
-                skipped_needs(s),
-            ),
-            (None, None) => (
-                format!(
-                    "the input holds no {} for namespace {namespace}",
-                    kind.resource()
-                ),
-                format!(
-                    "add `kubectl get {} -n {namespace} -o json` to the snapshot",
-                    kind.resource()
-                ),
-            ),
-        };
-        out.not_checked(check, reason, needs);
-        false
+        require_object(self.state, out, check, kind, namespace, name)
     }
 }
 
-/// Diagnose one Service.
-pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report {
-    let service = state.service(&target.namespace, &target.name);
-    let mut pods: Vec<&Pod> = match service.and_then(|s| s.selector.as_ref()) {
-        Some(sel) if !sel.is_empty() => state
-            .pods
-            .iter()
-            .filter(|p| p.namespace == target.namespace && p.matches(sel))
-            .collect(),
-        _ => Vec::new(),
-    };
-    pods.sort_by(|a, b| a.name.cmp(&b.name));
+/// Whether every `kind` in `namespace` was read; if not, records why in `out`.
+fn require(state: &ClusterState, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
+    state.coverage.covers(kind, namespace) || gap(state, out, check, kind, namespace)
+}
 
-    let endpoints = service.and_then(|svc| endpoints::summary(state, svc));
-    let any_ready = match &endpoints {
-        Some(e) => e.ready > 0,
-        None => pods.iter().any(|p| p.is_ready()),
-    };
-    let ctx = Ctx {
-        state,
-        target,
-        service,
-        pods,
-        any_ready,
-    };
+/// Whether the presence of one object is known; if not, records why.
+fn require_object(
+    state: &ClusterState,
+    out: &mut Out,
+    check: &str,
+    kind: Kind,
+    namespace: &str,
+    name: &str,
+) -> bool {
+    state.coverage.covers_object(kind, namespace, name) || gap(state, out, check, kind, namespace)
+}
 
-    let mut out = Out::default();
-    let dns = dns::check(&ctx, opts, &mut out);
-    service::check(&ctx, &mut out);
-    external_name::check(&ctx, &dns, &mut out);
-    statefulset::check(&ctx, &dns, &mut out);
-    pods::check(&ctx, &mut out);
-    ports::check(&ctx, &mut out);
-    endpoints::check(&ctx, endpoints.as_ref(), &mut out);
-    let name_forms: Vec<NameForm> = names::check(&ctx, opts, &dns, &mut out);
-    for failure in state.failures.iter().filter(|f| !f.required) {
-        if shared_cause(state, failure) {
-            out.not_checked(
-                SHARED_CHECK,
-                failure.reason.clone(),
-                shared_needs(state, failure),
-            );
-            continue;
-        }
-        let needs = if failure.forbidden {
-            format!("RBAC: {}", failure.what())
-        } else {
-            failure.what()
-        };
-        out.not_checked(
-            &format!("read {}", failure.kind.resource()),
-            failure.reason.clone(),
-            needs,
-        );
+/// Records in `out` why `kind` in `namespace` is unknown; returns false.
+fn gap(state: &ClusterState, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
+    let failure = state
+        .failures
+        .iter()
+        .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
+    if let Some(f) = failure
+        && shared_cause(state, f)
+    {
+        out.not_checked(SHARED_CHECK, f.reason.clone(), shared_needs(state, f));
+        return false;
     }
-
-    for s in &state.skipped {
-        out.not_checked(
-            &format!("read {}", s.what()),
-            s.reason.clone(),
+    // A skipped snapshot object leaves its kind incomplete in its namespace.
+    let skipped = state.skipped.iter().find(|s| {
+        s.kind == kind.name() && s.namespace.as_deref().unwrap_or("default") == namespace
+    });
+    let (reason, needs) = match (failure, skipped) {
+        (Some(f), _) if f.forbidden => (
+            format!("forbidden: {}", f.reason),
+            format!("RBAC: {}", f.what()),
+        ),
+        (Some(f), _) => (f.reason.clone(), f.what()),
+        (None, Some(s)) => (
+            format!(
+                "{} could not be read, so the {} of namespace {namespace} are incomplete",
+                s.what(),
+                kind.resource()
+            ),
             skipped_needs(s),
-        );
-    }
+        ),
+        (None, None) => (
+            format!(
+                "the input holds no {} for namespace {namespace}",
+                kind.resource()
+            ),
+            format!(
+                "add `kubectl get {} -n {namespace} -o json` to the snapshot",
+                kind.resource()
+            ),
+        ),
+    };
+    out.not_checked(check, reason, needs);
+    false
+}
 
+/// Diagnose one Service: [`Facts::compute`], then [`diagnose_with`].
+pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report {
+    diagnose_with(state, &Facts::compute(state, opts), target, opts)
+}
+
+/// Diagnose one Service with facts computed once for the cluster: a scan
+/// computes [`Facts`] once and calls this for each Service. `facts` must come
+/// from the same `state` and `opts`. The cluster-wide findings and gaps are
+/// part of every report, placed as if the Service's own checks had found
+/// them.
+pub fn diagnose_with(
+    state: &ClusterState,
+    facts: &Facts,
+    target: &Target,
+    opts: &Options,
+) -> Report {
+    let ctx = Ctx::new(state, target, opts);
+    let mut out = Out::default();
+    out.findings.extend(facts.findings.iter().cloned());
+    for entry in &facts.not_checked {
+        out.add_not_checked(entry.clone());
+    }
+    for check in CHECKS {
+        check(&ctx, facts, &mut out);
+    }
+    for entry in &facts.read_gaps {
+        out.add_not_checked(entry.clone());
+    }
     collapse_unread_service(state, target, &mut out);
     out.findings
         .sort_by(|a, b| (a.severity, a.code, &a.message).cmp(&(b.severity, b.code, &b.message)));
 
-    let (verdict, verdict_reason) = verdict::decide(
-        &ctx,
-        &verdict::Evidence {
-            endpoints: endpoints.as_ref(),
-            findings: &out.findings,
-            not_checked: &out.not_checked,
-        },
-    );
+    let (verdict, verdict_reason) = verdict::decide(&ctx, &out);
     // The selected pods, when they were read (a selectorless Service selects
     // none); those that were read when the read was incomplete (a skipped
     // snapshot object), whose gap not_checked names.
-    let backends_read = match service.and_then(|s| s.selector.as_ref()) {
+    let backends_read = match ctx.service.and_then(|s| s.selector.as_ref()) {
         Some(sel) => {
             !ctx.pods.is_empty()
                 || state
@@ -258,12 +293,12 @@ pub fn diagnose(state: &ClusterState, target: &Target, opts: &Options) -> Report
         kind: crate::model::KIND,
         verdict,
         verdict_reason,
-        service: summary(state, target, service),
+        service: summary(state, target, ctx.service),
         backends: backends_read.then(|| ctx.pods.iter().map(|p| pods::backend(p)).collect()),
-        endpoints,
-        dns,
+        endpoints: ctx.endpoints,
+        dns: facts.dns.clone(),
         findings: out.findings,
-        name_forms,
+        name_forms: out.name_forms,
         not_checked: out.not_checked,
         probe: None,
     }
@@ -383,7 +418,7 @@ fn name_list<'a>(names: impl IntoIterator<Item = &'a str>, max: usize) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ReadFailure;
+    use crate::model::{Code, Endpoint, EndpointSlice, ReadFailure};
 
     fn failure(verb: &'static str, kind: Kind, ns: Option<&str>, required: bool) -> ReadFailure {
         ReadFailure {
@@ -471,5 +506,195 @@ mod tests {
             "{rbac:?}"
         );
         assert!(report.not_checked.iter().all(|n| n.check != SHARED_CHECK));
+    }
+
+    /// Each report, diagnosed alone and with one `Facts` for all, as JSON.
+    fn alone_and_shared(
+        state: &ClusterState,
+        targets: &[Target],
+        opts: &Options,
+    ) -> Vec<(String, String)> {
+        let facts = Facts::compute(state, opts);
+        let json = |r: Report| serde_json::to_string_pretty(&r).unwrap();
+        targets
+            .iter()
+            .map(|t| {
+                (
+                    json(diagnose(state, t, opts)),
+                    json(diagnose_with(state, &facts, t, opts)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_services_with_one_facts_get_the_reports_each_gets_alone() {
+        let web = |ns: &str| Service {
+            namespace: ns.into(),
+            name: "web".into(),
+            cluster_ips: vec![format!("10.96.1.{}", ns.len())],
+            selector: Some([("app".to_owned(), "web".to_owned())].into()),
+            ..Service::default()
+        };
+        let slice = |ns: &str, ready: bool| EndpointSlice {
+            namespace: ns.into(),
+            name: "web-x".into(),
+            service_name: Some("web".into()),
+            endpoints: vec![Endpoint {
+                addresses: vec!["10.244.0.9".into()],
+                ready: Some(ready),
+                serving: Some(ready),
+                terminating: Some(false),
+                hostname: None,
+                pod: None,
+                node_name: None,
+            }],
+            ..EndpointSlice::default()
+        };
+        let mut state = ClusterState {
+            // kube-dns with no endpoint: a cluster-wide error in both reports.
+            services: vec![
+                web("default"),
+                web("shop"),
+                Service {
+                    namespace: crate::model::KUBE_SYSTEM.into(),
+                    name: crate::model::KUBE_DNS.into(),
+                    cluster_ips: vec!["10.96.0.10".into()],
+                    ..Service::default()
+                },
+            ],
+            endpoint_slices: vec![slice("default", true), slice("shop", false)],
+            failures: vec![failure("list", Kind::Event, Some("default"), false)],
+            ..ClusterState::default()
+        };
+        for kind in [
+            Kind::Service,
+            Kind::EndpointSlice,
+            Kind::Pod,
+            Kind::Namespace,
+        ] {
+            state.coverage.add_all(kind);
+        }
+        state.namespaces = ["default", "shop", "kube-system"].map(String::from).into();
+        let targets = ["default", "shop"].map(|ns| Target {
+            namespace: ns.to_owned(),
+            name: "web".to_owned(),
+        });
+        for opts in [
+            Options::default(),
+            Options {
+                from_namespaces: vec!["shop".into(), "default".into()],
+                cluster_domain: Some("corp.example".into()),
+            },
+        ] {
+            let reports = alone_and_shared(&state, &targets, &opts);
+            for (alone, shared) in &reports {
+                assert_eq!(alone, shared);
+            }
+            // The two reports differ, and share the cluster-wide parts.
+            assert_ne!(reports[0].0, reports[1].0);
+            let facts = Facts::compute(&state, &opts);
+            assert!(
+                facts
+                    .findings
+                    .iter()
+                    .any(|f| f.code == Code::DnsNoReadyEndpoints)
+            );
+            for t in &targets {
+                let r = diagnose_with(&state, &facts, t, &opts);
+                for f in &facts.findings {
+                    assert!(
+                        r.findings
+                            .iter()
+                            .any(|g| (g.code, &g.message) == (f.code, &f.message)),
+                        "{t:?}: {f:?}"
+                    );
+                }
+                assert!(r.not_checked.iter().any(|n| n.check == "read events"));
+            }
+        }
+    }
+
+    #[test]
+    fn every_service_of_the_scenario_with_one_facts_gets_the_report_it_gets_alone() {
+        let state = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        let mut targets: Vec<Target> = state
+            .services
+            .iter()
+            .map(|s| Target {
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+            })
+            .collect();
+        targets.push(Target {
+            namespace: "default".into(),
+            name: "no-such-service".into(),
+        });
+        assert!(targets.len() > 5);
+        for opts in [
+            Options::default(),
+            Options {
+                from_namespaces: vec!["trouble".into()],
+                cluster_domain: Some("corp.example".into()),
+            },
+        ] {
+            for (alone, shared) in alone_and_shared(&state, &targets, &opts) {
+                assert_eq!(alone, shared);
+            }
+        }
+    }
+
+    /// docs/findings.md names, in its headings, the file that emits each code.
+    #[test]
+    fn each_finding_is_emitted_in_the_file_its_heading_names() {
+        let sources = [
+            ("dns.rs", include_str!("dns.rs")),
+            ("endpoints.rs", include_str!("endpoints.rs")),
+            ("external_name.rs", include_str!("external_name.rs")),
+            ("names.rs", include_str!("names.rs")),
+            ("pods.rs", include_str!("pods.rs")),
+            ("ports.rs", include_str!("ports.rs")),
+            ("service.rs", include_str!("service.rs")),
+            ("statefulset.rs", include_str!("statefulset.rs")),
+        ];
+        // The file in a heading: `## Pods (`pods.rs`)`, `### `x` — error (`x.rs`)`.
+        fn file_in(heading: &str) -> Option<&str> {
+            let (_, rest) = heading.rsplit_once("(`")?;
+            rest.strip_suffix("`)").filter(|f| f.ends_with(".rs"))
+        }
+        let mut section = None;
+        let mut seen = 0;
+        for line in include_str!("../../docs/findings.md").lines() {
+            if line.starts_with("## ") {
+                section = file_in(line);
+            }
+            let Some(code) = line
+                .strip_prefix("### `")
+                .and_then(|l| l.split_once('`'))
+                .map(|(code, _)| code)
+            else {
+                continue;
+            };
+            let code = crate::model::Code::ALL
+                .iter()
+                .find(|c| c.as_str() == code)
+                .unwrap_or_else(|| panic!("unknown code {code}"));
+            let file = file_in(line).or(section).expect("a file in the heading");
+            let (_, text) = sources
+                .iter()
+                .find(|(name, _)| *name == file)
+                .unwrap_or_else(|| panic!("{file} is no family of checks"));
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                text.contains(&format!("Code::{code:?},")),
+                "{code} is not emitted in {file}"
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, crate::model::Code::ALL.len());
     }
 }

@@ -10,10 +10,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{Ctx, Out, text};
+use super::{Ctx, Facts, Out, text};
 use crate::model::{
-    Answer, Candidate, ClusterState, Code, DnsSummary, Form, Kind, NameForm, ObjectRef, Service,
-    ServiceType, Severity,
+    Answer, Candidate, ClusterState, Code, Form, Kind, NameForm, ObjectRef, Service, ServiceType,
+    Severity,
 };
 
 /// Stands for "some other namespace" in hypothetical rows.
@@ -486,27 +486,6 @@ impl<'a> Zone<'a> {
     }
 }
 
-/// The `pods` mode of the Corefile's kubernetes plugin.
-pub(crate) fn pods_mode(dns: &DnsSummary) -> PodsMode {
-    match dns.corefile.as_ref().map(|c| c.pods.as_str()) {
-        Some("insecure") => PodsMode::Insecure,
-        Some("verified") => PodsMode::Verified,
-        _ => PodsMode::Disabled,
-    }
-}
-
-/// The cluster zone CoreDNS serves: the Corefile's, else the cluster domain.
-pub(crate) fn served_zone(dns: &DnsSummary) -> &str {
-    dns.corefile
-        .as_ref()
-        .and_then(|c| {
-            c.kubernetes_zones
-                .iter()
-                .find(|z| !z.ends_with("in-addr.arpa") && !z.ends_with("ip6.arpa"))
-        })
-        .map_or(dns.cluster_domain.as_str(), String::as_str)
-}
-
 /// The four names of a Service, with their form.
 pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
     [
@@ -517,17 +496,13 @@ pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
     ]
 }
 
-/// Predict every name form from every client namespace; add `name-shadowed`.
-pub(crate) fn check(
-    ctx: &Ctx<'_>,
-    opts: &super::Options,
-    dns: &DnsSummary,
-    out: &mut Out,
-) -> Vec<NameForm> {
+/// Predict every name form from every client namespace into
+/// `out.name_forms`; add `name-shadowed`.
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let state = ctx.state;
     let t = ctx.target;
-    let domain = dns.cluster_domain.as_str();
-    let pods_mode = pods_mode(dns);
+    let opts = ctx.opts;
+    let domain = facts.search_domain();
     if ctx.service.is_none()
         && !state
             .coverage
@@ -538,15 +513,15 @@ pub(crate) fn check(
             format!("the Service {}/{} could not be read", t.namespace, t.name),
             format!("get services in namespace {}", t.namespace),
         );
-        return Vec::new();
+        return;
     }
     // Pods search `domain` (the flag's, else the Corefile's); CoreDNS answers
     // for the zone of its Corefile. They differ only with a mismatched
     // --cluster-domain, which the DNS check reports.
-    let served = served_zone(dns);
-    let zone = Zone::new(state, served, pods_mode);
+    let served = facts.served_zone.as_str();
+    let zone = facts.zone(state);
     let own_record = format!("{}.{}.svc.{served}.", t.name, t.namespace);
-    let dns_down = dns_down(dns);
+    let dns_down = facts.dns_down.as_deref();
 
     // Client namespaces: explicit, or own + hypothetical (+ shadowing, below).
     let mut clients: Vec<Option<String>> = Vec::new();
@@ -598,7 +573,7 @@ pub(crate) fn check(
                 if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
                     row.why = why;
                 }
-                if let Some(reason) = &dns_down {
+                if let Some(reason) = dns_down {
                     row.expected_resolves = Some(false);
                     row.reaches_target = Some(false);
                     row.expected_addresses.clear();
@@ -641,7 +616,7 @@ pub(crate) fn check(
             if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
                 row.why = why;
             }
-            if let Some(reason) = &dns_down {
+            if let Some(reason) = dns_down {
                 row.expected_resolves = Some(false);
                 row.expected_addresses.clear();
                 row.answered_by = None;
@@ -653,7 +628,7 @@ pub(crate) fn check(
             rows.push(row);
         }
     }
-    rows
+    out.name_forms.extend(rows);
 }
 
 /// The per-pod names of a headless Service's StatefulSet pods:
@@ -735,23 +710,6 @@ fn outside_served_zone(
     Some(format!(
         "outside the zone CoreDNS serves: the Corefile serves {served}, the flag says {domain}; `{typed}` and its search-list completions under {domain} ({tried} tried) are all outside {served}, go upstream and do not exist there"
     ))
-}
-
-/// Why no name resolves at all, when cluster DNS itself is down.
-fn dns_down(dns: &DnsSummary) -> Option<String> {
-    if dns.service_found == Some(false) {
-        Some("there is no kube-dns Service (dns-service-missing)".to_owned())
-    } else if dns.ready_endpoints == Some(0) {
-        Some("kube-dns has no ready endpoint (dns-no-ready-endpoints)".to_owned())
-    } else if dns.corefile.as_ref().is_some_and(|c| {
-        c.kubernetes_zones
-            .iter()
-            .all(|z| z.ends_with("in-addr.arpa") || z.ends_with("ip6.arpa"))
-    }) {
-        Some("CoreDNS serves no cluster zone (dns-corefile-no-kubernetes)".to_owned())
-    } else {
-        None
-    }
 }
 
 fn name_form(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Out, name_list, pod_refs};
+use super::{Ctx, Facts, Out, name_list, pod_refs};
 use crate::model::{
     Backend, Code, ContainerRole, ContainerStatus, Event, Pod, Severity, Terminated,
 };
@@ -299,7 +299,7 @@ struct Group<'a> {
     fix: String,
 }
 
-pub(crate) fn check<'a>(ctx: &Ctx<'a>, out: &mut Out) {
+pub(crate) fn check<'a>(ctx: &Ctx<'a>, _facts: &Facts, out: &mut Out) {
     let mut groups: BTreeMap<(Code, String), Group<'a>> = BTreeMap::new();
     let mut add =
         |code: Code, key: String, pod: &'a Pod, detail: String, message: String, fix: String| {

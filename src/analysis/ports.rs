@@ -1,6 +1,6 @@
 //! Service ports against the selected pods' declared container ports.
 
-use super::{Ctx, Out, name_list, pod_refs};
+use super::{Ctx, Facts, Out, name_list, pod_refs};
 use crate::model::{Code, Pod, ServicePort, Severity, TargetPort};
 
 /// Whether `pod` can serve `port`; `None` when it cannot be told (numeric
@@ -74,7 +74,7 @@ fn retarget(svc: &crate::model::Service, index: usize, port: &ServicePort, pod: 
     )
 }
 
-pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, _facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service else { return };
     if ctx.pods.is_empty() {
         return;

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, Out, name_list, text};
+use super::{Ctx, Facts, Out, name_list, text};
 use crate::model::{Code, Kind, ObjectRef, Pod, Service, ServiceType, Severity, labels_match};
 
-pub(crate) fn check(ctx: &Ctx<'_>, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, _facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service else {
         not_found(ctx, out);
         return;

@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Out};
-use crate::model::{
-    Code, DnsSummary, Kind, ObjectRef, Service, ServiceType, Severity, Workload, labels_match,
-};
+use super::{Ctx, Facts, Out};
+use crate::model::{Code, Kind, ObjectRef, Service, ServiceType, Severity, Workload, labels_match};
 
 const CHECK: &str = "StatefulSet serviceName";
 
@@ -20,7 +18,7 @@ const CONTROLLER_LABELS: [&str; 3] = [
     "pod-template-hash",
 ];
 
-pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service.filter(|s| s.type_ != ServiceType::ExternalName) else {
         return;
     };
@@ -48,7 +46,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, dns: &DnsSummary, out: &mut Out) {
         .filter(|w| w.service_name.as_deref() == Some(svc.name.as_str()) || owns_selected(w))
         .collect();
     sets.sort_by(|a, b| a.name.cmp(&b.name));
-    let domain = dns.cluster_domain.as_str();
+    let domain = facts.search_domain();
     for set in sets {
         let per_pod = format!(
             "{}-0.{}.{ns}.svc.{domain}",

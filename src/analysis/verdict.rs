@@ -4,43 +4,35 @@
 //! no error was found. Whatever the verdict needs that could not be read
 //! makes it `unknown`, which never exits 0.
 
-use super::Ctx;
-use crate::model::{
-    Code, EndpointSummary, Finding, Kind, NotChecked, ServiceType, Severity, Verdict,
-};
+use super::{Ctx, Out};
+use crate::model::{Code, Finding, Kind, ServiceType, Severity, Verdict};
 
-/// What the verdict rests on, besides the findings.
-pub(crate) struct Evidence<'a> {
-    pub endpoints: Option<&'a EndpointSummary>,
-    pub findings: &'a [Finding],
-    pub not_checked: &'a [NotChecked],
-}
-
-/// The verdict and its main reason.
-pub(crate) fn decide(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> (Verdict, String) {
-    if let Some(why) = unknown_because(ctx, ev) {
-        let errors = ev
+/// The verdict and its main reason, from the Service's endpoints (in `ctx`)
+/// and everything the checks found and could not check.
+pub(crate) fn decide(ctx: &Ctx<'_>, out: &Out) -> (Verdict, String) {
+    if let Some(why) = unknown_because(ctx) {
+        let errors = out
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .count();
         let also = match errors {
             0 => String::new(),
-            1 => format!("; and {}", headline(ctx, &ev.findings[0])),
+            1 => format!("; and {}", headline(ctx, &out.findings[0])),
             n => format!("; {n} errors found besides"),
         };
         return (Verdict::Unknown, format!("{why}{also}"));
     }
-    let worst = ev.findings.iter().min_by_key(|f| f.severity);
+    let worst = out.findings.iter().min_by_key(|f| f.severity);
     match worst {
         Some(f) if f.severity == Severity::Error => (Verdict::Unreachable, headline(ctx, f)),
         Some(f) if f.severity == Severity::Warning => (Verdict::Degraded, headline(ctx, f)),
-        _ => (Verdict::Reachable, reachable_reason(ctx, ev)),
+        _ => (Verdict::Reachable, reachable_reason(ctx, out)),
     }
 }
 
 /// Why the verdict cannot be known, if it cannot.
-fn unknown_because(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> Option<String> {
+fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
     let state = ctx.state;
     let t = ctx.target;
     // A required read that failed (live): the first cause.
@@ -67,7 +59,7 @@ fn unknown_because(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> Option<String> {
     if svc.type_ == ServiceType::ExternalName {
         return None;
     }
-    if ev.endpoints.is_none() {
+    if ctx.endpoints.as_ref().is_none() {
         return Some(format!(
             "the EndpointSlices of {}/{} were not read",
             svc.namespace, svc.name
@@ -77,7 +69,7 @@ fn unknown_because(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> Option<String> {
         && !state
             .coverage
             .covers_selection(Kind::Pod, &svc.namespace, sel)
-        && ev.endpoints.is_some_and(|e| e.ready == 0)
+        && ctx.endpoints.as_ref().is_some_and(|e| e.ready == 0)
     {
         // No ready endpoint and the pods unknown: it cannot say why.
         return Some(format!(
@@ -88,7 +80,7 @@ fn unknown_because(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> Option<String> {
     None
 }
 
-fn reachable_reason(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> String {
+fn reachable_reason(ctx: &Ctx<'_>, out: &Out) -> String {
     let Some(svc) = ctx.service else {
         return String::new();
     };
@@ -98,12 +90,12 @@ fn reachable_reason(ctx: &Ctx<'_>, ev: &Evidence<'_>) -> String {
             svc.external_name.as_deref().unwrap_or("(empty)")
         );
     }
-    let ready = ev.endpoints.map_or(0, |e| e.ready);
-    let total = ev.endpoints.map_or(0, |e| e.ready + e.not_ready);
-    let gaps = if ev.not_checked.is_empty() {
+    let ready = ctx.endpoints.as_ref().map_or(0, |e| e.ready);
+    let total = ctx.endpoints.as_ref().map_or(0, |e| e.ready + e.not_ready);
+    let gaps = if out.not_checked.is_empty() {
         String::new()
     } else {
-        format!("; {} check(s) could not run", ev.not_checked.len())
+        format!("; {} check(s) could not run", out.not_checked.len())
     };
     format!("{ready} of {total} endpoint(s) ready{gaps}")
 }
