@@ -395,7 +395,18 @@ impl Reader {
         let req = kube::core::Request::new(&path)
             .list(lp)
             .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
-        let text = self.run(&path, self.client.request_text(req)).await?;
+        let text = match self.run(&path, self.client.request_text(req)).await {
+            Ok(text) => text,
+            // A Kubernetes API server lists an empty set (200) even in a
+            // namespace that does not exist; a 404 for a list means the
+            // address is not (the root of) one.
+            Err(f) if f.not_found => {
+                return Err(Failed::not_api(format!(
+                    "HTTP 404 for the list {path}; check the server address and its path"
+                )));
+            }
+            Err(f) => return Err(f),
+        };
         let kind = format!("{}List", K::kind(&Default::default()));
         let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
         Ok(list.items)

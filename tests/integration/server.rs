@@ -541,3 +541,33 @@ fn a_certificate_authority_that_is_not_a_pem_file_is_a_usage_error() {
         assert!(run.stdout.is_empty());
     }
 }
+
+fn status_404_everywhere(path: &str) -> Answer {
+    status(
+        404,
+        "NotFound",
+        &format!("the server could not find {path}"),
+    )
+}
+
+#[test]
+fn a_server_whose_status_404_answers_lists_too_is_not_an_api_server() {
+    // A Kubernetes Status 404 is a real "not found" for a get, but an API
+    // server lists an empty set even in a missing namespace: a 404 for every
+    // list means a wrong address (or path), not absent Services and DNS.
+    let server = Server::start(status_404_everywhere);
+    let run = run_live(&server.url, &["-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "no self-contradicting report: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("this does not look like a Kubernetes API server: HTTP 404 for the list"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
