@@ -91,8 +91,19 @@ impl Resolution {
         match self.answered_by.map(|i| &self.candidates[i].answer) {
             Some(Answer::Address { .. }) => Some(true),
             Some(Answer::Cname { resolves, .. }) => *resolves,
+            // Nothing known answers; an unknown candidate might.
+            _ if self.uncertain() => None,
             _ => Some(false),
         }
+    }
+
+    /// A candidate tried before the answer (or at all, when none answers)
+    /// is unknown: another name might answer first.
+    pub fn uncertain(&self) -> bool {
+        let upto = self.answered_by.unwrap_or(self.candidates.len());
+        self.candidates[..upto]
+            .iter()
+            .any(|c| c.answer == Answer::Unknown)
     }
 }
 
@@ -261,7 +272,24 @@ impl<'a> Zone<'a> {
         }
         let svc_name = labels[labels.len() - 2];
         let Some(svc) = self.find_service(ns, svc_name) else {
-            let assumed = if ns != OTHER_NS && !self.state.coverage.covers(Kind::Service, ns) {
+            let unread = ns != OTHER_NS
+                && !self
+                    .state
+                    .coverage
+                    .covers_object(Kind::Service, ns, svc_name);
+            if unread && labels.len() == 2 {
+                // A Service of that name there would answer: not known.
+                return (
+                    Answer::Unknown,
+                    format!(
+                        "the Services of namespace `{ns}` were not read: a Service `{svc_name}` there would answer, else NXDOMAIN"
+                    ),
+                );
+            }
+            // Endpoint- and port-shaped names would need a Service named like
+            // the target's namespace with a matching endpoint or port: assumed
+            // absent, and said so.
+            let assumed = if unread {
                 " (assumed: the Services of that namespace were not read)"
             } else {
                 ""
@@ -736,9 +764,13 @@ fn name_form(
         expected_resolves: res.resolves(),
         // The Service's own record answers (even a CNAME whose target only an
         // upstream resolver knows), another Service's does, or none does.
+        // An unknown candidate before the Service's own record might be
+        // another Service that answers first.
         reaches_target: match (res.resolves(), answered) {
             (Some(false), _) | (_, None) => Some(false),
-            (_, Some(hit)) => Some(hit.name == own_record),
+            (_, Some(hit)) if hit.name != own_record => Some(false),
+            _ if res.uncertain() => None,
+            _ => Some(true),
         },
         expected_addresses: addresses,
         expected_cname: cname,
@@ -769,6 +801,18 @@ fn explain(form: Form, res: &Resolution, own_record: &str, ctx: &Ctx<'_>) -> Str
                 .join(", ")
         };
         let own = res.candidates.iter().find(|c| c.name == own_record);
+        if let Some(u) = res.candidates.iter().find(|c| c.answer == Answer::Unknown) {
+            let otherwise = match (form, own) {
+                (Form::Short, None) => format!(
+                    "; either way it never reaches {}: use {}.{}",
+                    own_record.trim_end_matches('.'),
+                    t.name,
+                    t.namespace
+                ),
+                _ => String::new(),
+            };
+            return format!("unknown: {}{otherwise}", u.why);
+        }
         return match (form, own) {
             (Form::Short, None) => format!(
                 "never completed to {}: a short name reaches only the client's own namespace; use {}.{}",

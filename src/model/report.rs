@@ -302,6 +302,8 @@ pub enum Answer {
     Nxdomain,
     /// Outside the cluster zone: the upstream resolver answers.
     Upstream,
+    /// Not known: the objects that decide it were not read.
+    Unknown,
 }
 
 impl Answer {
@@ -314,6 +316,7 @@ impl Answer {
             Answer::Nodata => "NODATA".to_owned(),
             Answer::Nxdomain => "NXDOMAIN".to_owned(),
             Answer::Upstream => "upstream".to_owned(),
+            Answer::Unknown => "unknown".to_owned(),
         }
     }
 }

@@ -73,12 +73,31 @@ fn from_namespace_gives_real_rows_for_those_namespaces_only() {
     let rows = r["name_forms"].as_array().unwrap();
     assert_eq!(rows.len(), 8);
     assert!(rows.iter().all(|row| row["hypothetical"] == false));
+    // The capture holds no Service of client: whether one there answers the
+    // short name is unknown, but it never reaches default's Service.
+    let short = form(&r, "service-pay-v1", Some("client"));
+    assert_eq!(short["expected_resolves"], serde_json::Value::Null);
+    assert_eq!(short["reaches_target"], false);
+    let first = &short["candidates"][0];
+    assert_eq!(first["name"], "service-pay-v1.client.svc.cluster.local.");
+    assert_eq!(first["answer"]["rcode"], "unknown");
+    // kube-system's Services were captured: there it is a plain NXDOMAIN.
+    let from_dns = form(&r, "service-pay-v1", Some("kube-system"));
+    assert_eq!(from_dns["expected_resolves"], false);
+    assert_eq!(from_dns["candidates"][0]["answer"]["rcode"], "nxdomain");
+
+    // With client's Services captured, the answer is known.
+    let mut s = scenario();
+    let mut other = find(&mut s, "Service", "default", "service-user-v1").clone();
+    other["metadata"]["namespace"] = json!("client");
+    other["metadata"]["name"] = json!("client-api");
+    other["metadata"].as_object_mut().unwrap().remove("uid");
+    items(&mut s).push(other);
+    let (_, known) = diagnose(&s, &["service-pay-v1", "--from-namespace", "client"]);
     assert_eq!(
-        form(&r, "service-pay-v1", Some("client"))["expected_resolves"],
+        form(&known, "service-pay-v1", Some("client"))["expected_resolves"],
         false
     );
-    let first = &form(&r, "service-pay-v1", Some("client"))["candidates"][0];
-    assert_eq!(first["name"], "service-pay-v1.client.svc.cluster.local.");
     assert_eq!(
         form(&r, "service-pay-v1.default", Some("kube-system"))["expected_resolves"],
         true
