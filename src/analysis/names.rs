@@ -639,8 +639,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
         for (typed, pod) in pod_names(ctx, domain) {
             let conf = ResolverConf::cluster_first(client.as_deref().unwrap_or(OTHER_NS), domain);
             let res = replay(&typed, &conf, &zone);
-            let mut row = name_form(&typed, Form::Pod, client.as_deref(), &res, &own_record, ctx);
-            row.why = pod_why(ctx, pod, &res);
+            // The pod's own record, in the zone CoreDNS serves.
+            let pod_record = match typed.strip_suffix(domain) {
+                Some(head) => format!("{head}{served}."),
+                None => format!("{typed}."),
+            };
+            let mut row = name_form(&typed, Form::Pod, client.as_deref(), &res, &pod_record, ctx);
+            row.why = pod_why(ctx, pod, &res, &pod_record);
             if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
                 row.why = why;
             }
@@ -685,7 +690,12 @@ fn pod_names<'a>(ctx: &Ctx<'a>, domain: &str) -> Vec<(String, &'a crate::model::
 }
 
 /// Why a per-pod name resolves or not.
-fn pod_why(ctx: &Ctx<'_>, pod: &crate::model::Pod, res: &Resolution) -> String {
+fn pod_why(
+    ctx: &Ctx<'_>,
+    pod: &crate::model::Pod,
+    res: &Resolution,
+    pod_record: &str,
+) -> String {
     let t = ctx.target;
     let host = pod.hostname.as_deref().unwrap_or(&pod.name);
     if let Some(i) = res.answered_by {
@@ -694,7 +704,13 @@ fn pod_why(ctx: &Ctx<'_>, pod: &crate::model::Pod, res: &Resolution) -> String {
             t.namespace, t.name, pod.name, res.candidates[i].why
         );
     }
-    let mut why = match res.candidates.last() {
+    // The pod's own record says why; the other candidates only fail.
+    let mut why = match res
+        .candidates
+        .iter()
+        .find(|c| c.name == pod_record)
+        .or(res.candidates.last())
+    {
         Some(c) => c.why.clone(),
         None => "no candidate".to_owned(),
     };

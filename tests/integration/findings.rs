@@ -768,6 +768,8 @@ fn statefulset_pods_get_per_pod_names_only_through_their_governing_headless_serv
     );
     assert_eq!(row["form"], "pod");
     assert_eq!(row["expected_resolves"], true);
+    // Its own record answers: it reaches the pod, shown as a plain ✓.
+    assert_eq!(row["reaches_target"], true, "{row:#}");
     assert_eq!(row["expected_addresses"].as_array().unwrap().len(), 1);
     assert_eq!(
         form(&r, "pay-db-1.pay-headless.default.svc.cluster.local", None)["expected_resolves"],
@@ -798,6 +800,12 @@ fn statefulset_pods_get_per_pod_names_only_through_their_governing_headless_serv
         Some("default"),
     );
     assert_eq!(row["expected_resolves"], false);
+    // The reason is the pod record's own, not the last search candidate's.
+    assert!(
+        !row["why"].as_str().unwrap().contains("the label before"),
+        "{}",
+        row["why"]
+    );
     assert!(
         row["why"]
             .as_str()
