@@ -690,12 +690,7 @@ fn pod_names<'a>(ctx: &Ctx<'a>, domain: &str) -> Vec<(String, &'a crate::model::
 }
 
 /// Why a per-pod name resolves or not.
-fn pod_why(
-    ctx: &Ctx<'_>,
-    pod: &crate::model::Pod,
-    res: &Resolution,
-    pod_record: &str,
-) -> String {
+fn pod_why(ctx: &Ctx<'_>, pod: &crate::model::Pod, res: &Resolution, pod_record: &str) -> String {
     let t = ctx.target;
     let host = pod.hostname.as_deref().unwrap_or(&pod.name);
     if let Some(i) = res.answered_by {

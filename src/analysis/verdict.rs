@@ -25,10 +25,48 @@ pub(crate) fn decide(ctx: &Ctx<'_>, out: &Out) -> (Verdict, String) {
     }
     let worst = out.findings.iter().min_by_key(|f| f.severity);
     match worst {
-        Some(f) if f.severity == Severity::Error => (Verdict::Unreachable, headline(ctx, f)),
+        Some(f) if f.severity == Severity::Error => {
+            // The first cause, and how many others there are (no-ready-endpoints
+            // is their consequence, not another cause).
+            let others = out
+                .findings
+                .iter()
+                .filter(|o| {
+                    o.severity == Severity::Error
+                        && !std::ptr::eq(*o, f)
+                        && o.code != Code::NoReadyEndpoints
+                })
+                .count();
+            let more = match others {
+                0 => String::new(),
+                1 => "; and 1 more error".to_owned(),
+                n => format!("; and {n} more errors"),
+            };
+            (Verdict::Unreachable, format!("{}{more}", headline(ctx, f)))
+        }
+        _ if external_target_unknown(ctx, out) => (
+            Verdict::Unknown,
+            format!(
+                "an ExternalName alias of {}: whether that name resolves is decided outside the cluster",
+                ctx.service
+                    .and_then(|s| s.external_name.as_deref())
+                    .unwrap_or("(empty)")
+            ),
+        ),
         Some(f) if f.severity == Severity::Warning => (Verdict::Degraded, headline(ctx, f)),
         _ => (Verdict::Reachable, reachable_reason(ctx, out)),
     }
+}
+
+/// An ExternalName Service whose target only resolvers outside the cluster
+/// can answer: nothing in the cluster state says whether it resolves.
+fn external_target_unknown(ctx: &Ctx<'_>, out: &Out) -> bool {
+    ctx.service
+        .is_some_and(|s| s.type_ == ServiceType::ExternalName)
+        && out.name_forms.iter().any(|n| {
+            n.from_namespace.as_deref() == Some(ctx.target.namespace.as_str())
+                && n.expected_resolves.is_none()
+        })
 }
 
 /// Why the verdict cannot be known, if it cannot.

@@ -132,12 +132,27 @@ fn a_snapshot_without_the_selected_pods_shows_them_as_not_read() {
 }
 
 #[test]
-fn an_external_name_service_needs_no_endpoints_for_a_verdict() {
+fn an_external_name_service_needs_no_endpoints_but_a_known_target() {
+    // An alias of an in-cluster Service: the verdict rests on that Service's record.
     let mut s = scenario();
     let svc = find(&mut s, "Service", "default", "service-user-v1");
-    svc["spec"] = json!({"type": "ExternalName", "externalName": "db.example.com"});
+    svc["spec"] =
+        json!({"type": "ExternalName", "externalName": "service-pay-v1.default.svc.cluster.local"});
     remove_kind(&mut s, "EndpointSlice");
     let (code, r) = diagnose(&s, &["service-user-v1"]);
-    assert_ne!(r["verdict"], "unknown", "{r:#}");
-    assert_ne!(code, 3);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (0, Some("reachable")),
+        "{r:#}"
+    );
+
+    // An alias of an outside name: nothing in the cluster says it resolves.
+    let svc = find(&mut s, "Service", "default", "service-user-v1");
+    svc["spec"] = json!({"type": "ExternalName", "externalName": "db.example.com"});
+    let (code, r) = diagnose(&s, &["service-user-v1"]);
+    assert_eq!((code, r["verdict"].as_str()), (3, Some("unknown")), "{r:#}");
+    assert_eq!(
+        r["verdict_reason"],
+        "an ExternalName alias of db.example.com: whether that name resolves is decided outside the cluster"
+    );
 }
