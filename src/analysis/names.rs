@@ -584,7 +584,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
             out.not_checked(
                 "name-shadowed",
                 format!("the Services of {} were not read", unread.join(", ")),
-                "the Services of every namespace (`kubectl get services -A -o json`)".to_owned(),
+                "the Services of every namespace, with the namespaces in the same capture: add `kubectl get namespaces,services -A -o json` to the snapshot".to_owned(),
             );
         }
     }

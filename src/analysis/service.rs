@@ -297,10 +297,9 @@ fn other_namespaces(
         out.not_checked(
             "selected pods in other namespaces",
             "the pods of every namespace were not read".to_owned(),
-            format!(
-                "`kubectl get pods -A -l {} -o json`",
-                text::selector(selector)
-            ),
+            // With the namespaces in the same List, the capture covers them
+            // all (a label-selected list would leave the Namespaces out).
+            "the pods of every namespace, with the namespaces in the same capture: add `kubectl get namespaces,pods -A -o json` to the snapshot".to_owned(),
         );
     }
     let mut by_ns: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();

@@ -222,3 +222,61 @@ fn following_a_not_checked_hint_clears_it() {
     let (_, full_report) = diagnose(&full, &["service-pay-v1"]);
     assert_eq!(report["dns"], full_report["dns"]);
 }
+
+#[test]
+fn following_the_cluster_wide_hints_clears_them() {
+    // The bundled example is a per-namespace capture: the Services of
+    // `client` are unknown, so the short name from there is too.
+    let s = scenario();
+    let (_, before) = diagnose(&s, &["service-pay-v1", "--from-namespace", "client"]);
+    let hint = needs(&before, "name-shadowed");
+    assert_eq!(
+        hint,
+        [
+            "the Services of every namespace, with the namespaces in the same capture: add `kubectl get namespaces,services -A -o json` to the snapshot"
+        ]
+    );
+    assert_eq!(
+        form(&before, "service-pay-v1", Some("client"))["expected_resolves"],
+        serde_json::Value::Null
+    );
+    // What that command prints: one List, the Namespaces, then the Services
+    // of every namespace.
+    let all = items(&mut scenario()).clone();
+    let mut capture: Vec<serde_json::Value> = all
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .cloned()
+        .collect();
+    capture.extend(all.iter().filter(|o| o["kind"] == "Service").cloned());
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": capture});
+    let text = format!(
+        "{}\n{}",
+        serde_json::to_string_pretty(&s).unwrap(),
+        serde_json::to_string_pretty(&list).unwrap()
+    );
+    let out = cmd()
+        .args([
+            "service-pay-v1",
+            "--from-namespace",
+            "client",
+            "-o",
+            "json",
+            "--snapshot",
+            "-",
+        ])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    let run = Run::from_output(out);
+    let after = run.json();
+    assert!(
+        !not_checked(&after, "name-shadowed"),
+        "{}",
+        after["not_checked"]
+    );
+    assert_eq!(
+        form(&after, "service-pay-v1", Some("client"))["expected_resolves"],
+        false
+    );
+}
