@@ -237,7 +237,38 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
             .collect::<Vec<_>>()
             .join(", ");
         let ns = &svc.namespace;
+        // The same revision as a selected pod (same template hash): its labels
+        // were changed by hand, and no rollout will change them back.
+        let revision = |p: &Pod| {
+            ["pod-template-hash", "controller-revision-hash"]
+                .iter()
+                .find_map(|k| p.labels.get(*k).cloned())
+        };
+        let same_revision = pods.iter().any(|p| {
+            revision(p).is_some_and(|r| {
+                ctx.pods.iter().any(|q| {
+                    workload_of(q).is_some_and(|(k, n)| k == kind && n == name)
+                        && revision(q).as_deref() == Some(r.as_str())
+                })
+            })
+        });
+        let pairs = lack
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let fix = match kind.as_str() {
+            _ if same_revision => format!(
+                "{names} {} the same revision as the selected pods of {id}, so {} labels were changed by hand: restore them (`kubectl -n {ns} label pod {} {pairs} --overwrite`) or delete the pod so that {id} recreates it (`kubectl -n {ns} delete pod {}`)",
+                if pods.len() == 1 {
+                    "is from"
+                } else {
+                    "are from"
+                },
+                if pods.len() == 1 { "its" } else { "their" },
+                pods[0].name,
+                pods[0].name,
+            ),
             _ if template.is_some_and(|w| labels_match(&w.template_labels, selector)) => format!(
                 "the pod template of {id} already carries {wanted}: the other pods are from an older revision; let the rollout finish: `kubectl -n {ns} rollout status {} {name}`",
                 kind.to_ascii_lowercase()
@@ -247,11 +278,6 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
                 kind.to_ascii_lowercase()
             ),
             _ => {
-                let pairs = lack
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
                 format!(
                     "label the pods, or the template of their owner {id}: `kubectl -n {ns} label pod {} {pairs} --overwrite`",
                     pods.iter()
@@ -328,16 +354,32 @@ fn other_namespaces(
         "; pods with all of these labels run in namespace {}: a Service selects pods of its own namespace only",
         parts.join(", ")
     );
-    let fix = format!(
-        "the Service must live in the pods' namespace (clients then use {name}.{target_ns}), or the pods in {ns}; to create it beside the pods: {commands}",
-        name = svc.name,
-        ns = svc.namespace,
-        commands = service_commands(svc, target_ns),
-    );
+    // A Service of that name may already serve them there: then the
+    // clients' name is what to fix, and creating one would overwrite it.
+    let existing = state
+        .service(target_ns, &svc.name)
+        .filter(|other| other.selector.as_ref().is_some_and(|sel| !sel.is_empty()));
+    let fix = match existing {
+        Some(other) => format!(
+            "Service {target_ns}/{name} already exists beside the pods{selects}: clients reach it as `{name}.{target_ns}` (or the FQDN); delete {ns}/{name} if it was created in the wrong namespace (`kubectl -n {ns} delete service {name}`)",
+            name = svc.name,
+            ns = svc.namespace,
+            selects = if other.selector.as_ref() == Some(selector) {
+                " with the same selector"
+            } else {
+                ""
+            },
+        ),
+        None => format!(
+            "the Service must live in the pods' namespace (clients then use {name}.{target_ns}), or the pods in {ns}; to create it beside the pods: {commands}",
+            name = svc.name,
+            ns = svc.namespace,
+            commands = service_commands(svc, target_ns),
+        ),
+    };
     Some((text, fix, refs))
 }
 
-/// The Service's name, selector and ports as a manifest for namespace `ns`.
 /// Commands that create a copy of `svc` in namespace `ns`: `kubectl create
 /// service` (numeric ports only: a named targetPort keeps the port number),
 /// then its selector.

@@ -864,3 +864,46 @@ fn every_containers_state_reaches_the_pods_finding() {
         "a completed init container is fine: {msg}"
     );
 }
+
+#[test]
+fn a_service_copied_into_the_wrong_namespace_is_not_told_to_recreate_the_original() {
+    // service-pay-v1 exists in default (NodePort, selecting the pay pods);
+    // a copy in client selects nothing there. Creating "it" beside the pods
+    // would overwrite the real one: the fix names the one that exists.
+    let mut s = scenario();
+    let mut copy = find(&mut s, "Service", "default", "service-pay-v1").clone();
+    copy["metadata"]["namespace"] = json!("client");
+    copy["metadata"].as_object_mut().unwrap().remove("uid");
+    items(&mut s).push(copy);
+    let (_, r) = diagnose(&s, &["service-pay-v1", "-n", "client"]);
+    let f = with_code(&r, "selector-matches-no-pods");
+    assert_eq!(f.len(), 1, "{:?}", codes(&r));
+    let fix = f[0]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("Service default/service-pay-v1 already exists beside the pods with the same selector: clients reach it as `service-pay-v1.default`"),
+        "{fix}"
+    );
+    assert!(!fix.contains("create service"), "{fix}");
+}
+
+#[test]
+fn a_pod_relabelled_by_hand_is_told_to_be_relabelled_not_to_wait_for_a_rollout() {
+    // Both pay-v1 pods come from one ReplicaSet (same pod-template-hash);
+    // someone changed one pod's app label by hand.
+    let mut s = scenario();
+    let pod = find(&mut s, "Pod", "default", "pay-v1-78447cf896-2k");
+    pod["metadata"]["labels"]["app"] = json!("payments");
+    let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+    let (_, r) = diagnose(&s, &["service-pay-v1"]);
+    let f = with_code(&r, "selector-excludes-pods");
+    assert_eq!(f.len(), 1, "{:?}", codes(&r));
+    let fix = f[0]["fix"].as_str().unwrap();
+    assert!(fix.contains("labels were changed by hand"), "{fix}");
+    assert!(
+        fix.contains(&format!(
+            "`kubectl -n default label pod {name} app=pay-v1 --overwrite`"
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("rollout status"), "{fix}");
+}
