@@ -371,8 +371,7 @@ fn summary(state: &ClusterState, target: &Target, svc: Option<&Service>) -> Serv
             Some(true)
         } else {
             state
-                .coverage
-                .covers_object(Kind::Service, &target.namespace, &target.name)
+                .service_presence_known(&target.namespace, &target.name)
                 .then_some(false)
         },
         type_: svc.map(|s| s.type_),

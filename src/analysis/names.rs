@@ -531,11 +531,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let t = ctx.target;
     let opts = ctx.opts;
     let domain = facts.search_domain();
-    if ctx.service.is_none()
-        && !state
-            .coverage
-            .covers_object(Kind::Service, &t.namespace, &t.name)
-    {
+    if ctx.service.is_none() && !state.service_presence_known(&t.namespace, &t.name) {
         out.not_checked(
             "name forms",
             format!("the Service {}/{} could not be read", t.namespace, t.name),

@@ -534,7 +534,14 @@ fn one_off(
 
 fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
     let t = ctx.target;
-    if !ctx.require_object(out, "the Service", Kind::Service, &t.namespace, &t.name) {
+    let no_namespace = !ctx
+        .state
+        .coverage
+        .covers_object(Kind::Service, &t.namespace, &t.name)
+        && ctx.state.service_presence_known(&t.namespace, &t.name);
+    if !no_namespace
+        && !ctx.require_object(out, "the Service", Kind::Service, &t.namespace, &t.name)
+    {
         return;
     }
     let elsewhere: Vec<&str> = ctx
@@ -552,7 +559,14 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
         .map(|s| s.name.as_str())
         .collect();
     close.sort_by_key(|n| (text::edit_distance(&t.name, n), *n));
-    let mut message = format!("no Service {} in namespace {}", t.name, t.namespace);
+    let mut message = if no_namespace {
+        format!(
+            "no Service {}: namespace {} does not exist",
+            t.name, t.namespace
+        )
+    } else {
+        format!("no Service {} in namespace {}", t.name, t.namespace)
+    };
     let mut fix = format!(
         "check the name and namespace (`kubectl get services -n {}`)",
         t.namespace

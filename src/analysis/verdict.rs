@@ -83,10 +83,7 @@ fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
         });
     }
     let Some(svc) = ctx.service else {
-        if state
-            .coverage
-            .covers_object(Kind::Service, &t.namespace, &t.name)
-        {
+        if state.service_presence_known(&t.namespace, &t.name) {
             return None; // known to be absent: service-not-found decides
         }
         return Some(format!(
@@ -156,6 +153,9 @@ pub(crate) fn headline(ctx: &Ctx<'_>, f: &Finding) -> String {
         }
     };
     match f.code {
+        Code::ServiceNotFound if ctx.state.namespace_exists(&t.namespace) == Some(false) => {
+            format!("there is no namespace {}", t.namespace)
+        }
         Code::ServiceNotFound => format!("there is no Service {} in {}", t.name, t.namespace),
         Code::SelectorMatchesNoPods => match ctx.service.and_then(|s| s.selector.as_ref()) {
             Some(sel) => format!(

@@ -283,6 +283,14 @@ impl ClusterState {
         if seen { Some(true) } else { None }
     }
 
+    /// Whether the presence of Service `namespace/name` is known: it was
+    /// read, or its namespace is known not to exist.
+    pub fn service_presence_known(&self, namespace: &str, name: &str) -> bool {
+        self.coverage.covers_object(Kind::Service, namespace, name)
+            || (self.namespace_exists(namespace) == Some(false)
+                && !self.services.iter().any(|s| s.namespace == namespace))
+    }
+
     /// The EndpointSlices that belong to a Service.
     pub fn slices_of<'a>(&'a self, svc: &'a Service) -> impl Iterator<Item = &'a EndpointSlice> {
         self.endpoint_slices.iter().filter(move |s| {

@@ -156,3 +156,26 @@ fn an_external_name_service_needs_no_endpoints_but_a_known_target() {
         "an ExternalName alias of db.example.com: whether that name resolves is decided outside the cluster"
     );
 }
+
+#[test]
+fn a_namespace_the_capture_shows_does_not_exist_holds_no_service() {
+    // The bundled example lists the cluster's Namespace objects: `payments`
+    // is not among them, so nothing lives there (offline as live: exit 1).
+    let (code, r) = diagnose(&scenario(), &["service-v4", "-n", "payments"]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (1, Some("unreachable")),
+        "{r:#}"
+    );
+    assert_eq!(r["verdict_reason"], "there is no namespace payments");
+    assert_eq!(r["service"]["found"], false);
+    let f = with_code(&r, "service-not-found");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no Service service-v4: namespace payments does not exist; a Service of that name exists in default"),
+        "{}",
+        f[0]["message"]
+    );
+}
