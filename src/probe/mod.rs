@@ -21,8 +21,12 @@
 //!   from the exit status plus the text, which is easier to keep correct in
 //!   one typed place.
 
+pub mod observe;
+pub mod parse;
 pub mod script;
 
+pub use observe::{Observed, ObservedCandidate, ObservedRcode, ObservedStatus, observe};
+pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse};
 pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};
 
 /// Shows a line in an error message: control characters escaped, at most
