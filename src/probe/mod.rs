@@ -48,3 +48,6 @@ pub(crate) fn show(text: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;
