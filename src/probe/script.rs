@@ -172,8 +172,6 @@ fn q(name: &str) -> String {
 /// The sh script for `req`, run as `sh -c SCRIPT` (or piped to `sh`).
 ///
 /// ```
-/// use svcdiscover::probe::{ProbeRequest, TypedName, script};
-///
 /// use svcdiscover::analysis::ResolverConf;
 /// use svcdiscover::probe::{ProbeRequest, TypedName, script, wildcard_checks};
 ///
