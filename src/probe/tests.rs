@@ -443,6 +443,26 @@ fn client_namespace_runs() {
             .iter()
             .any(|n| n.contains("says: NOERROR 10.96.100.105"))
     );
+    // And it does not search a name with a dot at all.
+    let dotted = observe(&only, "service-pay-v1.default").unwrap();
+    assert_eq!(dotted.status, ObservedStatus::Resolved);
+    assert!(dotted.notes.iter().any(|n| n.contains("says: NXDOMAIN")));
+}
+
+#[test]
+fn wildcard_detector_hit() {
+    // The captured NXDOMAIN of one detector turned into an answer with
+    // data: as if a wildcard record answered it.
+    let w = "svcdiscover-absent-7f3a.svc.cluster.local.";
+    let text = fixture("dash-client.out").replace(
+        &format!("query\t{w}\tdig\tout\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN"),
+        &format!(
+            "query\t{w}\tdig\tout\t{w} 30 IN A 10.96.100.105\n\
+             query\t{w}\tdig\tout\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR"
+        ),
+    );
+    let out = parse(&text).unwrap();
+    assert_eq!(out.wildcard_hits(), [w]);
 }
 
 #[test]
