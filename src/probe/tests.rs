@@ -660,3 +660,25 @@ fn mutations_never_panic() {
     }
     assert!(parsed_ok > 0, "no mutation kept the output valid");
 }
+
+/// An image with none of the tools: the script still ends properly and
+/// every name is an `error` row.
+#[test]
+fn no_tools_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    let req = ProbeRequest::new(vec![TypedName::from_conf("svc.ns", &pod)], vec![], 1).unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script(&req))
+        .env_clear()
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    let parsed = parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert!(parsed.tools.is_empty());
+    let o = observe(&parsed, "svc.ns").unwrap();
+    assert_eq!(o.status, ObservedStatus::Error);
+    assert!(o.candidates.is_empty());
+    assert!(o.notes.iter().any(|n| n.contains("no tool")));
+}
