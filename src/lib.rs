@@ -12,5 +12,6 @@ pub mod error;
 pub mod exit;
 pub mod model;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod source;

@@ -1,0 +1,684 @@
+//! Tests on outputs captured from the real tools (tests/fixtures/probe/,
+//! README there says how each was made). No cluster and no DNS tool is
+//! needed here; only `sh -n` runs.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::analysis::ResolverConf;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/probe")
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(fixture_dir().join(name)).unwrap()
+}
+
+/// The request the captures were made with: a pod of namespace `client`.
+fn capture_request() -> ProbeRequest {
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    let typed = [
+        "service-pay-v1",
+        "service-pay-v1.default",
+        "service-pay-v1.default.svc",
+        "service-pay-v1.default.svc.cluster.local",
+        "pay-headless.default",
+        "kube-dns.kube-system",
+        "no-such-svc.default",
+        "default",
+    ];
+    ProbeRequest::new(
+        typed
+            .iter()
+            .map(|t| TypedName::from_conf(t, &pod))
+            .collect(),
+        wildcard_checks("svcdiscover-absent-7f3a", &pod),
+        2,
+    )
+    .unwrap()
+}
+
+/// A one-name request, for the slow timeout captures.
+fn small_request() -> ProbeRequest {
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    ProbeRequest::new(
+        vec![TypedName::from_conf("service-pay-v1.default", &pod)],
+        vec![],
+        1,
+    )
+    .unwrap()
+}
+
+/// The scripts used for the captures are kept beside them; set
+/// `SVCDISCOVER_UPDATE_FIXTURES=1` to rewrite them after a change.
+#[test]
+fn capture_scripts_are_current() {
+    for (file, req) in [
+        ("capture.sh", capture_request()),
+        ("capture-small.sh", small_request()),
+    ] {
+        let path = fixture_dir().join(file);
+        let sh = script(&req);
+        if std::env::var_os("SVCDISCOVER_UPDATE_FIXTURES").is_some() {
+            std::fs::write(&path, &sh).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            sh,
+            "{file} is stale"
+        );
+    }
+}
+
+// ---- the script ----
+
+#[test]
+fn script_is_posix_sh_without_dollar_paren() {
+    let sh = script(&capture_request());
+    assert!(
+        !sh.contains("$("),
+        "the kubelet would expand $( in a command"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.sh");
+    std::fs::write(&path, &sh).unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "sh -n rejects the script");
+}
+
+#[test]
+fn names_with_shell_characters_are_refused() {
+    for bad in [
+        "a'b",
+        "a$b",
+        "$(reboot)",
+        "`id`",
+        "a b",
+        "a;b",
+        "a\nb",
+        "a\tb",
+        "a\"b",
+        "a\\b",
+        "",
+        ".",
+        "a..b",
+        "-a",
+        "a-",
+        "ä",
+    ] {
+        assert!(check_name(bad).is_err(), "accepted {bad:?}");
+        let typed = TypedName {
+            typed: bad.to_owned(),
+            candidates: vec![],
+        };
+        assert!(ProbeRequest::new(vec![typed], vec![], 2).is_err());
+        let cand = TypedName {
+            typed: "ok".to_owned(),
+            candidates: vec![format!("{bad}.")],
+        };
+        assert!(ProbeRequest::new(vec![cand], vec![], 2).is_err());
+        assert!(ProbeRequest::new(vec![], vec![format!("{bad}.")], 2).is_err());
+    }
+    let long_label = "a".repeat(64);
+    assert!(check_name(&long_label).is_err());
+    let long_name = vec!["a".repeat(60); 5].join(".");
+    assert!(check_name(&long_name).is_err());
+    for good in [
+        "svc",
+        "svc.ns.svc.cluster.local.",
+        "_http._tcp.svc",
+        "10-1-2-3.ns.pod",
+    ] {
+        assert!(check_name(good).is_ok(), "refused {good}");
+    }
+}
+
+#[test]
+fn request_limits() {
+    let relative = TypedName {
+        typed: "svc".into(),
+        candidates: vec!["svc.ns".into()],
+    };
+    let err = ProbeRequest::new(vec![relative], vec![], 2).unwrap_err();
+    assert!(err.to_string().contains("not absolute"), "{err}");
+    assert!(ProbeRequest::new(vec![], vec!["x.ns".into()], 2).is_err());
+    assert!(ProbeRequest::new(vec![], vec![], 0).is_err());
+    assert!(ProbeRequest::new(vec![], vec![], 31).is_err());
+    let err = check_name("a'b").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "refusing name `a'b` for the probe script: only letters, digits, '-', '_' and '.' are allowed"
+    );
+    let err = check_name("a\nb").unwrap_err().to_string();
+    assert!(err.contains("a\\nb"), "{err}");
+}
+
+#[test]
+fn shared_candidates_are_asked_once() {
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    let req = ProbeRequest::new(
+        vec![
+            TypedName::from_conf("a.b.svc.cluster.local.", &pod),
+            TypedName::from_conf("a.b.svc.cluster.local.", &pod),
+        ],
+        vec!["a.b.svc.cluster.local.".into()],
+        2,
+    )
+    .unwrap();
+    let sh = script(&req);
+    assert_eq!(sh.matches("ask 'a.b.svc.cluster.local.'").count(), 1);
+}
+
+/// The script's framing, run by the real `sh` with fake tools on PATH:
+/// no cluster needed. A fake `dig` prints a tab, a backslash and a line
+/// without a newline; the records must carry them unchanged.
+#[test]
+fn script_frames_tool_output_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    fake(
+        "getent",
+        "echo '10.0.0.1       STREAM a.ns.svc.cluster.local'; exit 0",
+    );
+    fake("dig", "printf 'x\\ty \\\\n\\n  last'; exit 9");
+    for tool in ["printf", "expr", "grep"] {
+        if let Some(p) = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| PathBuf::from(d).join(tool))
+            .find(|p| p.exists())
+        {
+            std::os::unix::fs::symlink(p, bin.join(tool)).unwrap();
+        }
+    }
+    let req = ProbeRequest::new(
+        vec![TypedName {
+            typed: "a".into(),
+            candidates: vec!["a.ns.svc.cluster.local.".into()],
+        }],
+        vec![],
+        1,
+    )
+    .unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script(&req))
+        .env_clear()
+        .env("PATH", &bin)
+        .env("LOCALDOMAIN", "ns.svc.cluster.local")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let parsed = parse(&text).unwrap();
+    let (tool, run) = &parsed.queries["a.ns.svc.cluster.local."];
+    assert_eq!(*tool, parse::Tool::Dig);
+    assert_eq!(run.lines, ["x\ty \\n", "  last"]);
+    assert_eq!(run.exit, Some(9));
+    assert_eq!(parsed.env["LOCALDOMAIN"], "ns.svc.cluster.local");
+    let seen = observe(&parsed, "a").unwrap();
+    assert_eq!(seen.status, ObservedStatus::Resolved);
+    assert_eq!(seen.addresses, ["10.0.0.1"]);
+    assert_eq!(seen.answered_by.as_deref(), Some("a.ns.svc.cluster.local."));
+}
+
+// ---- raw tool outputs ----
+
+/// A raw capture: the tool's lines, then `# exit N`.
+fn raw(name: &str) -> parse::Run {
+    let text = fixture(&format!("raw/{name}"));
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let exit = lines.pop().unwrap();
+    let exit = exit.strip_prefix("# exit ").unwrap().parse().unwrap();
+    parse::Run {
+        lines,
+        exit: Some(exit),
+    }
+}
+
+fn addrs(a: &[&str]) -> Rcode {
+    Rcode::Noerror(a.iter().map(|s| (*s).to_owned()).collect())
+}
+
+#[test]
+fn dig_raw_outputs() {
+    use parse::dig_rcode;
+    assert_eq!(
+        dig_rcode(&raw("dig-noerror.txt")),
+        addrs(&["10.96.100.105"])
+    );
+    assert_eq!(
+        dig_rcode(&raw("dig-headless.txt")),
+        addrs(&["10.244.0.1", "10.244.0.2"])
+    );
+    assert_eq!(dig_rcode(&raw("dig-nodata.txt")), Rcode::Nodata);
+    assert_eq!(dig_rcode(&raw("dig-nxdomain.txt")), Rcode::Nxdomain);
+    assert_eq!(dig_rcode(&raw("dig-timeout.txt")), Rcode::Timeout);
+    assert_eq!(
+        dig_rcode(&raw("dig-refused-connection.txt")),
+        Rcode::Unreachable(";; communications error to 127.0.0.9#53: connection refused".into())
+    );
+    assert_eq!(
+        dig_rcode(&raw("dig-refused-rcode-axfr.txt")),
+        Rcode::Other("REFUSED".into())
+    );
+    assert_eq!(dig_rcode(&raw("dig-servfail-stub.txt")), Rcode::Servfail);
+}
+
+#[test]
+fn nslookup_raw_outputs() {
+    use parse::nslookup_rcode;
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-found.txt")),
+        addrs(&["10.96.100.105"])
+    );
+    // Found through the search list although the exit status is 1.
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-headless-search.txt")),
+        addrs(&["10.244.0.2", "10.244.0.1"])
+    );
+    assert_eq!(nslookup_rcode(&raw("nslookup-nodata.txt")), Rcode::Nodata);
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-nodata-notype.txt")),
+        Rcode::Nodata
+    );
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-nxdomain.txt")),
+        Rcode::Nxdomain
+    );
+    assert_eq!(nslookup_rcode(&raw("nslookup-timeout.txt")), Rcode::Timeout);
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-refused.txt")),
+        Rcode::Unreachable("nslookup: read: Connection refused".into())
+    );
+    assert_eq!(
+        nslookup_rcode(&raw("nslookup-servfail-stub.txt")),
+        Rcode::Servfail
+    );
+}
+
+#[test]
+fn getent_raw_outputs() {
+    use parse::{GetentResult, getent_result};
+    assert_eq!(
+        getent_result(&raw("getent-found.txt")),
+        GetentResult::Found {
+            addresses: vec!["10.96.100.105".into()],
+            canonical: Some("service-pay-v1.default.svc.cluster.local".into()),
+        }
+    );
+    let GetentResult::Found { addresses, .. } = getent_result(&raw("getent-headless.txt")) else {
+        panic!("headless not found");
+    };
+    assert_eq!(addresses.len(), 2);
+    assert_eq!(
+        getent_result(&raw("getent-notfound.txt")),
+        GetentResult::NotFound
+    );
+}
+
+#[test]
+fn resolver_seen_follows_glibc_and_musl() {
+    let file: Vec<String> = [
+        "# comment",
+        "nameserver 10.96.0.10",
+        "domain example.org",
+        "search a.svc.cluster.local svc.cluster.local cluster.local",
+        "nameserver 10.96.0.11",
+        "nameserver 10.96.0.12",
+        "nameserver 10.96.0.13",
+        "options ndots:2 timeout:1",
+        "options ndots:99",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let glibc = parse::resolver_seen(&file, Some("x.svc y"), Some("ndots:3"), false);
+    assert_eq!(glibc.nameservers.len(), 3);
+    assert_eq!(glibc.search, ["x.svc", "y"]);
+    assert_eq!(glibc.ndots, 3);
+    let musl = parse::resolver_seen(&file, Some("x.svc y"), Some("ndots:3"), true);
+    assert_eq!(musl.search.len(), 3);
+    assert_eq!(musl.ndots, 15);
+    assert_eq!(parse::resolver_seen(&[], None, None, false).ndots, 1);
+}
+
+// ---- whole captured runs ----
+
+fn status_of(out: &ProbeOutput, typed: &str) -> (ObservedStatus, Option<String>) {
+    let o = observe(out, typed).unwrap();
+    (o.status, o.answered_by)
+}
+
+/// What a pod of namespace `client` sees, whichever shell ran the probe,
+/// and with BusyBox alone (replayed from the candidates).
+#[test]
+fn client_namespace_runs() {
+    use ObservedStatus::*;
+    let by = |s: &str| Some(s.to_owned());
+    let expected = [
+        ("service-pay-v1", Nxdomain, None),
+        (
+            "service-pay-v1.default",
+            Resolved,
+            by("service-pay-v1.default.svc.cluster.local."),
+        ),
+        (
+            "service-pay-v1.default.svc",
+            Resolved,
+            by("service-pay-v1.default.svc.cluster.local."),
+        ),
+        (
+            "service-pay-v1.default.svc.cluster.local",
+            Resolved,
+            by("service-pay-v1.default.svc.cluster.local."),
+        ),
+        (
+            "pay-headless.default",
+            Resolved,
+            by("pay-headless.default.svc.cluster.local."),
+        ),
+        (
+            "kube-dns.kube-system",
+            Resolved,
+            by("kube-dns.kube-system.svc.cluster.local."),
+        ),
+        ("no-such-svc.default", Nxdomain, None),
+        ("default", Nodata, None),
+    ];
+    for file in ["dash-client.out", "busybox-client.out", "busybox-only.out"] {
+        let out = parse(&fixture(file)).unwrap();
+        assert_eq!(out.names.len(), expected.len(), "{file}");
+        for (typed, status, answered_by) in &expected {
+            assert_eq!(
+                status_of(&out, typed),
+                (*status, answered_by.clone()),
+                "{file}: {typed}"
+            );
+        }
+        let o = observe(&out, "pay-headless.default").unwrap();
+        let mut a = o.addresses.clone();
+        a.sort();
+        assert_eq!(a, ["10.244.0.1", "10.244.0.2"], "{file}");
+        assert_eq!(o.candidates.len(), 4);
+        assert_eq!(o.candidates[1].rcode, ObservedRcode::Noerror);
+        assert_eq!(o.candidates[0].rcode, ObservedRcode::Nxdomain);
+        let r = &o.resolver;
+        assert_eq!(r.nameservers, ["10.96.0.10"]);
+        assert_eq!(
+            r.search,
+            [
+                "client.svc.cluster.local",
+                "svc.cluster.local",
+                "cluster.local"
+            ]
+        );
+        assert_eq!(r.ndots, 5);
+        assert_eq!(out.wildcard_checks.len(), 3);
+        assert!(out.wildcard_hits().is_empty(), "{file}");
+        assert!(observe(&out, "not-asked").is_none());
+    }
+    let dash = parse(&fixture("dash-client.out")).unwrap();
+    assert!(dash.tools.contains_key("dig") && dash.tools.contains_key("getent"));
+    assert_eq!(dash.libc, [parse::Libc::Glibc("glibc 2.36".into())]);
+    assert!(dash.resolver_notes().is_empty());
+    let only = parse(&fixture("busybox-only.out")).unwrap();
+    assert!(only.libc.is_empty() && only.busybox_nslookup);
+    assert_eq!(only.resolver_notes().len(), 2);
+    // BusyBox nslookup ignored LOCALDOMAIN and found the bare name in
+    // `default`: kept as a note, not as the status.
+    let bare = observe(&only, "service-pay-v1").unwrap();
+    assert!(
+        bare.notes
+            .iter()
+            .any(|n| n.contains("says: NOERROR 10.96.100.105"))
+    );
+    // And it does not search a name with a dot at all.
+    let dotted = observe(&only, "service-pay-v1.default").unwrap();
+    assert_eq!(dotted.status, ObservedStatus::Resolved);
+    assert!(dotted.notes.iter().any(|n| n.contains("says: NXDOMAIN")));
+}
+
+#[test]
+fn wildcard_detector_hit() {
+    // The captured NXDOMAIN of one detector turned into an answer with
+    // data: as if a wildcard record answered it.
+    let w = "svcdiscover-absent-7f3a.svc.cluster.local.";
+    let text = fixture("dash-client.out").replace(
+        &format!("query\t{w}\tdig\tout\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN"),
+        &format!(
+            "query\t{w}\tdig\tout\t{w} 30 IN A 10.96.100.105\n\
+             query\t{w}\tdig\tout\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR"
+        ),
+    );
+    let out = parse(&text).unwrap();
+    assert_eq!(out.wildcard_hits(), [w]);
+}
+
+#[test]
+fn timeout_and_refused_runs() {
+    for file in ["dash-timeout.out", "dash-refused.out"] {
+        let out = parse(&fixture(file)).unwrap();
+        let o = observe(&out, "service-pay-v1.default").unwrap();
+        assert_eq!(o.status, ObservedStatus::Timeout, "{file}");
+        assert!(o.addresses.is_empty());
+        assert!(
+            o.candidates
+                .iter()
+                .all(|c| c.rcode == ObservedRcode::Timeout)
+        );
+    }
+    let refused = parse(&fixture("dash-refused.out")).unwrap();
+    assert!(matches!(
+        refused.rcode("service-pay-v1.default."),
+        Some(Rcode::Unreachable(_))
+    ));
+    let timeout = parse(&fixture("dash-timeout.out")).unwrap();
+    assert_eq!(
+        timeout.rcode("service-pay-v1.default."),
+        Some(Rcode::Timeout)
+    );
+}
+
+#[test]
+fn musl_stops_at_nodata() {
+    let text = fixture("dash-client.out")
+        .replace("tool\tgetent\t/usr/bin/getent\n", "")
+        .replace(
+            "libc\tglibc\tglibc 2.36",
+            "libc\tmusl\t/lib/ld-musl-x86_64.so.1",
+        )
+        .lines()
+        .filter(|l| !l.starts_with("app\t"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let out = parse(&text).unwrap();
+    assert!(out.is_musl());
+    // musl ignores LOCALDOMAIN: the file's search list.
+    assert_eq!(out.resolver().search[0], "default.svc.cluster.local");
+    let o = observe(&out, "default").unwrap();
+    assert_eq!(o.status, ObservedStatus::Nodata);
+    let o = observe(&out, "service-pay-v1.default").unwrap();
+    assert_eq!(o.status, ObservedStatus::Resolved);
+    assert!(o.notes.iter().any(|n| n.starts_with("musl resolver")));
+}
+
+// ---- malformed output ----
+
+#[test]
+fn truncated_output_is_detected() {
+    let text = fixture("dash-client.out");
+    let lines: Vec<&str> = text.lines().collect();
+    for cut in 1..lines.len() {
+        let partial = lines[..cut].join("\n");
+        match parse(&partial) {
+            Err(ParseError::Truncated(_)) => {}
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    assert_eq!(parse(""), Err(ParseError::Empty));
+    // A query whose exit status is missing, even with `end`.
+    let no_exit = text.replace("query\tdefault.\tdig\texit\t0\n", "");
+    assert!(matches!(parse(&no_exit), Err(ParseError::Truncated(_))));
+}
+
+#[test]
+fn garbage_lines_are_refused_with_their_line() {
+    let text = fixture("dash-client.out");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(5, "hello world");
+    let err = parse(&lines.join("\n")).unwrap_err();
+    assert_eq!(err.to_string(), "line 6: not a probe record: `hello world`");
+    let err = parse("svcdiscover-probe\t2\nend\n").unwrap_err();
+    assert_eq!(err, ParseError::UnsupportedVersion("2".into()));
+    let err = parse("Defaulted container \"x\"\n").unwrap_err();
+    assert!(matches!(err, ParseError::BadHeader(_)), "{err}");
+    let err = parse("svcdiscover-probe\t1\nquery\ta.\tdig\texit\tX\nend").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 2: exit status is not a number: `query\\ta.\\tdig\\texit\\tX`"
+    );
+    let err = parse("svcdiscover-probe\t1\nend\ntool\tx\ty").unwrap_err();
+    assert_eq!(err, ParseError::AfterEnd(3));
+    let err = parse("svcdiscover-probe\t1\nquery\ta.\tcurl\texit\t0\nend").unwrap_err();
+    assert!(err.to_string().contains("unknown tool"));
+    // CRLF from a TTY exec is accepted.
+    let crlf = text.replace('\n', "\r\n");
+    assert_eq!(parse(&crlf).unwrap(), parse(&text).unwrap());
+}
+
+/// A small deterministic generator, enough to shake the parser.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % below.max(1)
+    }
+}
+
+#[test]
+fn mutations_never_panic() {
+    let pieces = [
+        "\t",
+        "\n",
+        "\r",
+        "end",
+        "exit",
+        "out",
+        "query",
+        "app",
+        "-1",
+        "99999999999",
+        "\u{0}",
+        "é",
+        "status: ",
+        "->>HEADER<<-",
+        "Name:",
+        "Address:",
+        "can't find x: ",
+        "ndots:",
+        "ndots:99999999999999999999",
+    ];
+    let sources: Vec<String> = [
+        "dash-client.out",
+        "busybox-only.out",
+        "dash-timeout.out",
+        "dash-refused.out",
+    ]
+    .iter()
+    .map(|f| fixture(f))
+    .collect();
+    let mut rng = Lcg(0x5eed);
+    let mut parsed_ok = 0;
+    for round in 0..3000 {
+        let src = &sources[round % sources.len()];
+        let mut lines: Vec<String> = src.lines().map(str::to_owned).collect();
+        for _ in 0..1 + rng.next(4) {
+            let at = rng.next(lines.len());
+            match rng.next(6) {
+                0 => {
+                    lines.remove(at);
+                }
+                1 => {
+                    let l = lines[at].clone();
+                    lines.insert(rng.next(lines.len()), l);
+                }
+                2 => {
+                    let b = rng.next(lines.len());
+                    lines.swap(at, b);
+                }
+                3 => {
+                    let l = &mut lines[at];
+                    let cut = rng.next(l.len() + 1);
+                    let cut = (0..=cut)
+                        .rev()
+                        .find(|c| l.is_char_boundary(*c))
+                        .unwrap_or(0);
+                    l.insert_str(cut, pieces[rng.next(pieces.len())]);
+                }
+                4 => {
+                    let l = &mut lines[at];
+                    let cut = rng.next(l.len() + 1);
+                    let cut = (0..=cut)
+                        .rev()
+                        .find(|c| l.is_char_boundary(*c))
+                        .unwrap_or(0);
+                    l.truncate(cut);
+                }
+                _ => lines.insert(at, pieces[rng.next(pieces.len())].to_owned()),
+            }
+            if lines.is_empty() {
+                break;
+            }
+        }
+        let text = lines.join("\n");
+        match parse(&text) {
+            Ok(out) => {
+                parsed_ok += 1;
+                let _ = out.resolver();
+                let _ = out.wildcard_hits();
+                for n in &out.names {
+                    let _ = observe(&out, &n.typed);
+                }
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+    assert!(parsed_ok > 0, "no mutation kept the output valid");
+}
+
+/// An image with none of the tools: the script still ends properly and
+/// every name is an `error` row.
+#[test]
+fn no_tools_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    let req = ProbeRequest::new(vec![TypedName::from_conf("svc.ns", &pod)], vec![], 1).unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script(&req))
+        .env_clear()
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    let parsed = parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert!(parsed.tools.is_empty());
+    let o = observe(&parsed, "svc.ns").unwrap();
+    assert_eq!(o.status, ObservedStatus::Error);
+    assert!(o.candidates.is_empty());
+    assert!(o.notes.iter().any(|n| n.contains("no tool")));
+}
