@@ -10,6 +10,22 @@ use crate::model::{Code, Finding, Kind, ServiceType, Severity, Verdict};
 /// The verdict and its main reason, from the Service's endpoints (in `ctx`)
 /// and everything the checks found and could not check.
 pub(crate) fn decide(ctx: &Ctx<'_>, out: &Out) -> (Verdict, String) {
+    let (verdict, reason) = decide_in_full(ctx, out);
+    (verdict, few_words(&reason))
+}
+
+/// At most about a line: a reason is a headline; the findings have the rest.
+fn few_words(reason: &str) -> String {
+    const MAX: usize = 120;
+    if reason.chars().count() <= MAX {
+        return reason.to_owned();
+    }
+    let cut: String = reason.chars().take(MAX - 1).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{}…", cut[..at].trim_end_matches([',', ';', ':']))
+}
+
+fn decide_in_full(ctx: &Ctx<'_>, out: &Out) -> (Verdict, String) {
     if let Some(why) = unknown_because(ctx) {
         let errors = out
             .findings
@@ -239,6 +255,15 @@ mod tests {
     use crate::model::{
         ClusterState, Endpoint, EndpointSlice, Kind, ReadFailure, Service, Verdict,
     };
+
+    #[test]
+    fn a_reason_is_at_most_a_line() {
+        let long = "word ".repeat(60);
+        let short = super::few_words(&long);
+        assert!(short.chars().count() <= 120, "{short}");
+        assert!(short.ends_with("word…"), "{short}");
+        assert_eq!(super::few_words("short reason"), "short reason");
+    }
 
     #[test]
     fn first_clause_cuts_at_the_first_detail() {

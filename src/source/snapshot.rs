@@ -102,6 +102,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let p = e.path();
+        // Hidden files and directories (.git, .cache, editor files) are no
+        // part of a capture.
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let ft = e.file_type().map_err(io)?;
         if ft.is_dir() {
             walk(&p, out)?;

@@ -786,3 +786,20 @@ fn a_malformed_object_is_skipped_and_named_not_fatal() {
         assert!(!text.contains(debug), "{debug} in {text}");
     }
 }
+
+#[test]
+fn hidden_files_and_directories_are_not_part_of_a_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scenario.json"),
+        serde_json::to_vec(&scenario()).unwrap(),
+    )
+    .unwrap();
+    // A hidden directory with an unparseable JSON file (an editor's or a
+    // tool's cache) would fail the whole read if it were walked.
+    std::fs::create_dir(dir.path().join(".cache")).unwrap();
+    std::fs::write(dir.path().join(".cache/index.json"), "{ not json").unwrap();
+    std::fs::write(dir.path().join(".swap.json"), "{ not json").unwrap();
+    let run = run_path(dir.path(), &["service-pay-v1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
