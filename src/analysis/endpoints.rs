@@ -57,9 +57,10 @@ pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
     Some(s)
 }
 
-pub(crate) fn check(ctx: &Ctx<'_>, _facts: &Facts, out: &mut Out) {
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let Some(svc) = ctx.service else { return };
     if svc.type_ == ServiceType::ExternalName {
+        alias_target(ctx, facts, svc, out);
         return;
     }
     let Some(s) = &ctx.endpoints else {
@@ -193,4 +194,50 @@ fn slices_cmd(svc: &Service) -> String {
         crate::model::SERVICE_NAME_LABEL,
         svc.name
     )
+}
+
+/// An ExternalName alias of an in-cluster ClusterIP Service resolves to that
+/// Service's virtual IP, which serves only through its ready endpoints.
+fn alias_target(ctx: &Ctx<'_>, facts: &Facts, svc: &Service, out: &mut Out) {
+    let Some(target) = svc.external_name.as_deref() else {
+        return;
+    };
+    let target = target.trim_end_matches('.').to_ascii_lowercase();
+    let Some(rest) = target.strip_suffix(&format!(".svc.{}", facts.served_zone)) else {
+        return;
+    };
+    let Some((name, ns)) = rest.split_once('.').filter(|(_, ns)| !ns.contains('.')) else {
+        return;
+    };
+    let Some(t) = ctx.state.service(ns, name) else {
+        return; // a target that does not exist is external-name-unresolvable
+    };
+    if t.type_ == ServiceType::ExternalName || t.headless {
+        return; // a chain, or a headless target that does not resolve without endpoints
+    }
+    let Some(s) = summary(ctx.state, t) else {
+        ctx.require(
+            out,
+            "ExternalName target endpoints",
+            Kind::EndpointSlice,
+            ns,
+        );
+        return;
+    };
+    if s.ready > 0 {
+        return;
+    }
+    out.finding(
+        Code::NoReadyEndpoints,
+        Severity::Error,
+        format!(
+            "ExternalName alias of Service {ns}/{name}, which has no ready endpoint ({} not ready): the name resolves to its ClusterIP, but connections fail",
+            s.not_ready
+        ),
+        format!("diagnose the target: `kubectl svcdiscover {name} -n {ns}`"),
+        vec![
+            ObjectRef::new("Service", &svc.namespace, &svc.name),
+            ObjectRef::new("Service", ns, name),
+        ],
+    );
 }

@@ -179,3 +179,32 @@ fn a_namespace_the_capture_shows_does_not_exist_holds_no_service() {
         f[0]["message"]
     );
 }
+
+#[test]
+fn an_alias_of_a_service_without_ready_endpoints_is_unreachable() {
+    // service-user-v1 becomes an alias of service-v4, whose only pod cannot
+    // pull its image: the alias resolves to a ClusterIP that serves nothing.
+    let mut s = scenario();
+    let svc = find(&mut s, "Service", "default", "service-user-v1");
+    svc["spec"] =
+        json!({"type": "ExternalName", "externalName": "service-v4.default.svc.cluster.local"});
+    let (code, r) = diagnose(&s, &["service-user-v1"]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (1, Some("unreachable")),
+        "{r:#}"
+    );
+    let f = with_code(&r, "no-ready-endpoints");
+    assert_eq!(f.len(), 1, "{:?}", codes(&r));
+    assert!(
+        f[0]["message"].as_str().unwrap().starts_with(
+            "ExternalName alias of Service default/service-v4, which has no ready endpoint"
+        ),
+        "{}",
+        f[0]["message"]
+    );
+    assert_eq!(
+        f[0]["fix"],
+        "diagnose the target: `kubectl svcdiscover service-v4 -n default`"
+    );
+}
