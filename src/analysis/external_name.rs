@@ -49,7 +49,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
         .strip_suffix(&served)
         .and_then(|r| r.strip_suffix('.'))
     else {
-        return; // outside the cluster: the upstream resolvers answer
+        relative_target(ctx, facts, svc, &target, out);
+        return; // otherwise outside the cluster: the upstream resolvers answer
     };
     let zone = facts.zone(ctx.state);
     let answer = zone.answer(&target);
@@ -173,6 +174,36 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
         message,
         fix,
         objects,
+    );
+}
+
+/// `svc`, `svc.ns` or `svc.ns.svc` naming an existing Service: a CNAME
+/// target is looked up as it is (no search list), so it never resolves.
+fn relative_target(ctx: &Ctx<'_>, facts: &Facts, svc: &Service, target: &str, out: &mut Out) {
+    let labels: Vec<&str> = target.split('.').collect();
+    let (name, ns) = match labels.as_slice() {
+        [name] => (*name, svc.namespace.as_str()),
+        [name, ns] | [name, ns, "svc"] => (*name, *ns),
+        _ => return,
+    };
+    if ctx.state.service(ns, name).is_none() {
+        return;
+    }
+    let fqdn = format!("{name}.{ns}.svc.{}", facts.served_zone);
+    out.finding(
+        Code::ExternalNameUnresolvable,
+        Severity::Error,
+        format!(
+            "externalName {target} is the short form of Service {ns}/{name}, but a CNAME target is looked up as written, without the search list: it goes upstream and does not resolve"
+        ),
+        format!(
+            "use the FQDN: `kubectl -n {} patch service {} -p '{{\"spec\":{{\"externalName\":\"{fqdn}\"}}}}'`",
+            svc.namespace, svc.name
+        ),
+        vec![
+            ObjectRef::new("Service", &svc.namespace, &svc.name),
+            ObjectRef::new("Service", ns, name),
+        ],
     );
 }
 

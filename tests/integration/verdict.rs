@@ -208,3 +208,30 @@ fn an_alias_of_a_service_without_ready_endpoints_is_unreachable() {
         "diagnose the target: `kubectl svcdiscover service-v4 -n default`"
     );
 }
+
+#[test]
+fn an_alias_written_as_a_short_service_name_never_resolves() {
+    let mut s = scenario();
+    let svc = find(&mut s, "Service", "default", "service-user-v1");
+    svc["spec"] = json!({"type": "ExternalName", "externalName": "service-pay-v1.default"});
+    let (code, r) = diagnose(&s, &["service-user-v1"]);
+    assert_eq!(
+        (code, r["verdict"].as_str()),
+        (1, Some("unreachable")),
+        "{r:#}"
+    );
+    let f = with_code(&r, "external-name-unresolvable");
+    assert_eq!(f.len(), 1, "{:?}", codes(&r));
+    assert!(
+        f[0]["fix"].as_str().unwrap().contains(
+            r#"`kubectl -n default patch service service-user-v1 -p '{"spec":{"externalName":"service-pay-v1.default.svc.cluster.local"}}'`"#
+        ),
+        "{}",
+        f[0]["fix"]
+    );
+    // An outside name is still left to the upstream resolvers.
+    let svc = find(&mut s, "Service", "default", "service-user-v1");
+    svc["spec"]["externalName"] = json!("db.example.com");
+    let (_, r) = diagnose(&s, &["service-user-v1"]);
+    assert!(with_code(&r, "external-name-unresolvable").is_empty());
+}
