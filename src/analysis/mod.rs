@@ -86,9 +86,12 @@ impl Out {
         });
     }
 
-    /// Adds `entry` unless an equal one is there already.
+    /// Adds `entry` unless an equal one is there already, or one that asks
+    /// for the same permission (one forbidden read, named once).
     fn add_not_checked(&mut self, entry: NotChecked) {
-        if !self.not_checked.contains(&entry) {
+        let same_permission =
+            |n: &NotChecked| entry.needs.starts_with("RBAC: ") && n.needs == entry.needs;
+        if !self.not_checked.contains(&entry) && !self.not_checked.iter().any(same_permission) {
             self.not_checked.push(entry);
         }
     }
@@ -200,10 +203,17 @@ fn require_object(
 
 /// Records in `out` why `kind` in `namespace` is unknown; returns false.
 fn gap(state: &ClusterState, out: &mut Out, check: &str, kind: Kind, namespace: &str) -> bool {
+    // The read of that namespace itself first, else a cluster-wide one.
     let failure = state
         .failures
         .iter()
-        .find(|f| f.kind == kind && f.namespace.as_deref().is_none_or(|n| n == namespace));
+        .find(|f| f.kind == kind && f.namespace.as_deref() == Some(namespace))
+        .or_else(|| {
+            state
+                .failures
+                .iter()
+                .find(|f| f.kind == kind && f.namespace.is_none())
+        });
     if let Some(f) = failure
         && shared_cause(state, f)
     {

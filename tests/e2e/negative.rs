@@ -138,8 +138,50 @@ pub fn exec_credential_plugins_authenticate(c: &Cluster) {
     );
 }
 
+pub fn each_missing_permission_is_named_once(c: &Cluster) {
+    // A user with no permission at all: every read is forbidden.
+    let r = c.svcdiscover(&[
+        "service-pay-v1",
+        "-n",
+        "default",
+        "--as",
+        "e2e-nobody",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["verdict"], "unknown");
+    let needs: Vec<&str> = report["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["needs"].as_str())
+        .filter(|n| n.starts_with("RBAC: "))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = needs.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        needs.len(),
+        "a permission named twice: {needs:#?}"
+    );
+    // The Service's entry names the read that failed for it: the get in its
+    // namespace, not the cluster-wide list.
+    let svc = report["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["check"] == "the Service")
+        .unwrap_or_else(|| panic!("{}", report["not_checked"]));
+    assert_eq!(svc["needs"], "RBAC: get services in namespace default");
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
+    (
+        "each_missing_permission_is_named_once",
+        each_missing_permission_is_named_once,
+    ),
     (
         "forbidden_required_read_exits_3_naming_verb_and_resource",
         forbidden_required_read_exits_3_naming_verb_and_resource,
