@@ -112,7 +112,7 @@ impl Resolution {
 ///
 /// ```
 /// use svcdiscover::analysis::{PodsMode, ResolverConf, Zone, replay};
-/// use svcdiscover::model::{ClusterState, Service};
+/// use svcdiscover::model::{ClusterState, Kind, Service};
 ///
 /// let mut state = ClusterState::default();
 /// state.services.push(Service {
@@ -125,8 +125,14 @@ impl Resolution {
 /// let from = |ns| ResolverConf::cluster_first(ns, "cluster.local");
 ///
 /// assert_eq!(replay("service-pay-v1", &from("default"), &zone).resolves(), Some(true));
-/// assert_eq!(replay("service-pay-v1", &from("client"), &zone).resolves(), Some(false));
 /// assert_eq!(replay("service-pay-v1.default", &from("client"), &zone).resolves(), Some(true));
+/// // The Services of `client` were not read: one named so there might answer.
+/// assert_eq!(replay("service-pay-v1", &from("client"), &zone).resolves(), None);
+///
+/// // Once every namespace's Services are known, the short name fails there.
+/// state.coverage.add_all(Kind::Service);
+/// let zone = Zone::new(&state, "cluster.local", PodsMode::Disabled);
+/// assert_eq!(replay("service-pay-v1", &from("client"), &zone).resolves(), Some(false));
 /// ```
 pub fn replay(typed: &str, conf: &ResolverConf, zone: &Zone<'_>) -> Resolution {
     let mut candidates = Vec::new();
