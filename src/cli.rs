@@ -8,12 +8,13 @@ use std::time::Duration;
 use clap::{Args, Parser, ValueEnum};
 
 const AFTER_HELP: &str = "\
-Exit codes:
-  0    no error finding
-  1    at least one error finding (the report is still printed)
+Exit codes (they follow the report's verdict):
+  0    reachable or degraded: no error finding
+  1    unreachable: at least one error finding (the report is still printed)
   2    usage or input error (bad flag, invalid name, unreadable snapshot)
-  3    a required read failed (cluster unreachable or not an API server, credentials
-       rejected, forbidden)
+  3    unknown: what the verdict needs could not be read (cluster unreachable or
+       not an API server, credentials rejected, forbidden; a snapshot that does
+       not cover the Service or its endpoints); never a pass
   130  interrupted
 
 Verbosity (logs on stderr), as kubectl spells it:

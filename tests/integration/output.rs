@@ -189,7 +189,8 @@ fn help_speaks_kubectl() {
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage: kubectl svcdiscover"), "{help}");
-    assert!(help.contains("Exit codes:"));
+    assert!(help.contains("Exit codes (they follow the report's verdict):"));
+    assert!(help.contains("3    unknown: what the verdict needs could not be read"));
     for flag in [
         "--kubeconfig",
         "--context",
