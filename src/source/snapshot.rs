@@ -682,6 +682,12 @@ impl Builder {
 /// Deserialize one object into its API type; the error names the field path
 /// and what is wrong, with long values cut.
 fn de<T: DeserializeOwned>(v: Value) -> std::result::Result<T, String> {
+    // The plain path first (from a borrow, so the value stays for a retry);
+    // tracking the field path costs on every object, so it runs only again
+    // for one that failed.
+    if let Ok(t) = T::deserialize(&v) {
+        return Ok(t);
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let what = cut_quoted(&e.inner().to_string(), MAX_VALUE_CHARS);
         match e.path().to_string().as_str() {
