@@ -394,15 +394,7 @@ fn service_commands(svc: &Service, ns: &str) -> String {
     } else {
         ""
     };
-    let tcp: String = svc
-        .ports
-        .iter()
-        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
-        .map(|p| match &p.target_port {
-            crate::model::TargetPort::Number(t) => format!(" --tcp={}:{t}", p.port),
-            crate::model::TargetPort::Name(_) => format!(" --tcp={}", p.port),
-        })
-        .collect();
+    let tcp = text::tcp_flags(svc);
     let selector = svc
         .selector
         .as_ref()

@@ -174,17 +174,7 @@ fn headless_commands(
     selector: &BTreeMap<String, String>,
     ports_from: &Service,
 ) -> String {
-    // `kubectl create service` takes numeric ports only; a named targetPort
-    // keeps the port number.
-    let tcp: String = ports_from
-        .ports
-        .iter()
-        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
-        .map(|p| match &p.target_port {
-            crate::model::TargetPort::Number(t) => format!(" --tcp={}:{t}", p.port),
-            crate::model::TargetPort::Name(_) => format!(" --tcp={}", p.port),
-        })
-        .collect();
+    let tcp = super::text::tcp_flags(ports_from);
     format!(
         "`kubectl -n {ns} create service clusterip {name} --clusterip=None{tcp}` and `kubectl -n {ns} set selector service {name} '{}'`",
         crate::model::selector_string(selector)

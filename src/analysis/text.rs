@@ -9,6 +9,19 @@ pub fn join_addrs(addrs: &[String]) -> String {
     }
 }
 
+/// `kubectl create service`'s ` --tcp=PORT:TARGET` flags for a Service's TCP
+/// ports (numeric target ports only: a named targetPort keeps the port).
+pub fn tcp_flags(svc: &crate::model::Service) -> String {
+    svc.ports
+        .iter()
+        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
+        .map(|p| match &p.target_port {
+            crate::model::TargetPort::Number(t) => format!(" --tcp={}:{t}", p.port),
+            crate::model::TargetPort::Name(_) => format!(" --tcp={}", p.port),
+        })
+        .collect()
+}
+
 /// Levenshtein distance, for "did you mean" hints on short names.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

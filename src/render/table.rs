@@ -114,6 +114,22 @@ impl Ctx<'_> {
         }
     }
 
+    /// Append `text` wrapped to the width, continuation lines indented.
+    fn lines(&mut self, text: &str, indent: &str) {
+        for l in wrap(text, self.opts.width, indent) {
+            self.out.push_str(&l);
+            self.out.push('\n');
+        }
+    }
+
+    /// The same, never breaking a backticked command.
+    fn lines_keeping_commands(&mut self, text: &str, indent: &str) {
+        for l in wrap_keeping_commands(text, self.opts.width, indent) {
+            self.out.push_str(&l);
+            self.out.push('\n');
+        }
+    }
+
     fn cell(&self, text: impl AsRef<str>, color: Option<Color>) -> Cell {
         let c = Cell::new(safe(text.as_ref()));
         match color {
@@ -169,10 +185,7 @@ fn verdict(c: &mut Ctx<'_>, r: &Report) {
         safe(&r.service.name),
         safe(&r.service.namespace)
     );
-    for l in wrap(&line, c.opts.width, "  ") {
-        c.out.push_str(&l);
-        c.out.push('\n');
-    }
+    c.lines(&line, "  ");
 }
 
 /// Wrap like [`wrap`], but never inside a `backticked command`, so that a
@@ -611,10 +624,7 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
     }
     for (i, why) in notes.iter().enumerate() {
         let line = format!("[{}] {}", i + 1, safe(why));
-        for l in wrap(&line, c.opts.width, "    ") {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
+        c.lines(&line, "    ");
     }
 }
 
@@ -643,10 +653,7 @@ fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
         );
         c.out.push_str(&head);
         c.out.push('\n');
-        for l in wrap(&format!("    {}", safe(&n.why)), c.opts.width, "    ") {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
+        c.lines(&format!("    {}", safe(&n.why)), "    ");
         for (i, cand) in n.candidates.iter().enumerate() {
             let mark = if n.answered_by.as_deref() == Some(cand.name.as_str()) {
                 "  (answers)"
@@ -659,10 +666,7 @@ fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
                 safe(&cand.name),
                 safe(&cand.answer.short())
             );
-            for l in wrap(&line, c.opts.width, "         ") {
-                c.out.push_str(&l);
-                c.out.push('\n');
-            }
+            c.lines(&line, "         ");
         }
     }
 }
@@ -703,18 +707,8 @@ fn findings(c: &mut Ctx<'_>, r: &Report) {
             f.severity.as_str().to_owned()
         };
         c.out.push_str(&format!("{sev}  {}\n", f.code.as_str()));
-        for l in wrap(&format!("    {}", safe(&f.message)), c.opts.width, "    ") {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
-        for l in wrap_keeping_commands(
-            &format!("    fix: {}", safe(&f.fix)),
-            c.opts.width,
-            "      ",
-        ) {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
+        c.lines(&format!("    {}", safe(&f.message)), "    ");
+        c.lines_keeping_commands(&format!("    fix: {}", safe(&f.fix)), "      ");
     }
 }
 
@@ -725,18 +719,8 @@ fn not_checked(c: &mut Ctx<'_>, r: &Report) {
     c.title("Not checked", &format!("  {}", r.not_checked.len()));
     for n in &r.not_checked {
         let line = format!("- {}: {}", safe(&n.check), safe(&n.reason));
-        for l in wrap(&line, c.opts.width, "    ") {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
-        for l in wrap(
-            &format!("    needs: {}", safe(&n.needs)),
-            c.opts.width,
-            "      ",
-        ) {
-            c.out.push_str(&l);
-            c.out.push('\n');
-        }
+        c.lines(&line, "    ");
+        c.lines(&format!("    needs: {}", safe(&n.needs)), "      ");
     }
 }
 
