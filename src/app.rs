@@ -2,14 +2,15 @@
 //! diagnose, render, decide the exit status. All I/O of a run happens here or
 //! in `source`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::analysis;
 use crate::cli::{Cli, Format};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::model::{ClusterState, Report};
-use crate::plan::{Output, Plan, Source};
+use crate::plan::{Output, Plan, ProbeMode, Source};
+use crate::probe::job::Cleanup;
 use crate::render::{self, RenderOpts};
 use crate::source;
 
@@ -19,28 +20,151 @@ pub struct Outcome {
     pub status: ExitStatus,
     /// One line per required read that failed (printed on stderr).
     pub errors: Vec<String>,
+    /// Other lines for stderr (e.g. how to remove a kept probe).
+    pub notes: Vec<String>,
 }
 
 /// Read the state the plan names, diagnose, and decide the exit status.
-pub async fn diagnose(plan: &Plan) -> Result<Outcome> {
-    let (state, target) = match &plan.source {
+/// Probe Jobs are registered in `cleanup` while they exist, so that an
+/// interrupt can delete them.
+pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
+    let (state, target, client) = match &plan.source {
         Source::Snapshot { path, max_size } => {
             let (path, max) = (path.clone(), *max_size);
             let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path, max))
                 .await
                 .map_err(Error::SnapshotTask)??;
-            (state, plan.what.target("default"))
+            (state, plan.what.target("default"), None)
         }
         Source::Live(access) => {
             let (client, context_ns) = source::live::client(access).await?;
             let target = plan.what.target(&context_ns);
-            let state = source::live::read(client, &target, access.request_timeout.0).await?;
-            (state, target)
+            let state =
+                source::live::read(client.clone(), &target, access.request_timeout.0).await?;
+            (state, target, Some(client))
         }
     };
     source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
-    let report = analysis::diagnose(&state, &target, &plan.options);
-    Ok(outcome(&state, report))
+    let options = plan.options_for(&target);
+    let facts = analysis::Facts::compute(&state, &options);
+    let predicted = analysis::diagnose_with(&state, &facts, &target, &options);
+    let observations = match client {
+        Some(client) => probe(plan, &client, &predicted, &target, &options, cleanup).await,
+        None => analysis::Observations::default(),
+    };
+    let report = if observations.attempted() {
+        analysis::diagnose_observed(&state, &facts, &target, &options, &observations)
+    } else {
+        predicted
+    };
+    let mut out = outcome(&state, report);
+    for k in &observations.kept {
+        let (ns, job) = k.split_once('/').unwrap_or(("default", k));
+        out.notes.push(format!(
+            "probe Job {k} kept (--keep-probe); remove it with `kubectl -n {ns} delete job {job}`"
+        ));
+    }
+    Ok(out)
+}
+
+/// Run the probe the plan asks for, if any, and gather what it saw.
+async fn probe(
+    plan: &Plan,
+    client: &kube::Client,
+    predicted: &crate::model::Report,
+    target: &analysis::Target,
+    options: &analysis::Options,
+    cleanup: &Cleanup,
+) -> analysis::Observations {
+    use crate::analysis::{Reach, plan_views};
+    let p = &plan.probe;
+    if predicted.name_forms.is_empty() {
+        return analysis::Observations::default();
+    }
+    let run_id = run_id();
+    let other_ns = format!("svcdiscover-none-{run_id}");
+    let absent = format!("svcdiscover-absent-{run_id}");
+    let progress: crate::probe::job::Progress = std::io::stderr()
+        .is_terminal()
+        .then_some(progress_line as fn(&str));
+    match &p.mode {
+        ProbeMode::None => analysis::Observations::default(),
+        ProbeMode::Pod => {
+            let views = plan_views(
+                predicted,
+                target,
+                options,
+                Reach::NamedNamespaces,
+                &other_ns,
+                &absent,
+            );
+            let pp = crate::probe::run::PodProbe {
+                run_id,
+                image: p.image.clone(),
+                pull_secret: p.pull_secret.clone(),
+                timeout: p.timeout,
+                keep: p.keep,
+                explicit: p.explicit,
+                now_unix: now_unix(),
+            };
+            crate::probe::run::pods(client, &pp, &views, cleanup, progress).await
+        }
+        ProbeMode::From { container, .. } => {
+            let Some(pod) = &options.from_pod else {
+                return analysis::Observations::default();
+            };
+            let views = plan_views(
+                predicted,
+                target,
+                options,
+                Reach::FromPod,
+                &other_ns,
+                &absent,
+            );
+            crate::probe::run::from_pod(
+                client,
+                &pod.namespace,
+                &pod.name,
+                container.as_deref(),
+                &views,
+                p.timeout,
+            )
+            .await
+        }
+        ProbeMode::Local => analysis::Observations {
+            required: true,
+            problems: vec![analysis::ProbeProblem {
+                namespace: target.namespace.clone(),
+                kind: analysis::ProblemKind::NotRun,
+                message: "--probe local is not available in this build".to_owned(),
+            }],
+            ..analysis::Observations::default()
+        },
+    }
+}
+
+fn progress_line(line: &str) {
+    say(&render::safe(line));
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A short id for this run's probe objects: 8 lowercase hex digits from
+/// the clock and the process id (unique enough for concurrent runs).
+fn run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() & 0xffff_ffff)
 }
 
 fn outcome(state: &ClusterState, report: Report) -> Outcome {
@@ -65,6 +189,7 @@ fn outcome(state: &ClusterState, report: Report) -> Outcome {
         status: ExitStatus::of_verdict(report.verdict),
         report,
         errors,
+        notes: Vec::new(),
     }
 }
 
@@ -86,9 +211,9 @@ pub fn render(report: &Report, out: &Output) -> Result<String> {
 }
 
 /// Run the command: plan, diagnose, print, return the exit status.
-pub async fn run(cli: &Cli) -> Result<ExitStatus> {
+pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
     let plan = Plan::from_cli(cli);
-    let outcome = diagnose(&plan).await?;
+    let outcome = diagnose(&plan, cleanup).await?;
     let text = render(&outcome.report, &plan.output)?;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
@@ -103,6 +228,9 @@ pub async fn run(cli: &Cli) -> Result<ExitStatus> {
     }
     for e in &outcome.errors {
         say(&format!("error: {}", render::safe(e)));
+    }
+    for n in &outcome.notes {
+        say(&render::safe(n));
     }
     if outcome.status == ExitStatus::Unknown && outcome.errors.is_empty() {
         say(&format!(

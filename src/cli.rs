@@ -81,6 +81,9 @@ pub struct Cli {
     pub max_snapshot_size: u64,
 
     #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    #[command(flatten)]
     pub kube: KubeArgs,
 
     #[command(flatten)]
@@ -233,6 +236,96 @@ pub struct KubeArgs {
     /// Timeout for each API request, e.g. 5s, 1m; 0 means none
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "0")]
     pub request_timeout: Timeout,
+}
+
+/// The default probe image: Debian with glibc's `getent` and BIND's `dig`
+/// (docs/probe.md says why, and what to mirror).
+pub const DEFAULT_PROBE_IMAGE: &str = "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7";
+
+/// How the name forms are observed from inside the cluster.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Probe (live only)")]
+pub struct ProbeArgs {
+    /// How to observe the name forms: `pod` runs a short-lived probe Job in
+    /// each client namespace, `local` resolves in-process through a
+    /// port-forward to a CoreDNS pod, `none` only predicts [default: pod,
+    /// skipped with a warning when it cannot run]
+    #[arg(long, value_enum, value_name = "MODE", conflicts_with = "snapshot")]
+    pub probe: Option<ProbeArg>,
+
+    /// Same as --probe none
+    #[arg(long, conflicts_with_all = ["probe", "from"])]
+    pub no_probe: bool,
+
+    /// Observe from an existing client pod ([NS/]POD; NS defaults to -n's):
+    /// its own resolv.conf, dnsPolicy and network apply
+    #[arg(long, value_name = "[NS/]POD", value_parser = parse_from, conflicts_with_all = ["probe", "snapshot"])]
+    pub from: Option<(Option<String>, String)>,
+
+    /// The container of the --from pod to exec into [default: its first]
+    #[arg(short = 'c', long, value_name = "NAME", requires = "from", value_parser = parse_namespace)]
+    pub container: Option<String>,
+
+    /// Bound on the whole probe: scheduling, image pull, and every lookup
+    #[arg(long, value_name = "DURATION", value_parser = parse_probe_timeout, default_value = "30s")]
+    pub probe_timeout: Duration,
+
+    /// Probe image; it needs sh, and glibc's getent (dig for per-candidate answers)
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_PROBE_IMAGE)]
+    pub image: String,
+
+    /// Image pull secret for the probe pod (in each client namespace)
+    #[arg(long, value_name = "NAME", value_parser = parse_namespace)]
+    pub image_pull_secret: Option<String>,
+
+    /// Leave the probe Job in place for debugging, and print how to remove it
+    #[arg(long)]
+    pub keep_probe: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeArg {
+    Pod,
+    Local,
+    None,
+}
+
+/// `--from`: `POD` or `NS/POD` (also `pod/POD`, `NS/pod/POD`).
+fn parse_from(s: &str) -> Result<(Option<String>, String), String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let (ns, pod) = match parts.as_slice() {
+        [pod] => (None, *pod),
+        ["pod" | "pods" | "po", pod] => (None, *pod),
+        [ns, pod] => (Some(*ns), *pod),
+        [ns, "pod" | "pods" | "po", pod] => (Some(*ns), *pod),
+        _ => return Err("expected POD or NAMESPACE/POD".to_owned()),
+    };
+    if let Some(ns) = ns {
+        parse_namespace(ns)?;
+    }
+    if !is_dns1123_subdomain(pod) {
+        return Err(format!(
+            "`{pod}` is not a valid pod name (lowercase letters, digits, '-' and '.')"
+        ));
+    }
+    Ok((ns.map(str::to_owned), pod.to_owned()))
+}
+
+/// RFC 1123 subdomain: what a pod name must be.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+}
+
+fn parse_probe_timeout(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(n) => Duration::from_secs(n),
+        Err(_) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("not a duration such as 30s or 2m: {e}"))?,
+    };
+    if d < Duration::from_secs(5) || d > Duration::from_secs(600) {
+        return Err("the probe timeout must be between 5s and 10m".to_owned());
+    }
+    Ok(d)
 }
 
 /// A per-request timeout; `None` means no limit.

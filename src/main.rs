@@ -38,14 +38,30 @@ fn main() -> ExitCode {
             return ExitCode::from(ExitStatus::Usage.code());
         }
     };
+    // What the run creates in the cluster (probe Jobs), deleted on every
+    // path; on an interrupt, here, after the run was dropped.
+    let cleanup = svcdiscover::probe::job::Cleanup::default();
     let status = runtime.block_on(async {
         // An interrupt wins over whatever the run was doing when it came.
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => Err(svcdiscover::error::Error::Interrupted),
-            r = app::run(&cli) => r,
+            r = app::run(&cli, &cleanup) => r,
         }
     });
+    if cleanup.pending() {
+        let failed = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), cleanup.run())
+                .await
+                .unwrap_or_else(|_| vec!["the deletes did not finish within 10s".to_owned()])
+        });
+        for f in failed {
+            app::say(&format!(
+                "warning: probe Job not deleted: {} (its deadline and TTL remove it within 3 minutes)",
+                safe(&f)
+            ));
+        }
+    }
     // Do not wait for a blocking snapshot read that an interrupt abandoned.
     runtime.shutdown_background();
     match &status {

@@ -5,8 +5,10 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::analysis::{Options, Target};
-use crate::cli::{Cli, ColorWhen, Format, KubeArgs};
+use std::time::Duration;
+
+use crate::analysis::{Options, PodRef, Target};
+use crate::cli::{Cli, ColorWhen, Format, KubeArgs, ProbeArg};
 
 /// What to do, where to read from, and how to show it.
 #[derive(Debug, Clone)]
@@ -14,7 +16,36 @@ pub struct Plan {
     pub what: What,
     pub source: Source,
     pub options: Options,
+    pub probe: Probe,
     pub output: Output,
+}
+
+/// How the name forms are observed (live runs only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub mode: ProbeMode,
+    /// Asked for on the command line: a probe that cannot run then makes
+    /// the verdict unknown (exit 3); the default probe only warns.
+    pub explicit: bool,
+    pub timeout: Duration,
+    pub image: String,
+    pub pull_secret: Option<String>,
+    pub keep: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeMode {
+    None,
+    /// A probe Job per client namespace.
+    Pod,
+    /// hickory over a port-forward to a CoreDNS pod.
+    Local,
+    /// An existing pod; `namespace` `None` is the Service's.
+    From {
+        namespace: Option<String>,
+        pod: String,
+        container: Option<String>,
+    },
 }
 
 /// What to diagnose.
@@ -90,6 +121,7 @@ impl Plan {
             ColorWhen::Never => false,
             ColorWhen::Auto => env.stdout_tty && !env.no_color && !env.dumb,
         };
+        let probe = probe_of(cli, &source);
         Plan {
             what: What::One {
                 namespace,
@@ -99,7 +131,10 @@ impl Plan {
             options: Options {
                 from_namespaces: cli.from_namespace.clone(),
                 cluster_domain: cli.cluster_domain.clone(),
+                // Known once the namespace is (`Plan::options_for`).
+                from_pod: None,
             },
+            probe,
             output: Output {
                 format: out.output,
                 color,
@@ -107,6 +142,56 @@ impl Plan {
                 width: env.width,
             },
         }
+    }
+}
+
+fn probe_of(cli: &Cli, source: &Source) -> Probe {
+    let p = &cli.probe;
+    let (mode, explicit) = if let Some((namespace, pod)) = &p.from {
+        (
+            ProbeMode::From {
+                namespace: namespace.clone(),
+                pod: pod.clone(),
+                container: p.container.clone(),
+            },
+            true,
+        )
+    } else if p.no_probe {
+        (ProbeMode::None, true)
+    } else {
+        match (p.probe, source) {
+            (Some(ProbeArg::Pod), _) => (ProbeMode::Pod, true),
+            (Some(ProbeArg::Local), _) => (ProbeMode::Local, true),
+            (Some(ProbeArg::None), _) => (ProbeMode::None, true),
+            // A snapshot never probes.
+            (None, Source::Snapshot { .. }) => (ProbeMode::None, false),
+            (None, Source::Live(_)) => (ProbeMode::Pod, false),
+        }
+    };
+    Probe {
+        mode,
+        explicit,
+        timeout: p.probe_timeout,
+        image: p.image.clone(),
+        pull_secret: p.image_pull_secret.clone(),
+        keep: p.keep_probe,
+    }
+}
+
+impl Plan {
+    /// The diagnosis options once the target is known: the `--from` pod's
+    /// namespace defaults to the Service's.
+    pub fn options_for(&self, target: &Target) -> Options {
+        let mut opts = self.options.clone();
+        if let ProbeMode::From { namespace, pod, .. } = &self.probe.mode {
+            opts.from_pod = Some(PodRef {
+                namespace: namespace
+                    .clone()
+                    .unwrap_or_else(|| target.namespace.clone()),
+                name: pod.clone(),
+            });
+        }
+        opts
     }
 }
 

@@ -19,6 +19,7 @@ mod endpoints;
 mod external_name;
 mod facts;
 mod names;
+mod observe;
 mod pods;
 mod ports;
 mod service;
@@ -28,7 +29,8 @@ mod verdict;
 
 pub use corefile::Corefile;
 pub use facts::Facts;
-pub use names::{PodsMode, Resolution, ResolverConf, Zone, replay};
+pub use names::{OTHER_NS, PodsMode, Resolution, ResolverConf, Zone, replay};
+pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
 
 use crate::model::{
     ClusterState, EndpointSummary, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
@@ -50,6 +52,22 @@ pub struct Options {
     pub from_namespaces: Vec<String>,
     /// Overrides the cluster domain found in the Corefile.
     pub cluster_domain: Option<String>,
+    /// The existing pod observed from (`--from`): its rows carry
+    /// `from_pod`.
+    pub from_pod: Option<PodRef>,
+}
+
+/// A pod named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for PodRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
 }
 
 /// What the checks collect: findings, gaps and the name-form rows.
@@ -104,7 +122,7 @@ pub(crate) type Check = fn(&Ctx<'_>, &Facts, &mut Out);
 /// The families of per-Service checks, in the order they run. Their
 /// `not_checked` entries come in that order, after the cluster DNS's and
 /// before the failed reads' (see [`Facts`]).
-const CHECKS: [Check; 7] = [
+const CHECKS: [Check; 8] = [
     service::check,
     external_name::check,
     statefulset::check,
@@ -112,6 +130,8 @@ const CHECKS: [Check; 7] = [
     ports::check,
     endpoints::check,
     names::check,
+    // After the name forms: it compares them with the probe's answers.
+    observe::check,
 ];
 
 /// The subject of the checks: one Service and what belongs to it.
@@ -119,6 +139,8 @@ pub(crate) struct Ctx<'a> {
     pub state: &'a ClusterState,
     pub target: &'a Target,
     pub opts: &'a Options,
+    /// What a probe saw (empty when none ran).
+    pub observations: &'a Observations,
     pub service: Option<&'a Service>,
     /// Pods the Service's selector matches, sorted by name.
     pub pods: Vec<&'a Pod>,
@@ -130,7 +152,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(state: &'a ClusterState, target: &'a Target, opts: &'a Options) -> Ctx<'a> {
+    fn new(
+        state: &'a ClusterState,
+        target: &'a Target,
+        opts: &'a Options,
+        observations: &'a Observations,
+    ) -> Ctx<'a> {
         let service = state.service(&target.namespace, &target.name);
         let mut pods: Vec<&Pod> = match service.and_then(|s| s.selector.as_ref()) {
             Some(sel) if !sel.is_empty() => state
@@ -150,6 +177,7 @@ impl<'a> Ctx<'a> {
             state,
             target,
             opts,
+            observations,
             service,
             pods,
             endpoints,
@@ -269,7 +297,19 @@ pub fn diagnose_with(
     target: &Target,
     opts: &Options,
 ) -> Report {
-    let ctx = Ctx::new(state, target, opts);
+    diagnose_observed(state, facts, target, opts, &Observations::default())
+}
+
+/// [`diagnose_with`], with what a probe observed: each name-form row gets
+/// its `observed` object, and every difference is explained.
+pub fn diagnose_observed(
+    state: &ClusterState,
+    facts: &Facts,
+    target: &Target,
+    opts: &Options,
+    observations: &Observations,
+) -> Report {
+    let ctx = Ctx::new(state, target, opts, observations);
     let mut out = Out::default();
     out.findings.extend(facts.findings.iter().cloned());
     for entry in &facts.not_checked {
@@ -310,7 +350,7 @@ pub fn diagnose_with(
         findings: out.findings,
         name_forms: out.name_forms,
         not_checked: out.not_checked,
-        probe: None,
+        probe: observations.summary.clone(),
     }
 }
 
@@ -665,6 +705,7 @@ mod tests {
             ("endpoints.rs", include_str!("endpoints.rs")),
             ("external_name.rs", include_str!("external_name.rs")),
             ("names.rs", include_str!("names.rs")),
+            ("observe.rs", include_str!("observe.rs")),
             ("pods.rs", include_str!("pods.rs")),
             ("ports.rs", include_str!("ports.rs")),
             ("service.rs", include_str!("service.rs")),

@@ -17,7 +17,7 @@ use crate::model::{
 };
 
 /// Stands for "some other namespace" in hypothetical rows.
-const OTHER_NS: &str = "<other-namespace>";
+pub const OTHER_NS: &str = "<other-namespace>";
 /// How deep CNAME chains inside the zone are followed.
 const MAX_CNAME_DEPTH: usize = 8;
 
@@ -556,7 +556,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     // Client namespaces: explicit, or own + hypothetical (+ shadowing, below).
     let mut clients: Vec<Option<String>> = Vec::new();
     let mut maybe_shadowing: BTreeSet<&str> = BTreeSet::new();
-    if opts.from_namespaces.is_empty() {
+    if let Some(pod) = &opts.from_pod {
+        // Observed from one pod: its rows (its namespace's resolver).
+        clients.push(Some(pod.namespace.clone()));
+    } else if opts.from_namespaces.is_empty() {
         clients.push(Some(t.namespace.clone()));
         clients.push(None);
         for s in state.services.iter().filter(|s| s.namespace != t.namespace) {
@@ -661,6 +664,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 );
             }
             rows.push(row);
+        }
+    }
+    if let Some(pod) = &opts.from_pod {
+        for row in &mut rows {
+            if row.from_namespace.as_deref() == Some(pod.namespace.as_str()) {
+                row.from_pod = Some(pod.to_string());
+            }
         }
     }
     out.name_forms.extend(rows);
@@ -790,6 +800,7 @@ fn name_form(
         answered_by: answered.map(|c| c.name.clone()),
         why: explain(form, res, own_record, ctx),
         candidates: res.candidates.clone(),
+        from_pod: None,
         observed: None,
     }
 }

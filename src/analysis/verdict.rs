@@ -98,6 +98,9 @@ fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
             format!("cannot {what}: {}", f.reason)
         });
     }
+    if let Some(why) = super::observe::unknown_because(ctx) {
+        return Some(why);
+    }
     let Some(svc) = ctx.service else {
         if state.service_presence_known(&t.namespace, &t.name) {
             return None; // known to be absent: service-not-found decides

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::observed::{Observed, ProbeSummary};
 use super::state::{ServiceType, TargetPort};
 
 pub const API_VERSION: &str = "svcdiscover/v1alpha1";
@@ -232,6 +233,13 @@ codes! {
     ClusterDomainMismatch => "cluster-domain-mismatch",
     NodeLocalDns => "node-local-dns",
     NameShadowed => "name-shadowed",
+    DnsMismatch => "dns-mismatch",
+    SearchDomainWildcard => "search-domain-wildcard",
+    ProbeImagePullFailed => "probe-image-pull-failed",
+    ProbeForbidden => "probe-forbidden",
+    ProbeRejected => "probe-rejected",
+    ProbeTimeout => "probe-timeout",
+    ProbeNotRun => "probe-not-run",
 }
 
 impl std::fmt::Display for Code {
@@ -346,24 +354,11 @@ pub struct NameForm {
     pub why: String,
     /// The resolver's walk, in order, up to the candidate that answers.
     pub candidates: Vec<Candidate>,
-    /// What a probe saw; `None` until probed.
-    pub observed: Option<Observation>,
-}
-
-/// An observation from inside the cluster (filled by the probe).
-#[derive(Debug, Clone, Serialize)]
-pub struct Observation {
-    pub resolves: bool,
-    pub addresses: Vec<String>,
-    /// The pod (or resolver) that observed it.
-    pub observer: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ProbeSummary {
-    pub method: String,
-    pub observer: String,
+    /// The `--from` pod (`NS/POD`) whose resolver this row models and
+    /// observes; `None` for a namespace's default resolver.
+    pub from_pod: Option<String>,
+    /// What a probe saw; `None` when not probed.
+    pub observed: Option<Observed>,
 }
 
 /// A check that could not run, and what would let it run.

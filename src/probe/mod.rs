@@ -2,8 +2,8 @@
 //! probe container ([`script`]), the parser of what it prints ([`parse`]),
 //! and the turn of one parsed name into an observed row ([`observe`]).
 //!
-//! No cluster I/O here: creating the probe pod, the exec and the cleanup
-//! are not built yet (docs/probe.md).
+//! Cluster I/O: the probe Job ([`job`]) and running a plan's views
+//! ([`run`]); what to ask and how to judge the answers is `analysis`'s.
 //!
 //! # Who parses what
 //! The script only *frames*: it copies each tool's output line by line as
@@ -21,11 +21,13 @@
 //!   from the exit status plus the text, which is easier to keep correct in
 //!   one typed place.
 
+pub mod job;
 pub mod observe;
 pub mod parse;
+pub mod run;
 pub mod script;
 
-pub use observe::{Observed, ObservedCandidate, ObservedRcode, ObservedStatus, observe};
+pub use observe::observe;
 pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse};
 pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};
 

@@ -5,64 +5,8 @@
 //! path (which absolute name answered, what each one got) and refine a
 //! failure into NXDOMAIN, NODATA, SERVFAIL or timeout.
 
-use serde::Serialize;
-
-use super::parse::{GetentResult, ProbeOutput, Rcode, ResolverSeen, Tool, getent_result};
-
-/// `status` of an observed row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ObservedStatus {
-    /// The application view returned addresses.
-    Resolved,
-    /// Not found, and every candidate asked got NXDOMAIN (or none could be
-    /// asked: getent alone cannot tell the failures apart).
-    Nxdomain,
-    /// Not found, at least one candidate got NOERROR without records.
-    Nodata,
-    /// Not found, at least one candidate got SERVFAIL (or REFUSED, NOTIMP…).
-    Servfail,
-    /// Not found, at least one candidate got no reply.
-    Timeout,
-    /// No tool could answer (none present, or each failed to run).
-    Error,
-}
-
-/// A candidate's `rcode`, as glibc would treat it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum ObservedRcode {
-    /// NOERROR with data.
-    Noerror,
-    Nodata,
-    Nxdomain,
-    /// Also REFUSED, NOTIMP and other codes: glibc's `res_send` treats
-    /// them all as "try the next server" and ends with TRY_AGAIN.
-    Servfail,
-    /// No reply, or no server reachable (connection refused).
-    Timeout,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ObservedCandidate {
-    pub name: String,
-    pub rcode: ObservedRcode,
-}
-
-/// The observed fields of one row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Observed {
-    pub status: ObservedStatus,
-    pub addresses: Vec<String>,
-    /// The absolute name (trailing dot) that answered, when known.
-    pub answered_by: Option<String>,
-    /// Every candidate asked, in search order; empty when no tool could
-    /// ask per candidate.
-    pub candidates: Vec<ObservedCandidate>,
-    pub resolver: ResolverSeen,
-    /// Caveats: a tool that failed, resolver differences, disagreements.
-    pub notes: Vec<String>,
-}
+use super::parse::{GetentResult, ProbeOutput, Rcode, Tool, getent_result};
+pub use crate::model::{Observed, ObservedCandidate, ObservedRcode, ObservedStatus, Via};
 
 fn observed_rcode(r: &Rcode) -> Option<ObservedRcode> {
     Some(match r {
@@ -92,7 +36,7 @@ fn failure(cands: &[ObservedCandidate]) -> ObservedStatus {
 
 /// The observed row fields for `typed`, or `None` if the probe did not
 /// carry that name.
-pub fn observe(out: &ProbeOutput, typed: &str) -> Option<Observed> {
+pub fn observe(out: &ProbeOutput, typed: &str, via: Via) -> Option<Observed> {
     let name = out.name(typed)?;
     let mut notes = out.resolver_notes();
     let mut candidates = Vec::new();
@@ -164,6 +108,7 @@ pub fn observe(out: &ProbeOutput, typed: &str) -> Option<Observed> {
         addresses,
         answered_by,
         candidates,
+        via,
         resolver: out.resolver(),
         notes,
     })

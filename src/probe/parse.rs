@@ -477,13 +477,7 @@ fn dedup(items: Vec<String>) -> Vec<String> {
     out
 }
 
-/// The resolver as the client really had it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct ResolverSeen {
-    pub nameservers: Vec<String>,
-    pub search: Vec<String>,
-    pub ndots: usize,
-}
+pub use crate::model::ResolverSeen;
 
 /// glibc's reading of resolv.conf (`res_init`): up to 3 `nameserver`s;
 /// the last `search` or `domain` line wins; `options ndots:N` (capped at

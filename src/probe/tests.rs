@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::analysis::ResolverConf;
+use crate::model::{ObservedRcode, ObservedStatus, Via};
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/probe")
@@ -226,7 +227,7 @@ fn script_frames_tool_output_exactly() {
     assert_eq!(run.lines, ["x\ty \\n", "  last"]);
     assert_eq!(run.exit, Some(9));
     assert_eq!(parsed.env["LOCALDOMAIN"], "ns.svc.cluster.local");
-    let seen = observe(&parsed, "a").unwrap();
+    let seen = observe(&parsed, "a", Via::ProbePod).unwrap();
     assert_eq!(seen.status, ObservedStatus::Resolved);
     assert_eq!(seen.addresses, ["10.0.0.1"]);
     assert_eq!(seen.answered_by.as_deref(), Some("a.ns.svc.cluster.local."));
@@ -356,7 +357,7 @@ fn resolver_seen_follows_glibc_and_musl() {
 // ---- whole captured runs ----
 
 fn status_of(out: &ProbeOutput, typed: &str) -> (ObservedStatus, Option<String>) {
-    let o = observe(out, typed).unwrap();
+    let o = observe(out, typed, Via::ProbePod).unwrap();
     (o.status, o.answered_by)
 }
 
@@ -406,7 +407,7 @@ fn client_namespace_runs() {
                 "{file}: {typed}"
             );
         }
-        let o = observe(&out, "pay-headless.default").unwrap();
+        let o = observe(&out, "pay-headless.default", Via::ProbePod).unwrap();
         let mut a = o.addresses.clone();
         a.sort();
         assert_eq!(a, ["10.244.0.1", "10.244.0.2"], "{file}");
@@ -426,7 +427,7 @@ fn client_namespace_runs() {
         assert_eq!(r.ndots, 5);
         assert_eq!(out.wildcard_checks.len(), 3);
         assert!(out.wildcard_hits().is_empty(), "{file}");
-        assert!(observe(&out, "not-asked").is_none());
+        assert!(observe(&out, "not-asked", Via::ProbePod).is_none());
     }
     let dash = parse(&fixture("dash-client.out")).unwrap();
     assert!(dash.tools.contains_key("dig") && dash.tools.contains_key("getent"));
@@ -437,14 +438,14 @@ fn client_namespace_runs() {
     assert_eq!(only.resolver_notes().len(), 2);
     // BusyBox nslookup ignored LOCALDOMAIN and found the bare name in
     // `default`: kept as a note, not as the status.
-    let bare = observe(&only, "service-pay-v1").unwrap();
+    let bare = observe(&only, "service-pay-v1", Via::ProbePod).unwrap();
     assert!(
         bare.notes
             .iter()
             .any(|n| n.contains("says: NOERROR 10.96.100.105"))
     );
     // And it does not search a name with a dot at all.
-    let dotted = observe(&only, "service-pay-v1.default").unwrap();
+    let dotted = observe(&only, "service-pay-v1.default", Via::ProbePod).unwrap();
     assert_eq!(dotted.status, ObservedStatus::Resolved);
     assert!(dotted.notes.iter().any(|n| n.contains("says: NXDOMAIN")));
 }
@@ -469,7 +470,7 @@ fn wildcard_detector_hit() {
 fn timeout_and_refused_runs() {
     for file in ["dash-timeout.out", "dash-refused.out"] {
         let out = parse(&fixture(file)).unwrap();
-        let o = observe(&out, "service-pay-v1.default").unwrap();
+        let o = observe(&out, "service-pay-v1.default", Via::ProbePod).unwrap();
         assert_eq!(o.status, ObservedStatus::Timeout, "{file}");
         assert!(o.addresses.is_empty());
         assert!(
@@ -506,9 +507,9 @@ fn musl_stops_at_nodata() {
     assert!(out.is_musl());
     // musl ignores LOCALDOMAIN: the file's search list.
     assert_eq!(out.resolver().search[0], "default.svc.cluster.local");
-    let o = observe(&out, "default").unwrap();
+    let o = observe(&out, "default", Via::ProbePod).unwrap();
     assert_eq!(o.status, ObservedStatus::Nodata);
-    let o = observe(&out, "service-pay-v1.default").unwrap();
+    let o = observe(&out, "service-pay-v1.default", Via::ProbePod).unwrap();
     assert_eq!(o.status, ObservedStatus::Resolved);
     assert!(o.notes.iter().any(|n| n.starts_with("musl resolver")));
 }
@@ -652,7 +653,7 @@ fn mutations_never_panic() {
                 let _ = out.resolver();
                 let _ = out.wildcard_hits();
                 for n in &out.names {
-                    let _ = observe(&out, &n.typed);
+                    let _ = observe(&out, &n.typed, Via::ProbePod);
                 }
             }
             Err(e) => assert!(!e.to_string().is_empty()),
@@ -677,7 +678,7 @@ fn no_tools_at_all() {
         .unwrap();
     let parsed = parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
     assert!(parsed.tools.is_empty());
-    let o = observe(&parsed, "svc.ns").unwrap();
+    let o = observe(&parsed, "svc.ns", Via::ProbePod).unwrap();
     assert_eq!(o.status, ObservedStatus::Error);
     assert!(o.candidates.is_empty());
     assert!(o.notes.iter().any(|n| n.contains("no tool")));

@@ -9,7 +9,7 @@ use comfy_table::{
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
-use crate::model::{Answer, NameForm, Report, Severity, TargetPort, Verdict};
+use crate::model::{Answer, NameForm, ObservedStatus, Report, Severity, TargetPort, Verdict};
 
 /// Neutralise control characters (escape sequences, newlines) in text that
 /// comes from the cluster, so it cannot rewrite the terminal or the layout.
@@ -498,10 +498,10 @@ fn outcome(n: &NameForm) -> (String, Color) {
 
 fn observed(n: &NameForm) -> Option<String> {
     n.observed.as_ref().map(|o| {
-        if o.resolves {
+        if o.status == ObservedStatus::Resolved {
             format!("seen ✓ {}", addresses(&o.addresses))
         } else {
-            "seen ✗".to_owned()
+            format!("seen ✗ {}", o.status.as_str())
         }
     })
 }

@@ -1,0 +1,627 @@
+//! Predicted versus observed: put what the probe saw beside each name-form
+//! row, explain every difference (`dns-mismatch`), and report a probe that
+//! could not run or a wildcard record that swallows search candidates.
+//!
+//! Pure: the probe's I/O (src/probe) hands its results over as
+//! [`Observations`]; this file only compares.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Ctx, Facts, Out, ResolverConf};
+use crate::model::{
+    Answer, Code, NameForm, ObjectRef, Observed, ObservedRcode, ObservedStatus, ProbeSummary,
+    Severity,
+};
+
+/// What the probe brought back, for the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    /// The user asked for the probe (`--probe pod|local`, `--from`): when it
+    /// could not run the verdict is `unknown`. The default probe that could
+    /// not run is a warning.
+    pub required: bool,
+    pub summary: Option<ProbeSummary>,
+    /// One view per client resolver observed.
+    pub views: Vec<View>,
+    /// Why (part of) the probe could not run.
+    pub problems: Vec<ProbeProblem>,
+    /// Probe Jobs left in place (`--keep-probe`), `NS/NAME`.
+    pub kept: Vec<String>,
+}
+
+impl Observations {
+    /// Whether a probe ran or was attempted at all.
+    pub fn attempted(&self) -> bool {
+        self.summary.is_some() || !self.problems.is_empty()
+    }
+}
+
+/// The answers one client resolver gave.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// The rows' `from_namespace`: `None` for the hypothetical "any other
+    /// namespace" rows.
+    pub client: Option<String>,
+    /// `NS/POD` when observed from an existing pod (`--from`).
+    pub from_pod: Option<String>,
+    /// The search list the probe was told to use instead of its own
+    /// (`LOCALDOMAIN`), for the hypothetical rows; `None` otherwise.
+    pub search_override: Option<Vec<String>>,
+    /// The probe's own namespace, when it differs from `client`.
+    pub observed_in: Option<String>,
+    /// Observed per typed name.
+    pub names: BTreeMap<String, Observed>,
+    /// Names that cannot exist which got an answer with data: (name,
+    /// addresses).
+    pub wildcard_hits: Vec<(String, Vec<String>)>,
+}
+
+/// A probe, or the probe of one client, that could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeProblem {
+    /// The client namespace concerned.
+    pub namespace: String,
+    pub kind: ProblemKind,
+    /// The server's or the tool's words.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The probe image cannot be pulled.
+    ImagePull { image: String },
+    /// A verb the probe needs is forbidden.
+    Forbidden { verb: String, resource: String },
+    /// Admission (Pod Security, a webhook, a quota) refused the probe.
+    Rejected,
+    /// Not scheduled, not started, or no answer in time.
+    Timeout,
+    /// The default probe was skipped, and why (`message`).
+    NotRun,
+}
+
+/// The search list a client resolver is predicted to use, for the
+/// comparison of what the probe reports.
+fn predicted_search(row: &NameForm, facts: &Facts) -> Option<Vec<String>> {
+    let ns = row.from_namespace.as_deref()?;
+    if row.from_pod.is_some() {
+        return None;
+    }
+    Some(ResolverConf::cluster_first(ns, facts.search_domain()).search)
+}
+
+/// Fill each row's `observed` from the views, then compare.
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
+    let obs = ctx.observations;
+    for p in &obs.problems {
+        problem(ctx, p, obs.required, out);
+    }
+    let kube_dns_ip = facts.dns.cluster_ip.clone();
+    for row in &mut out.name_forms {
+        let Some(view) = obs
+            .views
+            .iter()
+            .find(|v| v.client == row.from_namespace && v.from_pod == row.from_pod)
+        else {
+            continue;
+        };
+        let Some(seen) = view.names.get(&row.name) else {
+            continue;
+        };
+        let mut seen = seen.clone();
+        if let Some(search) = &view.search_override {
+            seen.notes.insert(
+                0,
+                format!(
+                    "observed from the probe in namespace {} with the search list of another namespace ({}), set through LOCALDOMAIN",
+                    view.observed_in.as_deref().unwrap_or("?"),
+                    search.join(" ")
+                ),
+            );
+        }
+        row.observed = Some(seen);
+    }
+    let rows: Vec<NameForm> = out
+        .name_forms
+        .iter()
+        .filter(|r| r.observed.is_some())
+        .cloned()
+        .collect();
+    for row in &rows {
+        let Some(seen) = &row.observed else { continue };
+        let Some(diff) = difference(row, seen) else {
+            continue;
+        };
+        let view = obs
+            .views
+            .iter()
+            .find(|v| v.client == row.from_namespace && v.from_pod == row.from_pod);
+        let expected_search = match view.and_then(|v| v.search_override.clone()) {
+            Some(s) => Some(s),
+            None => predicted_search(row, facts),
+        };
+        let cause = first_cause(
+            row,
+            seen,
+            kube_dns_ip.as_deref(),
+            expected_search.as_deref(),
+        );
+        let client = client_words(row);
+        out.finding(
+            Code::DnsMismatch,
+            Severity::Error,
+            format!("from {client}, `{}`: {diff}; {}", row.name, cause.why),
+            cause.fix,
+            vec![ObjectRef::new(
+                "Service",
+                &ctx.target.namespace,
+                &ctx.target.name,
+            )],
+        );
+    }
+    // One wildcard finding per distinct name (views may share search domains).
+    let mut seen_hits = BTreeSet::new();
+    for view in &obs.views {
+        for (name, addrs) in &view.wildcard_hits {
+            let domain = name.split_once('.').map_or("", |(_, d)| d);
+            if !seen_hits.insert(domain.to_owned()) {
+                continue;
+            }
+            out.finding(
+                Code::SearchDomainWildcard,
+                Severity::Warning,
+                format!(
+                    "`{name}`, a name that cannot exist, resolves to {} from {}: a wildcard record under search domain {} answers every search candidate that reaches it, so names the cluster does not know resolve there instead of failing",
+                    addrs.join(", "),
+                    view.from_pod
+                        .clone()
+                        .or_else(|| view.client.clone().map(|c| format!("namespace {c}")))
+                        .unwrap_or_else(|| "another namespace".to_owned()),
+                    domain.trim_end_matches('.')
+                ),
+                format!(
+                    "remove the wildcard record `*.{}` from that zone, or the domain from the search list (the node's resolv.conf for dnsPolicy Default, else the pod's `dnsConfig.searches`); meanwhile call Services by their FQDN with a trailing dot",
+                    domain.trim_end_matches('.')
+                ),
+                Vec::new(),
+            );
+        }
+    }
+}
+
+fn client_words(row: &NameForm) -> String {
+    match (&row.from_pod, &row.from_namespace) {
+        (Some(p), _) => format!("pod {p}"),
+        (None, Some(ns)) => format!("namespace {ns}"),
+        (None, None) => "another namespace".to_owned(),
+    }
+}
+
+/// What differs between the prediction and the observation, or `None`.
+pub(crate) fn difference(row: &NameForm, seen: &Observed) -> Option<String> {
+    let resolved = seen.status == ObservedStatus::Resolved;
+    let predicted = row.expected_resolves?;
+    if predicted != resolved {
+        return Some(format!(
+            "predicted {}, observed {}",
+            predicted_words(row),
+            observed_words(seen)
+        ));
+    }
+    if resolved && !row.expected_addresses.is_empty() {
+        let want: BTreeSet<&str> = row.expected_addresses.iter().map(String::as_str).collect();
+        let got: BTreeSet<&str> = seen.addresses.iter().map(String::as_str).collect();
+        if want != got {
+            return Some(format!(
+                "predicted {}, observed {}",
+                predicted_words(row),
+                observed_words(seen)
+            ));
+        }
+    }
+    None
+}
+
+fn predicted_words(row: &NameForm) -> String {
+    match row.expected_resolves {
+        Some(true) if row.expected_addresses.is_empty() => "it resolves".to_owned(),
+        Some(true) => format!("{}", row.expected_addresses.join(", ")),
+        Some(false) => match row.candidates.last().map(|c| &c.answer) {
+            Some(Answer::Nodata) => "NODATA".to_owned(),
+            _ => "NXDOMAIN".to_owned(),
+        },
+        None => "unknown".to_owned(),
+    }
+}
+
+fn observed_words(seen: &Observed) -> String {
+    match seen.status {
+        ObservedStatus::Resolved => {
+            let by = seen
+                .answered_by
+                .as_deref()
+                .map(|b| format!(" (answered by {b})"))
+                .unwrap_or_default();
+            format!("{}{by}", seen.addresses.join(", "))
+        }
+        s => s.as_str().to_owned(),
+    }
+}
+
+struct Cause {
+    why: String,
+    fix: String,
+}
+
+/// The first cause of a difference, in the order an expert checks them:
+/// where the queries go, which names are asked, what the server says, and
+/// what answers.
+fn first_cause(
+    row: &NameForm,
+    seen: &Observed,
+    kube_dns_ip: Option<&str>,
+    expected_search: Option<&[String]>,
+) -> Cause {
+    let ns_flag = row
+        .from_namespace
+        .as_deref()
+        .map(|ns| format!("-n {ns} "))
+        .unwrap_or_default();
+    let ns_servers = &seen.resolver.nameservers;
+    if let Some(ip) = kube_dns_ip
+        && !ns_servers.is_empty()
+        && !ns_servers.iter().any(|s| s == ip)
+    {
+        return Cause {
+            why: format!(
+                "the client's nameserver is {}, not the kube-dns ClusterIP {ip}: a NodeLocal DNSCache or the pod's dnsConfig/dnsPolicy sends its queries elsewhere, and that server answers differently",
+                ns_servers.join(", ")
+            ),
+            fix: format!(
+                "compare the pod's resolver with the prediction: `kubectl {ns_flag}get pod POD -o jsonpath={{.spec.dnsPolicy}}{{.spec.dnsConfig}}`; with dnsPolicy ClusterFirst and no dnsConfig the nameserver is {ip}"
+            ),
+        };
+    }
+    if let Some(want) = expected_search
+        && !seen.resolver.search.is_empty()
+        && seen.resolver.search.as_slice() != want
+    {
+        return Cause {
+            why: format!(
+                "the client's search list is `{}`, not `{}` as a ClusterFirst pod's: dnsPolicy Default or None, or dnsConfig searches/ndots, change which names are tried",
+                seen.resolver.search.join(" "),
+                want.join(" ")
+            ),
+            fix: "use the FQDN (it does not depend on the search list), or give the pod dnsPolicy ClusterFirst without custom searches".to_owned(),
+        };
+    }
+    if let Some(c) = seen
+        .candidates
+        .iter()
+        .find(|c| c.rcode == ObservedRcode::Servfail)
+    {
+        return Cause {
+            why: format!(
+                "CoreDNS answered SERVFAIL for {}: it is not synced with the API server yet, or the upstream it forwards to fails",
+                c.name
+            ),
+            fix: "check CoreDNS: `kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50`"
+                .to_owned(),
+        };
+    }
+    if let Some(c) = seen
+        .candidates
+        .iter()
+        .find(|c| c.rcode == ObservedRcode::Timeout)
+    {
+        return Cause {
+            why: format!(
+                "the query for {} timed out: CoreDNS is down or overloaded, or traffic to port 53 is blocked (a NetworkPolicy, a firewall)",
+                c.name
+            ),
+            fix: "check CoreDNS's pods and the client's egress policies: `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide` and `kubectl get networkpolicy -A`".to_owned(),
+        };
+    }
+    if seen.status == ObservedStatus::Timeout {
+        return Cause {
+            why: "the lookup timed out: CoreDNS is down or traffic to port 53 is blocked"
+                .to_owned(),
+            fix: "check CoreDNS's pods: `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide`".to_owned(),
+        };
+    }
+    if seen.status == ObservedStatus::Resolved
+        && let Some(by) = &seen.answered_by
+        && row.answered_by.as_deref() != Some(by.as_str())
+    {
+        return Cause {
+            why: format!(
+                "{by} answered first: another Service, or a record outside the cluster's model (a stub domain, a wildcard, a rewrite), answers that name"
+            ),
+            fix: format!(
+                "find what answers: `kubectl get services -A --field-selector metadata.name={}`; call the Service by its FQDN",
+                by.split('.').next().unwrap_or_default()
+            ),
+        };
+    }
+    if seen.status == ObservedStatus::Resolved {
+        return Cause {
+            why: "the records CoreDNS serves differ from the objects read (endpoints changed since, or CoreDNS is behind the API server)".to_owned(),
+            fix: "run the diagnosis again; if it persists check CoreDNS's logs: `kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50`".to_owned(),
+        };
+    }
+    // Predicted to resolve, observed not found.
+    let first = seen.candidates.first().map_or_else(String::new, |c| {
+        format!(" ({} got {})", c.name, c.rcode.as_str())
+    });
+    Cause {
+        why: format!(
+            "CoreDNS does not serve the record the objects imply{first}: the Corefile's kubernetes zone, a rewrite, or CoreDNS being behind the API server"
+        ),
+        fix: "check the Corefile and CoreDNS's logs: `kubectl -n kube-system get configmap coredns -o yaml` and `kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50`".to_owned(),
+    }
+}
+
+/// A probe that could not run, as a finding: a warning for the default
+/// probe, an error when the user asked for it (the verdict is then
+/// `unknown`, see verdict.rs).
+fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
+    let severity = if required {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let ns = &p.namespace;
+    let (code, message, fix) = match &p.kind {
+        ProblemKind::ImagePull { image } => (
+            Code::ProbeImagePullFailed,
+            format!("the probe in namespace {ns} could not pull its image {image}: {}", p.message),
+            format!(
+                "mirror the image to a registry the nodes can reach and pass `--image REGISTRY/IMAGE`; for a private registry add `--image-pull-secret NAME`; or resolve without a pod: `kubectl svcdiscover {} -n {} --probe local`",
+                ctx.target.name, ctx.target.namespace
+            ),
+        ),
+        ProblemKind::Forbidden { verb, resource } => (
+            Code::ProbeForbidden,
+            format!("the probe cannot run in namespace {ns}: {verb} {resource} is forbidden"),
+            format!(
+                "grant `{verb}` on `{resource}` in namespace {ns} (docs/rbac.md, the probe role), or use another mode: `--probe local` needs only create pods/portforward in kube-system; `--no-probe` predicts without observing"
+            ),
+        ),
+        ProblemKind::Rejected => (
+            Code::ProbeRejected,
+            format!("admission refused the probe in namespace {ns}: {}", p.message),
+            "the probe pod already meets Pod Security `restricted`; a policy engine or quota rejected it: allow pods labelled app.kubernetes.io/name=kubectl-svcdiscover, or use `--probe local`".to_owned(),
+        ),
+        ProblemKind::Timeout => (
+            Code::ProbeTimeout,
+            format!("the probe in namespace {ns} did not answer in time: {}", p.message),
+            format!(
+                "raise `--probe-timeout`; if the pod is not scheduled check `kubectl -n {ns} get events --field-selector involvedObject.kind=Pod`"
+            ),
+        ),
+        ProblemKind::NotRun => (
+            Code::ProbeNotRun,
+            format!("the name forms were predicted, not observed: {}", p.message),
+            format!(
+                "observe them with `kubectl svcdiscover {} -n {} --probe pod` (or `--probe local`, or `--from NS/POD`)",
+                ctx.target.name, ctx.target.namespace
+            ),
+        ),
+    };
+    out.finding(code, severity, message, fix, Vec::new());
+}
+
+/// Why the verdict is unknown because of the probe, if it is.
+pub(crate) fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
+    let obs = ctx.observations;
+    if !obs.required {
+        return None;
+    }
+    obs.problems
+        .first()
+        .map(|p| format!("the probe asked for could not run: {}", p.message))
+}
+
+/// One resolver view the probe should observe: which rows it stands for,
+/// where it runs, and what it asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewPlan {
+    /// The rows' `from_namespace` (`None`: the hypothetical other namespace).
+    pub client: Option<String>,
+    /// The rows' `from_pod`.
+    pub from_pod: Option<String>,
+    /// The namespace the lookups run in (the probe's, or the pod's).
+    pub run_in: String,
+    /// A search list to impose (`LOCALDOMAIN`) instead of the probe's own.
+    pub search_override: Option<Vec<String>>,
+    /// Each typed name with the absolute candidates glibc tries, from the
+    /// same replay as the prediction.
+    pub names: Vec<(String, Vec<String>)>,
+    /// Names that cannot exist, one under each search domain.
+    pub wildcard_checks: Vec<String>,
+}
+
+/// Which rows a probe observes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Probe pods: only in namespaces the user named (the Service's own and
+    /// every `--from-namespace`); the hypothetical row from the Service's
+    /// namespace under another search list.
+    NamedNamespaces,
+    /// In-process: every row.
+    Everywhere,
+    /// An existing pod: its rows only.
+    FromPod,
+}
+
+/// The views to observe for the predicted `report`. `other_ns` names the
+/// namespace the hypothetical rows stand for (one that does not exist);
+/// `absent_label` a label no cluster uses, for the wildcard checks.
+pub fn plan_views(
+    report: &crate::model::Report,
+    target: &super::Target,
+    opts: &super::Options,
+    reach: Reach,
+    other_ns: &str,
+    absent_label: &str,
+) -> Vec<ViewPlan> {
+    let domain = report.dns.cluster_domain.as_str();
+    let mut views: Vec<ViewPlan> = Vec::new();
+    for row in &report.name_forms {
+        let named = match &row.from_namespace {
+            Some(ns) => *ns == target.namespace || opts.from_namespaces.contains(ns),
+            None => true,
+        };
+        let wanted = match reach {
+            Reach::NamedNamespaces => named && row.from_pod.is_none(),
+            Reach::Everywhere => row.from_pod.is_none(),
+            Reach::FromPod => row.from_pod.is_some(),
+        };
+        if !wanted {
+            continue;
+        }
+        let idx = match views
+            .iter()
+            .position(|v| v.client == row.from_namespace && v.from_pod == row.from_pod)
+        {
+            Some(i) => i,
+            None => {
+                let (conf_ns, run_in, over) = match &row.from_namespace {
+                    Some(ns) => (ns.clone(), ns.clone(), false),
+                    None => (other_ns.to_owned(), target.namespace.clone(), true),
+                };
+                let conf = ResolverConf::cluster_first(&conf_ns, domain);
+                let run_in = match (&opts.from_pod, reach) {
+                    (Some(p), Reach::FromPod) => p.namespace.clone(),
+                    _ => run_in,
+                };
+                views.push(ViewPlan {
+                    client: row.from_namespace.clone(),
+                    from_pod: row.from_pod.clone(),
+                    run_in,
+                    search_override: over.then(|| conf.search.clone()),
+                    names: Vec::new(),
+                    wildcard_checks: if over {
+                        Vec::new()
+                    } else {
+                        conf.search
+                            .iter()
+                            .map(|d| format!("{absent_label}.{d}."))
+                            .collect()
+                    },
+                });
+                views.len() - 1
+            }
+        };
+        let v = &mut views[idx];
+        if !v.names.iter().any(|(n, _)| *n == row.name) {
+            let conf_ns = row.from_namespace.as_deref().unwrap_or(other_ns);
+            let conf = ResolverConf::cluster_first(conf_ns, domain);
+            v.names.push((row.name.clone(), conf.candidates(&row.name)));
+        }
+    }
+    views
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Candidate, Form, ObservedCandidate, ResolverSeen, Via};
+
+    fn row(expected: Option<bool>, addrs: &[&str]) -> NameForm {
+        NameForm {
+            name: "service-pay-v1".into(),
+            form: Form::Short,
+            from_namespace: Some("client".into()),
+            hypothetical: false,
+            expected_resolves: expected,
+            reaches_target: expected,
+            expected_addresses: addrs.iter().map(|s| s.to_string()).collect(),
+            expected_cname: None,
+            answered_by: None,
+            why: String::new(),
+            candidates: vec![Candidate {
+                name: "service-pay-v1.client.svc.cluster.local.".into(),
+                answer: Answer::Nxdomain,
+                why: String::new(),
+            }],
+            from_pod: None,
+            observed: None,
+        }
+    }
+
+    fn seen(status: ObservedStatus, addrs: &[&str], rcodes: &[ObservedRcode]) -> Observed {
+        Observed {
+            status,
+            addresses: addrs.iter().map(|s| s.to_string()).collect(),
+            answered_by: None,
+            candidates: rcodes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ObservedCandidate {
+                    name: format!("c{i}."),
+                    rcode: *r,
+                })
+                .collect(),
+            via: Via::ProbePod,
+            resolver: ResolverSeen {
+                nameservers: vec!["10.96.0.10".into()],
+                search: ResolverConf::cluster_first("client", "cluster.local").search,
+                ndots: 5,
+            },
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn same_outcome_is_no_difference() {
+        let r = row(Some(false), &[]);
+        let s = seen(ObservedStatus::Nxdomain, &[], &[ObservedRcode::Nxdomain]);
+        assert_eq!(difference(&r, &s), None);
+        let r = row(Some(true), &["10.0.0.1", "10.0.0.2"]);
+        let s = seen(ObservedStatus::Resolved, &["10.0.0.2", "10.0.0.1"], &[]);
+        assert_eq!(difference(&r, &s), None, "order does not matter");
+    }
+
+    #[test]
+    fn unknown_prediction_is_never_a_mismatch() {
+        let r = row(None, &[]);
+        let s = seen(ObservedStatus::Resolved, &["1.2.3.4"], &[]);
+        assert_eq!(difference(&r, &s), None);
+    }
+
+    #[test]
+    fn each_first_cause_in_order() {
+        let r = row(Some(true), &["10.96.0.20"]);
+        let search = ResolverConf::cluster_first("client", "cluster.local").search;
+        // Nameserver first, even with a timeout.
+        let mut s = seen(ObservedStatus::Timeout, &[], &[ObservedRcode::Timeout]);
+        s.resolver.nameservers = vec!["169.254.20.10".into()];
+        let c = first_cause(&r, &s, Some("10.96.0.10"), Some(&search));
+        assert!(c.why.contains("169.254.20.10"), "{}", c.why);
+        // Then the search list.
+        let mut s = seen(ObservedStatus::Nxdomain, &[], &[ObservedRcode::Nxdomain]);
+        s.resolver.search = vec!["corp.example".into()];
+        let c = first_cause(&r, &s, Some("10.96.0.10"), Some(&search));
+        assert!(c.why.contains("search list is `corp.example`"), "{}", c.why);
+        // Then SERVFAIL, then timeout.
+        let s = seen(
+            ObservedStatus::Servfail,
+            &[],
+            &[ObservedRcode::Timeout, ObservedRcode::Servfail],
+        );
+        let c = first_cause(&r, &s, Some("10.96.0.10"), Some(&search));
+        assert!(c.why.contains("SERVFAIL for c1."), "{}", c.why);
+        let s = seen(ObservedStatus::Timeout, &[], &[ObservedRcode::Timeout]);
+        let c = first_cause(&r, &s, Some("10.96.0.10"), Some(&search));
+        assert!(c.why.contains("timed out"), "{}", c.why);
+        // Another answer.
+        let mut s = seen(ObservedStatus::Resolved, &["10.96.250.250"], &[]);
+        s.answered_by = Some("service-pay-v1.client.svc.cluster.local.".into());
+        let mut r2 = r.clone();
+        r2.answered_by = Some("service-pay-v1.default.svc.cluster.local.".into());
+        let c = first_cause(&r2, &s, Some("10.96.0.10"), Some(&search));
+        assert!(c.why.contains("answered first"), "{}", c.why);
+        assert!(c.fix.contains("metadata.name=service-pay-v1"), "{}", c.fix);
+    }
+}

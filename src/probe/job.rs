@@ -1,0 +1,570 @@
+//! The probe Job: its manifest (least privilege, admitted under Pod
+//! Security `restricted`), create, wait, exec, delete, and the sweep of
+//! earlier runs' Jobs. Labels, deadlines and the TTL live here in one place.
+//!
+//! The pod only waits (`sleep`); the tool execs the generated script into it,
+//! so the container command never holds cluster data (the kubelet would
+//! expand `$(VAR)` in it). Deleting the Job on every exit path is the tool's
+//! job ([`Cleanup`] also runs on Ctrl-C); `activeDeadlineSeconds` and
+//! `ttlSecondsAfterFinished` are the net for `kill -9`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, EmptyDirVolumeSource, Event, LocalObjectReference, Pod,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
+use kube::api::{Api, AttachParams, DeleteParams, ListParams, PostParams, PropagationPolicy};
+use tokio::io::AsyncReadExt;
+
+/// Labels on the Job and its pod; the sweep finds earlier runs by them.
+pub const LABEL_NAME: (&str, &str) = ("app.kubernetes.io/name", "kubectl-svcdiscover");
+pub const LABEL_COMPONENT: (&str, &str) = ("app.kubernetes.io/component", "probe");
+/// The run's id.
+pub const LABEL_RUN: &str = "svcdiscover.io/run";
+/// When the Job's deadline has passed: the sweep of later runs deletes it.
+pub const ANNOTATION_EXPIRES: &str = "svcdiscover.io/expires-at";
+/// The probe container's name.
+pub const CONTAINER: &str = "probe";
+/// The non-root user and group the probe runs as (Pod Security `restricted`
+/// needs a numeric non-root user when the image's is root or a name).
+pub const RUN_AS: i64 = 65532;
+/// Seconds added to the probe timeout for the Job's deadline, and the TTL
+/// after it finished: the default 30 s + 60 s + 60 s stays under 3 minutes.
+pub const DEADLINE_MARGIN_SECS: i64 = 60;
+pub const TTL_SECS: i32 = 60;
+
+/// The label selector of every probe Job.
+pub fn selector() -> String {
+    format!(
+        "{}={},{}={}",
+        LABEL_NAME.0, LABEL_NAME.1, LABEL_COMPONENT.0, LABEL_COMPONENT.1
+    )
+}
+
+/// What the probe Job is made of.
+#[derive(Debug, Clone)]
+pub struct JobSpecInput {
+    pub namespace: String,
+    pub run_id: String,
+    pub image: String,
+    pub pull_secret: Option<String>,
+    pub timeout: Duration,
+    /// Now, as seconds since the Unix epoch (for the expiry annotation).
+    pub now_unix: i64,
+}
+
+impl JobSpecInput {
+    pub fn job_name(&self) -> String {
+        format!("svcdiscover-probe-{}", self.run_id)
+    }
+
+    fn deadline_secs(&self) -> i64 {
+        let t = i64::try_from(self.timeout.as_secs()).unwrap_or(i64::MAX / 2);
+        t.saturating_add(DEADLINE_MARGIN_SECS)
+    }
+}
+
+/// The probe Job's manifest.
+pub fn manifest(input: &JobSpecInput) -> Job {
+    let mut labels = BTreeMap::new();
+    labels.insert(LABEL_NAME.0.to_owned(), LABEL_NAME.1.to_owned());
+    labels.insert(LABEL_COMPONENT.0.to_owned(), LABEL_COMPONENT.1.to_owned());
+    labels.insert(LABEL_RUN.to_owned(), input.run_id.clone());
+    let deadline = input.deadline_secs();
+    let expires = input.now_unix.saturating_add(deadline);
+    let mut annotations = BTreeMap::new();
+    annotations.insert(ANNOTATION_EXPIRES.to_owned(), expires.to_string());
+    let quantity = |q: &str| Quantity(q.to_owned());
+    let resources = ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), quantity("10m")),
+            ("memory".to_owned(), quantity("16Mi")),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_owned(), quantity("100m")),
+            ("memory".to_owned(), quantity("64Mi")),
+        ])),
+        ..ResourceRequirements::default()
+    };
+    let container = Container {
+        name: CONTAINER.to_owned(),
+        image: Some(input.image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        // Waits for the execs; no `$(…)` for the kubelet to expand, and it
+        // ends by itself within the deadline.
+        command: Some(vec!["sleep".to_owned(), deadline.to_string()]),
+        resources: Some(resources),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_owned()]),
+                add: None,
+            }),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            privileged: Some(false),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "tmp".to_owned(),
+            mount_path: "/tmp".to_owned(),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    };
+    let pod_spec = PodSpec {
+        containers: vec![container],
+        restart_policy: Some("Never".to_owned()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        termination_grace_period_seconds: Some(0),
+        node_selector: Some(BTreeMap::from([(
+            "kubernetes.io/os".to_owned(),
+            "linux".to_owned(),
+        )])),
+        image_pull_secrets: input
+            .pull_secret
+            .as_ref()
+            .map(|s| vec![LocalObjectReference { name: s.clone() }]),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            ..PodSecurityContext::default()
+        }),
+        volumes: Some(vec![Volume {
+            name: "tmp".to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(quantity("8Mi")),
+                ..EmptyDirVolumeSource::default()
+            }),
+            ..Volume::default()
+        }]),
+        ..PodSpec::default()
+    };
+    Job {
+        metadata: ObjectMeta {
+            name: Some(input.job_name()),
+            namespace: Some(input.namespace.clone()),
+            labels: Some(labels.clone()),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        spec: Some(JobSpec {
+            backoff_limit: Some(0),
+            active_deadline_seconds: Some(deadline),
+            ttl_seconds_after_finished: Some(TTL_SECS),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec),
+            },
+            ..JobSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// Why the probe pod could not serve the lookups.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{verb} {resource} is forbidden in namespace {namespace}: {message}")]
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        namespace: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Rejected(String),
+    #[error("cannot pull image {image}: {message}")]
+    ImagePull { image: String, message: String },
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Objects a run created, deleted on every exit path (also from `main` on
+/// Ctrl-C, while the run's future is dropped).
+#[derive(Clone, Default)]
+pub struct Cleanup {
+    inner: Arc<Mutex<Vec<(Client, String, String)>>>,
+}
+
+impl std::fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cleanup")
+    }
+}
+
+impl Cleanup {
+    fn add(&self, client: &Client, namespace: &str, job: &str) {
+        if let Ok(mut v) = self.inner.lock() {
+            v.push((client.clone(), namespace.to_owned(), job.to_owned()));
+        }
+    }
+
+    /// Whether anything is left to delete.
+    pub fn pending(&self) -> bool {
+        self.inner.lock().map(|v| !v.is_empty()).unwrap_or(false)
+    }
+
+    /// Delete everything registered; returns the Jobs that could not be
+    /// deleted (`NS/NAME: why`).
+    pub async fn run(&self) -> Vec<String> {
+        let items: Vec<_> = match self.inner.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => Vec::new(),
+        };
+        let mut failed = Vec::new();
+        for (client, ns, job) in items {
+            if let Err(e) = delete(&client, &ns, &job).await {
+                failed.push(format!("{ns}/{job}: {e}"));
+            }
+        }
+        failed
+    }
+}
+
+/// Delete a probe Job and (in the background) its pod. A Job already gone
+/// counts as deleted.
+pub async fn delete(client: &Client, namespace: &str, job: &str) -> Result<(), String> {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let dp = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    match jobs.delete(job, &dp).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(short_error(&e)),
+    }
+}
+
+/// Delete probe Jobs of earlier runs in `namespace` whose deadline has
+/// passed (a run killed before its own cleanup). Best effort: a failure is
+/// logged, never fatal.
+pub async fn sweep(client: &Client, namespace: &str, now_unix: i64) -> usize {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let list = match jobs.list(&ListParams::default().labels(&selector())).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::debug!(target: "svcdiscover", namespace, error = %short_error(&e), "probe sweep: cannot list probe Jobs");
+            return 0;
+        }
+    };
+    let mut n = 0;
+    for j in list.items {
+        let expired = j
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ANNOTATION_EXPIRES))
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|t| t < now_unix);
+        if let (true, Some(name)) = (expired, j.metadata.name.as_deref())
+            && delete(client, namespace, name).await.is_ok()
+        {
+            tracing::info!(target: "svcdiscover", namespace, job = name, "removed an expired probe Job of an earlier run");
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A kube error in one line, without a Debug dump.
+pub fn short_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
+        other => other.to_string(),
+    }
+}
+
+/// A probe pod that runs and takes execs.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub pod: String,
+}
+
+/// Progress lines on stderr, only when it is a terminal.
+pub type Progress = Option<fn(&str)>;
+
+/// Create the Job and wait until its pod runs, within `until`. The Job is
+/// registered in `cleanup` as soon as it exists.
+pub async fn start(
+    client: &Client,
+    input: &JobSpecInput,
+    cleanup: &Cleanup,
+    until: Instant,
+    progress: Progress,
+) -> Result<Running, ProbeError> {
+    let ns = &input.namespace;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    let job = manifest(input);
+    let name = input.job_name();
+    match jobs.create(&PostParams::default(), &job).await {
+        Ok(_) => cleanup.add(client, ns, &name),
+        Err(kube::Error::Api(s)) if s.code == 403 && is_rbac_denial(&s.message) => {
+            return Err(ProbeError::Forbidden {
+                verb: "create",
+                resource: "jobs",
+                namespace: ns.clone(),
+                message: s.message.clone(),
+            });
+        }
+        Err(kube::Error::Api(s)) if matches!(s.code, 400 | 403 | 422) => {
+            return Err(ProbeError::Rejected(s.message.clone()));
+        }
+        Err(e) => return Err(ProbeError::Failed(short_error(&e))),
+    }
+    if let Some(p) = progress {
+        p(&format!(
+            "probe: created Job {ns}/{name}, waiting for its pod"
+        ));
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let events: Api<Event> = Api::namespaced(client.clone(), ns);
+    let lp = ListParams::default().labels(&format!("{LABEL_RUN}={}", input.run_id));
+    let mut last_state = String::new();
+    let mut shown = String::new();
+    loop {
+        let list = pods.list(&lp).await;
+        match list {
+            Ok(list) => {
+                for pod in &list.items {
+                    match pod_state(pod) {
+                        PodState::Running => {
+                            let pod = pod.metadata.name.clone().unwrap_or_default();
+                            return Ok(Running { pod });
+                        }
+                        PodState::ImagePull(message) => {
+                            return Err(ProbeError::ImagePull {
+                                image: input.image.clone(),
+                                message,
+                            });
+                        }
+                        PodState::Ended(why) => return Err(ProbeError::Failed(why)),
+                        PodState::Waiting(why) => last_state = why,
+                    }
+                }
+                if list.items.is_empty() {
+                    // Pod Security and other admission act on the pod the
+                    // Job controller creates: its FailedCreate event says.
+                    let elp = ListParams::default()
+                        .fields(&format!("involvedObject.name={name},reason=FailedCreate"));
+                    if let Ok(ev) = events.list(&elp).await
+                        && let Some(msg) = ev.items.iter().rev().find_map(|e| e.message.clone())
+                    {
+                        return Err(ProbeError::Rejected(msg));
+                    }
+                    last_state = "no pod created yet".to_owned();
+                }
+            }
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                return Err(ProbeError::Forbidden {
+                    verb: "list",
+                    resource: "pods",
+                    namespace: ns.clone(),
+                    message: s.message.clone(),
+                });
+            }
+            Err(e) => last_state = short_error(&e),
+        }
+        if Instant::now() >= until {
+            return Err(ProbeError::Timeout(format!(
+                "its pod did not start within the probe timeout ({last_state})"
+            )));
+        }
+        if let Some(p) = progress
+            && last_state != shown
+        {
+            p(&format!("probe: waiting for the pod in {ns}: {last_state}"));
+            shown.clone_from(&last_state);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A 403 from RBAC, not from an admission plugin (Pod Security, webhooks
+/// and quotas answer 403 "forbidden" too, with their own words).
+fn is_rbac_denial(message: &str) -> bool {
+    message.contains("cannot ") && message.contains("User ")
+        || message.contains("cannot create resource")
+}
+
+enum PodState {
+    Running,
+    Waiting(String),
+    ImagePull(String),
+    Ended(String),
+}
+
+fn pod_state(pod: &Pod) -> PodState {
+    let Some(status) = &pod.status else {
+        return PodState::Waiting("pod created".to_owned());
+    };
+    let phase = status.phase.as_deref().unwrap_or("Pending");
+    for cs in status.container_statuses.iter().flatten() {
+        if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = w.reason.as_deref().unwrap_or_default();
+            if matches!(
+                reason,
+                "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull"
+            ) {
+                let msg = w.message.clone().unwrap_or_else(|| reason.to_owned());
+                return PodState::ImagePull(format!("{reason}: {msg}"));
+            }
+            return PodState::Waiting(format!("container waiting: {reason}"));
+        }
+        if cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() && phase == "Running" {
+            return PodState::Running;
+        }
+        if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()) {
+            return PodState::Ended(format!(
+                "the probe container ended ({}, exit {})",
+                t.reason.as_deref().unwrap_or("terminated"),
+                t.exit_code
+            ));
+        }
+    }
+    match phase {
+        "Failed" | "Succeeded" => PodState::Ended(format!(
+            "the probe pod is {phase}{}",
+            status
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )),
+        _ => {
+            let unschedulable = status
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False");
+            match unschedulable {
+                Some(c) => PodState::Waiting(format!(
+                    "not scheduled: {}",
+                    c.message.as_deref().unwrap_or("Unschedulable")
+                )),
+                None => PodState::Waiting(format!("pod {phase}")),
+            }
+        }
+    }
+}
+
+/// What one exec printed.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    /// The process's exit status as the server reported it (`Success`, or
+    /// the failure message).
+    pub status: Option<String>,
+}
+
+/// Run `command` in `container` of `pod`, within `until`.
+pub async fn exec(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    container: Option<&str>,
+    command: Vec<String>,
+    until: Instant,
+) -> Result<ExecOutput, ProbeError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut ap = AttachParams::default()
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    if let Some(c) = container {
+        ap = ap.container(c);
+    }
+    let left = until.saturating_duration_since(Instant::now());
+    let work = async {
+        let mut proc = match pods.exec(pod, command, &ap).await {
+            Ok(p) => p,
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                return Err(ProbeError::Forbidden {
+                    verb: "create",
+                    resource: "pods/exec",
+                    namespace: namespace.to_owned(),
+                    message: s.message.clone(),
+                });
+            }
+            Err(e) => {
+                return Err(ProbeError::Failed(format!(
+                    "exec into {namespace}/{pod}: {}",
+                    exec_error(&e)
+                )));
+            }
+        };
+        let status = proc.take_status();
+        let mut out = proc.stdout();
+        let mut err = proc.stderr();
+        let read_out = async {
+            let mut s = Vec::new();
+            if let Some(o) = out.as_mut() {
+                let _ = o.read_to_end(&mut s).await;
+            }
+            s
+        };
+        let read_err = async {
+            let mut s = Vec::new();
+            if let Some(o) = err.as_mut() {
+                // Bounded: stderr is only for messages.
+                let _ = o.take(64 * 1024).read_to_end(&mut s).await;
+            }
+            s
+        };
+        let (stdout, stderr) = tokio::join!(read_out, read_err);
+        let status = match status {
+            Some(s) => s.await,
+            None => None,
+        };
+        let _ = proc.join().await;
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            status: status.map(|s| {
+                if s.status.as_deref() == Some("Success") {
+                    "Success".to_owned()
+                } else {
+                    s.message.unwrap_or_else(|| s.reason.unwrap_or_default())
+                }
+            }),
+        })
+    };
+    match tokio::time::timeout(left, work).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeError::Timeout(format!(
+            "the lookups in {namespace}/{pod} did not finish within the probe timeout"
+        ))),
+    }
+}
+
+fn exec_error(e: &kube::Error) -> String {
+    short_error(e)
+}

@@ -1,0 +1,263 @@
+//! Running the probe a plan asks for and turning what it printed into
+//! [`Observations`] for the analysis. I/O only; what to ask comes from
+//! `analysis::plan_views`, how to judge the answers from `analysis`.
+
+use std::time::{Duration, Instant};
+
+use kube::Client;
+
+use super::job::{self, Cleanup, JobSpecInput, ProbeError, Progress};
+use super::{ProbeRequest, TypedName, observe, parse, script};
+use crate::analysis::{Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::model::{Cleanup as CleanupState, ProbeClient, ProbeMode, ProbeSummary, Via};
+
+/// Per-query timeout handed to dig/nslookup, in seconds.
+const QUERY_TIMEOUT_SECS: u32 = 2;
+
+/// Everything the pod probe needs besides the views.
+#[derive(Debug, Clone)]
+pub struct PodProbe {
+    pub run_id: String,
+    pub image: String,
+    pub pull_secret: Option<String>,
+    pub timeout: Duration,
+    pub keep: bool,
+    pub explicit: bool,
+    pub now_unix: i64,
+}
+
+/// The script for one view, and the command that runs it.
+fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
+    let names = view
+        .names
+        .iter()
+        .map(|(typed, candidates)| TypedName {
+            typed: typed.clone(),
+            candidates: candidates.clone(),
+        })
+        .collect();
+    let req = ProbeRequest::new(names, view.wildcard_checks.clone(), QUERY_TIMEOUT_SECS)
+        .map_err(|e| e.to_string())?;
+    let sh = script(&req);
+    let mut cmd = Vec::new();
+    if let Some(search) = &view.search_override {
+        // glibc reads LOCALDOMAIN in place of resolv.conf's search line.
+        cmd.push("env".to_owned());
+        cmd.push(format!("LOCALDOMAIN={}", search.join(" ")));
+    }
+    cmd.extend(["sh".to_owned(), "-c".to_owned(), sh]);
+    Ok(cmd)
+}
+
+/// Turn one exec's output into a view.
+fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, String> {
+    let parsed = parse(&out.stdout).map_err(|e| {
+        let err = out.stderr.lines().next().unwrap_or_default();
+        let status = out.status.as_deref().unwrap_or_default();
+        format!(
+            "the probe script's output cannot be read ({e}){}{}",
+            if status.is_empty() || status == "Success" {
+                String::new()
+            } else {
+                format!("; exec: {status}")
+            },
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!("; stderr: {}", super::show(err))
+            }
+        )
+    })?;
+    let mut view = View {
+        client: plan.client.clone(),
+        from_pod: plan.from_pod.clone(),
+        search_override: plan.search_override.clone(),
+        observed_in: Some(plan.run_in.clone()),
+        ..View::default()
+    };
+    for (typed, _) in &plan.names {
+        if let Some(o) = observe(&parsed, typed, via) {
+            view.names.insert(typed.clone(), o);
+        }
+    }
+    for hit in parsed.wildcard_hits() {
+        let addrs = match parsed.rcode(hit) {
+            Some(super::Rcode::Noerror(a)) => a,
+            _ => Vec::new(),
+        };
+        view.wildcard_hits.push((hit.to_owned(), addrs));
+    }
+    Ok(view)
+}
+
+fn problem(namespace: &str, e: &ProbeError) -> ProbeProblem {
+    let kind = match e {
+        ProbeError::Forbidden { verb, resource, .. } => ProblemKind::Forbidden {
+            verb: (*verb).to_owned(),
+            resource: (*resource).to_owned(),
+        },
+        ProbeError::Rejected(_) => ProblemKind::Rejected,
+        ProbeError::ImagePull { image, .. } => ProblemKind::ImagePull {
+            image: image.clone(),
+        },
+        ProbeError::Timeout(_) => ProblemKind::Timeout,
+        ProbeError::Failed(_) => ProblemKind::NotRun,
+    };
+    let message = match e {
+        ProbeError::ImagePull { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    ProbeProblem {
+        namespace: namespace.to_owned(),
+        kind,
+        message,
+    }
+}
+
+/// One probe Job per namespace the views run in; every view of that
+/// namespace is one exec in it.
+pub async fn pods(
+    client: &Client,
+    probe: &PodProbe,
+    views: &[ViewPlan],
+    cleanup: &Cleanup,
+    progress: Progress,
+) -> Observations {
+    let until = Instant::now() + probe.timeout;
+    let mut namespaces: Vec<&str> = Vec::new();
+    for v in views {
+        if !namespaces.contains(&v.run_in.as_str()) {
+            namespaces.push(&v.run_in);
+        }
+    }
+    let runs = namespaces.iter().map(|ns| async move {
+        let input = JobSpecInput {
+            namespace: (*ns).to_owned(),
+            run_id: probe.run_id.clone(),
+            image: probe.image.clone(),
+            pull_secret: probe.pull_secret.clone(),
+            timeout: probe.timeout,
+            now_unix: probe.now_unix,
+        };
+        job::sweep(client, ns, probe.now_unix).await;
+        let mine: Vec<&ViewPlan> = views.iter().filter(|v| v.run_in == *ns).collect();
+        let result = async {
+            let running = job::start(client, &input, cleanup, until, progress).await?;
+            let mut got = Vec::new();
+            for v in &mine {
+                let cmd = command_for(v).map_err(ProbeError::Failed)?;
+                let out =
+                    job::exec(client, ns, &running.pod, Some(job::CONTAINER), cmd, until).await?;
+                got.push(view_of(v, &out, Via::ProbePod).map_err(ProbeError::Failed)?);
+            }
+            Ok::<_, ProbeError>((running.pod, got))
+        }
+        .await;
+        let name = input.job_name();
+        (ns.to_string(), name, result)
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut obs = Observations {
+        required: probe.explicit,
+        ..Observations::default()
+    };
+    let mut clients = Vec::new();
+    let mut cleanup_state = CleanupState::None;
+    let mut jobs = Vec::new();
+    for (ns, job_name, result) in results {
+        let pod = match result {
+            Ok((pod, views)) => {
+                obs.views.extend(views);
+                Some(pod)
+            }
+            Err(e) => {
+                obs.problems.push(problem(&ns, &e));
+                None
+            }
+        };
+        clients.push(ProbeClient {
+            namespace: ns.clone(),
+            pod,
+            via: Via::ProbePod,
+        });
+        jobs.push(format!("{ns}/{job_name}"));
+    }
+    if cleanup.pending() {
+        if probe.keep {
+            obs.kept = jobs;
+            cleanup_state = CleanupState::Kept;
+        } else {
+            let failed = cleanup.run().await;
+            cleanup_state = if failed.is_empty() {
+                CleanupState::Deleted
+            } else {
+                for f in &failed {
+                    tracing::warn!(target: "svcdiscover", "cannot delete probe Job {f}");
+                }
+                CleanupState::Failed
+            };
+        }
+    }
+    obs.summary = Some(ProbeSummary {
+        mode: ProbeMode::Pod,
+        image: Some(probe.image.clone()),
+        clients,
+        cleanup: cleanup_state,
+    });
+    obs
+}
+
+/// Observe from an existing pod (`--from`): exec into it.
+pub async fn from_pod(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    container: Option<&str>,
+    views: &[ViewPlan],
+    timeout: Duration,
+) -> Observations {
+    let until = Instant::now() + timeout;
+    let mut obs = Observations {
+        required: true,
+        ..Observations::default()
+    };
+    let mut result = Ok(());
+    for v in views {
+        let r = async {
+            let cmd = command_for(v).map_err(ProbeError::Failed)?;
+            let out = job::exec(client, namespace, pod, container, cmd, until).await?;
+            if out.stdout.trim().is_empty() {
+                return Err(ProbeError::Failed(format!(
+                    "the pod {namespace}/{pod} cannot run the probe script: {}",
+                    out.status
+                        .clone()
+                        .or_else(|| out.stderr.lines().next().map(str::to_owned))
+                        .unwrap_or_else(|| "no output".to_owned())
+                )));
+            }
+            view_of(v, &out, Via::Exec).map_err(ProbeError::Failed)
+        }
+        .await;
+        match r {
+            Ok(view) => obs.views.push(view),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = &result {
+        obs.problems.push(problem(namespace, e));
+    }
+    obs.summary = Some(ProbeSummary {
+        mode: ProbeMode::From,
+        image: None,
+        clients: vec![ProbeClient {
+            namespace: namespace.to_owned(),
+            pod: Some(pod.to_owned()),
+            via: Via::Exec,
+        }],
+        cleanup: CleanupState::None,
+    });
+    obs
+}
