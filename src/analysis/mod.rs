@@ -11,24 +11,30 @@
 //! cluster's [`Facts`], and an [`Out`] to add findings, `not_checked`
 //! entries and name-form rows to. A new check goes into the file of its
 //! family, or a new file listed in `CHECKS`; a new cluster-wide fact goes
-//! into [`Facts`] (the cluster DNS is computed in `dns.rs`).
+//! into [`Facts`] (the cluster DNS is computed in `dns.rs`). `resolver.rs`
+//! (a pod's resolver replayed) and `zone.rs` (what CoreDNS answers) are no
+//! checks: they are the models the name-form check (`forms.rs`) and the
+//! probe share.
 
 mod corefile;
 mod dns;
 mod endpoints;
 mod external_name;
 mod facts;
-mod names;
+mod forms;
 mod pods;
 mod ports;
+mod resolver;
 mod service;
 mod statefulset;
 mod text;
 mod verdict;
+mod zone;
 
 pub use corefile::Corefile;
 pub use facts::Facts;
-pub use names::{PodsMode, Resolution, ResolverConf, Zone, replay};
+pub use resolver::{Resolution, ResolverConf, replay};
+pub use zone::{PodsMode, Zone};
 
 use crate::model::{
     ClusterState, EndpointSummary, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
@@ -111,7 +117,7 @@ const CHECKS: [Check; 7] = [
     pods::check,
     ports::check,
     endpoints::check,
-    names::check,
+    forms::check,
 ];
 
 /// The subject of the checks: one Service and what belongs to it.
@@ -664,7 +670,7 @@ mod tests {
             ("dns.rs", include_str!("dns.rs")),
             ("endpoints.rs", include_str!("endpoints.rs")),
             ("external_name.rs", include_str!("external_name.rs")),
-            ("names.rs", include_str!("names.rs")),
+            ("forms.rs", include_str!("forms.rs")),
             ("pods.rs", include_str!("pods.rs")),
             ("ports.rs", include_str!("ports.rs")),
             ("service.rs", include_str!("service.rs")),
