@@ -12,9 +12,9 @@
 //! entries and name-form rows to. A new check goes into the file of its
 //! family, or a new file listed in `CHECKS`; a new cluster-wide fact goes
 //! into [`Facts`] (the cluster DNS is computed in `dns.rs`). `resolver.rs`
-//! (a pod's resolver replayed) and `zone.rs` (what CoreDNS answers) are no
-//! checks: they are the models the name-form check (`forms.rs`) and the
-//! probe share.
+//! (a pod's resolver replayed), `pod_resolver.rs` (the resolver the kubelet
+//! gives a real pod) and `zone.rs` (what CoreDNS answers) are no checks:
+//! they are the models the name-form check (`forms.rs`) and the probe share.
 
 mod corefile;
 mod dns;
@@ -22,6 +22,7 @@ mod endpoints;
 mod external_name;
 mod facts;
 mod forms;
+mod pod_resolver;
 mod pods;
 mod ports;
 mod resolver;
@@ -33,6 +34,7 @@ mod zone;
 
 pub use corefile::Corefile;
 pub use facts::Facts;
+pub use pod_resolver::PodResolver;
 pub use resolver::{Resolution, ResolverConf, replay};
 pub use zone::{PodsMode, Zone};
 

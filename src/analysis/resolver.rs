@@ -6,11 +6,17 @@
 use super::zone::Zone;
 use crate::model::{Answer, Candidate};
 
-/// A pod's resolver settings (`search` and `ndots` of its resolv.conf).
+/// A pod's resolver settings: what its resolv.conf says, as glibc reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolverConf {
     pub search: Vec<String>,
+    /// glibc reads `ndots:N` as `atoi(N)`, at most 15; 1 without one.
     pub ndots: usize,
+    /// In order, at most 3; empty when not known.
+    pub nameservers: Vec<String>,
+    /// The other options as resolv.conf writes them (`edns0`,
+    /// `timeout:2`), sorted. Shown, not modelled, except `no-tld-query`.
+    pub options: Vec<String>,
 }
 
 impl ResolverConf {
@@ -23,6 +29,8 @@ impl ResolverConf {
                 domain.to_owned(),
             ],
             ndots: 5,
+            nameservers: Vec::new(),
+            options: Vec::new(),
         }
     }
 
@@ -53,10 +61,21 @@ impl ResolverConf {
             out.push(absolute.clone());
         }
         out.extend(self.search.iter().map(|d| format!("{typed}.{d}.")));
-        if dots < self.ndots {
+        // glibc res_search: the name as-is last, unless it was tried first,
+        // or `no-tld-query` is set and the name has no dot and was searched.
+        let no_tld_query = dots == 0 && !self.search.is_empty() && self.no_tld_query();
+        if dots < self.ndots && !no_tld_query {
             out.push(absolute);
         }
         out
+    }
+
+    /// glibc's `no-tld-query` (or `no_tld_query`), matched as a prefix as
+    /// `res_setoptions` does.
+    fn no_tld_query(&self) -> bool {
+        self.options
+            .iter()
+            .any(|o| o.starts_with("no-tld-query") || o.starts_with("no_tld_query"))
     }
 }
 
@@ -171,6 +190,25 @@ mod tests {
             conf.candidates("svc.ns.svc.cluster.local."),
             ["svc.ns.svc.cluster.local."]
         );
+    }
+
+    #[test]
+    fn no_tld_query_drops_the_bare_name_of_a_dotless_name_only() {
+        let mut conf = ResolverConf::cluster_first("client", "cluster.local");
+        conf.options = vec!["no-tld-query".into()];
+        assert_eq!(
+            conf.candidates("web"),
+            [
+                "web.client.svc.cluster.local.",
+                "web.svc.cluster.local.",
+                "web.cluster.local.",
+            ]
+        );
+        // A name with a dot is still tried as-is last.
+        assert_eq!(conf.candidates("web.shop").last().unwrap(), "web.shop.");
+        // Without a search list the bare name is the one query.
+        conf.search.clear();
+        assert_eq!(conf.candidates("web"), ["web."]);
     }
 
     #[test]
