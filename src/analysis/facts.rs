@@ -5,7 +5,7 @@
 //! computes them for its one Service. The findings and gaps found here are
 //! kept apart from each Service's own, and merged into every report.
 
-use super::names::{PodsMode, Zone};
+use super::zone::{PodsMode, Zone};
 use super::{Options, Out, SHARED_CHECK, dns, shared_cause, shared_needs, skipped_needs};
 use crate::model::{ClusterState, DnsSummary, Finding, NotChecked};
 

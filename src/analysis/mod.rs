@@ -11,26 +11,34 @@
 //! cluster's [`Facts`], and an [`Out`] to add findings, `not_checked`
 //! entries and name-form rows to. A new check goes into the file of its
 //! family, or a new file listed in `CHECKS`; a new cluster-wide fact goes
-//! into [`Facts`] (the cluster DNS is computed in `dns.rs`).
+//! into [`Facts`] (the cluster DNS is computed in `dns.rs`). `resolver.rs`
+//! (a pod's resolver replayed), `pod_resolver.rs` (the resolver the kubelet
+//! gives a real pod) and `zone.rs` (what CoreDNS answers) are no checks:
+//! they are the models the name-form check (`forms.rs`) and the probe share.
 
 mod corefile;
 mod dns;
 mod endpoints;
 mod external_name;
 mod facts;
-mod names;
+mod forms;
 mod observe;
+mod pod_resolver;
 mod pods;
 mod ports;
+mod resolver;
 mod service;
 mod statefulset;
 mod text;
 mod verdict;
+mod zone;
 
 pub use corefile::Corefile;
 pub use facts::Facts;
-pub use names::{OTHER_NS, PodsMode, Resolution, ResolverConf, Zone, replay};
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
+pub use pod_resolver::PodResolver;
+pub use resolver::{Resolution, ResolverConf, replay};
+pub use zone::{PodsMode, Zone};
 
 use crate::model::{
     ClusterState, EndpointSummary, Finding, Kind, NameForm, NotChecked, ObjectRef, Pod, Report,
@@ -129,7 +137,7 @@ const CHECKS: [Check; 8] = [
     pods::check,
     ports::check,
     endpoints::check,
-    names::check,
+    forms::check,
     // After the name forms: it compares them with the probe's answers.
     observe::check,
 ];
@@ -704,7 +712,7 @@ mod tests {
             ("dns.rs", include_str!("dns.rs")),
             ("endpoints.rs", include_str!("endpoints.rs")),
             ("external_name.rs", include_str!("external_name.rs")),
-            ("names.rs", include_str!("names.rs")),
+            ("forms.rs", include_str!("forms.rs")),
             ("observe.rs", include_str!("observe.rs")),
             ("pods.rs", include_str!("pods.rs")),
             ("ports.rs", include_str!("ports.rs")),

@@ -432,8 +432,13 @@ pub struct Pod {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub pod_ips: Vec<String>,
+    /// `spec.hostNetwork`: with `dnsPolicy: ClusterFirst` the kubelet then
+    /// gives the pod the node's resolver (`Default`).
     pub host_network: bool,
-    pub dns_policy: Option<String>,
+    /// `spec.dnsPolicy`.
+    pub dns_policy: DnsPolicy,
+    /// `spec.dnsConfig`, which the kubelet merges into any policy.
+    pub dns_config: Option<DnsConfig>,
     pub terminating: bool,
     pub scheduling_gates: Vec<String>,
     pub ready: Option<Condition>,
@@ -456,6 +461,53 @@ impl Pod {
     pub fn matches(&self, selector: &BTreeMap<String, String>) -> bool {
         labels_match(&self.labels, selector)
     }
+}
+
+/// A pod's `spec.dnsPolicy`. The API server fills in `ClusterFirst` when a
+/// pod states none, and so does the model.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DnsPolicy {
+    #[default]
+    ClusterFirst,
+    ClusterFirstWithHostNet,
+    Default,
+    None,
+    /// A value the API server rejects (seen only in a hand-written
+    /// snapshot), kept as written.
+    Other(String),
+}
+
+impl DnsPolicy {
+    /// The policy a pod states; none stated is `ClusterFirst`.
+    pub fn parse(value: Option<&str>) -> DnsPolicy {
+        match value {
+            None | Some("ClusterFirst") => DnsPolicy::ClusterFirst,
+            Some("ClusterFirstWithHostNet") => DnsPolicy::ClusterFirstWithHostNet,
+            Some("Default") => DnsPolicy::Default,
+            Some("None") => DnsPolicy::None,
+            Some(other) => DnsPolicy::Other(other.to_owned()),
+        }
+    }
+
+    /// As the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DnsPolicy::ClusterFirst => "ClusterFirst",
+            DnsPolicy::ClusterFirstWithHostNet => "ClusterFirstWithHostNet",
+            DnsPolicy::Default => "Default",
+            DnsPolicy::None => "None",
+            DnsPolicy::Other(s) => s,
+        }
+    }
+}
+
+/// A pod's `spec.dnsConfig`, in the order the pod lists its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsConfig {
+    pub nameservers: Vec<String>,
+    pub searches: Vec<String>,
+    /// `options`: name and value (`ndots`, `Some("2")`; `edns0`, `None`).
+    pub options: Vec<(String, Option<String>)>,
 }
 
 /// `k=v,k2=v2`, the label-selector syntax of the API.

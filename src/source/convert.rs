@@ -10,9 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::model::{
-    Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, Endpoint,
-    EndpointPort, EndpointSlice, Event, Kind, Pod, Service, ServicePort, ServiceType, TargetPort,
-    Terminated, Waiting, Workload,
+    Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, DnsConfig,
+    DnsPolicy, Endpoint, EndpointPort, EndpointSlice, Event, Kind, Pod, Service, ServicePort,
+    ServiceType, TargetPort, Terminated, Waiting, Workload,
 };
 
 fn ns(meta: &ObjectMeta) -> String {
@@ -130,6 +130,20 @@ fn condition(conds: &[core::PodCondition], type_: &str) -> Option<Condition> {
     })
 }
 
+fn dns_config(c: core::PodDNSConfig) -> DnsConfig {
+    DnsConfig {
+        nameservers: c.nameservers.unwrap_or_default(),
+        searches: c.searches.unwrap_or_default(),
+        options: c
+            .options
+            .unwrap_or_default()
+            .into_iter()
+            // The API server requires a name; the kubelet would use "".
+            .map(|o| (o.name.unwrap_or_default(), o.value))
+            .collect(),
+    }
+}
+
 pub fn pod(p: core::Pod) -> Pod {
     let spec = p.spec.unwrap_or_default();
     let st = p.status.unwrap_or_default();
@@ -197,7 +211,8 @@ pub fn pod(p: core::Pod) -> Pod {
         message: st.message,
         pod_ips: ips,
         host_network: spec.host_network.unwrap_or(false),
-        dns_policy: spec.dns_policy,
+        dns_policy: DnsPolicy::parse(spec.dns_policy.as_deref()),
+        dns_config: spec.dns_config.map(dns_config),
         scheduling_gates: spec
             .scheduling_gates
             .unwrap_or_default()
@@ -425,4 +440,51 @@ pub fn config_map(c: core::ConfigMap) -> Option<ConfigMap> {
         name: n,
         data: c.data.unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod_from(spec: serde_json::Value) -> Pod {
+        let json = serde_json::json!({
+            "metadata": {"name": "client", "namespace": "shop"},
+            "spec": spec,
+        });
+        pod(serde_json::from_value(json).unwrap())
+    }
+
+    #[test]
+    fn a_pod_keeps_its_dns_policy_host_network_and_dns_config() {
+        let p = pod_from(serde_json::json!({
+            "containers": [],
+            "hostNetwork": true,
+            "dnsPolicy": "None",
+            "dnsConfig": {
+                "nameservers": ["1.1.1.1"],
+                "searches": ["corp.example"],
+                "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}],
+            },
+        }));
+        assert!(p.host_network);
+        assert_eq!(p.dns_policy, DnsPolicy::None);
+        assert_eq!(
+            p.dns_config,
+            Some(DnsConfig {
+                nameservers: vec!["1.1.1.1".into()],
+                searches: vec!["corp.example".into()],
+                options: vec![("ndots".into(), Some("2".into())), ("edns0".into(), None)],
+            })
+        );
+    }
+
+    #[test]
+    fn a_pod_without_dns_settings_is_cluster_first_without_dns_config() {
+        let p = pod_from(serde_json::json!({"containers": []}));
+        assert!(!p.host_network);
+        assert_eq!(p.dns_policy, DnsPolicy::ClusterFirst);
+        assert_eq!(p.dns_config, None);
+        let p = pod_from(serde_json::json!({"containers": [], "dnsPolicy": "Bogus"}));
+        assert_eq!(p.dns_policy, DnsPolicy::Other("Bogus".into()));
+    }
 }

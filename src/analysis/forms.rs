@@ -1,0 +1,477 @@
+//! Name forms: which of `svc`, `svc.ns`, `svc.ns.svc` and the FQDN resolve,
+//! from which client namespace, and why (docs/name-forms.md).
+//!
+//! Each form is [`replay`]ed over a `ClusterFirst` pod's search list
+//! against the [`Zone`] CoreDNS serves; a Service of another namespace that
+//! answers first is `name-shadowed`.
+
+use std::collections::BTreeSet;
+
+use super::resolver::{Resolution, ResolverConf, replay};
+use super::zone::OTHER_NS;
+#[cfg(doc)]
+use super::zone::Zone;
+use super::{Ctx, Facts, Out, text};
+use crate::model::{Answer, Code, Form, Kind, NameForm, ObjectRef, ServiceType, Severity};
+
+/// The four names of a Service, with their form.
+pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
+    [
+        (name.to_owned(), Form::Short),
+        (format!("{name}.{namespace}"), Form::Namespaced),
+        (format!("{name}.{namespace}.svc"), Form::Svc),
+        (format!("{name}.{namespace}.svc.{domain}"), Form::Fqdn),
+    ]
+}
+
+/// Predict every name form from every client namespace into
+/// `out.name_forms`; add `name-shadowed`.
+pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
+    let state = ctx.state;
+    let t = ctx.target;
+    let opts = ctx.opts;
+    let domain = facts.search_domain();
+    if ctx.service.is_none() && !state.service_presence_known(&t.namespace, &t.name) {
+        out.not_checked(
+            "name forms",
+            format!("the Service {}/{} could not be read", t.namespace, t.name),
+            format!("get services in namespace {}", t.namespace),
+        );
+        return;
+    }
+    // Pods search `domain` (the flag's, else the Corefile's); CoreDNS answers
+    // for the zone of its Corefile. They differ only with a mismatched
+    // --cluster-domain, which the DNS check reports.
+    let served = facts.served_zone.as_str();
+    let zone = facts.zone(state);
+    let own_record = format!("{}.{}.svc.{served}.", t.name, t.namespace);
+    let dns_down = facts.dns_down.as_deref();
+
+    // Client namespaces: explicit, or own + hypothetical (+ shadowing, below).
+    let mut clients: Vec<Option<String>> = Vec::new();
+    let mut maybe_shadowing: BTreeSet<&str> = BTreeSet::new();
+    if let Some(pod) = &opts.from_pod {
+        // Observed from one pod: its rows (its namespace's resolver).
+        clients.push(Some(pod.namespace.clone()));
+    } else if opts.from_namespaces.is_empty() {
+        clients.push(Some(t.namespace.clone()));
+        clients.push(None);
+        for s in state.services.iter().filter(|s| s.namespace != t.namespace) {
+            // A Service of the same name answers the short name first there;
+            // a Service named like the target's namespace may answer `svc.ns`.
+            if s.name == t.name || s.name == t.namespace {
+                maybe_shadowing.insert(&s.namespace);
+            }
+        }
+    } else {
+        for ns in &opts.from_namespaces {
+            if !clients.contains(&Some(ns.clone())) {
+                clients.push(Some(ns.clone()));
+            }
+        }
+    }
+    if !state.coverage.covers_all(Kind::Service)
+        && !ctx.state.failures.iter().any(|f| f.kind == Kind::Service)
+    {
+        let unread: Vec<&str> = clients
+            .iter()
+            .flatten()
+            .filter(|ns| !state.coverage.covers(Kind::Service, ns))
+            .map(String::as_str)
+            .collect();
+        if !unread.is_empty() {
+            out.not_checked(
+                "name-shadowed",
+                format!("the Services of {} were not read", unread.join(", ")),
+                "the Services of every namespace, with the namespaces in the same capture: add `kubectl get namespaces,services -A -o json` to the snapshot".to_owned(),
+            );
+        }
+    }
+
+    let rows_from = |client: Option<&str>, out: &mut Out| -> (Vec<NameForm>, bool) {
+        let ns = client.unwrap_or(OTHER_NS);
+        let conf = ResolverConf::cluster_first(ns, domain);
+        let mut any_shadowed = false;
+        let rows = forms(&t.name, &t.namespace, domain)
+            .into_iter()
+            .map(|(typed, form)| {
+                let res = replay(&typed, &conf, &zone);
+                let mut row = name_form(&typed, form, client, &res, &own_record, ctx);
+                if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
+                    row.why = why;
+                }
+                if let Some(reason) = dns_down {
+                    row.expected_resolves = Some(false);
+                    row.reaches_target = Some(false);
+                    row.expected_addresses.clear();
+                    row.expected_cname = None;
+                    row.answered_by = None;
+                    row.why = format!(
+                        "no DNS server answers: {reason}; once one does: {}",
+                        row.why
+                    );
+                } else if client.is_some()
+                    && ctx.service.is_some()
+                    && row.answered_by.is_some()
+                    && row.answered_by.as_deref() != Some(own_record.as_str())
+                {
+                    shadowed(ctx, &row, ns, served, out);
+                    any_shadowed = true;
+                }
+                row
+            })
+            .collect();
+        (rows, any_shadowed)
+    };
+    let mut rows = Vec::new();
+    for client in &clients {
+        rows.extend(rows_from(client.as_deref(), out).0);
+    }
+    // Real rows for every namespace where shadowing applies.
+    for ns in maybe_shadowing {
+        let (more, any_shadowed) = rows_from(Some(ns), out);
+        if any_shadowed {
+            rows.extend(more);
+        }
+    }
+    for client in &clients {
+        for (typed, pod) in pod_names(ctx, domain) {
+            let conf = ResolverConf::cluster_first(client.as_deref().unwrap_or(OTHER_NS), domain);
+            let res = replay(&typed, &conf, &zone);
+            // The pod's own record, in the zone CoreDNS serves.
+            let pod_record = match typed.strip_suffix(domain) {
+                Some(head) => format!("{head}{served}."),
+                None => format!("{typed}."),
+            };
+            let mut row = name_form(&typed, Form::Pod, client.as_deref(), &res, &pod_record, ctx);
+            row.why = pod_why(ctx, pod, &res, &pod_record);
+            if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
+                row.why = why;
+            }
+            if let Some(reason) = dns_down {
+                row.expected_resolves = Some(false);
+                row.expected_addresses.clear();
+                row.answered_by = None;
+                row.why = format!(
+                    "no DNS server answers: {reason}; once one does: {}",
+                    row.why
+                );
+            }
+            rows.push(row);
+        }
+    }
+    if let Some(pod) = &opts.from_pod {
+        for row in &mut rows {
+            if row.from_namespace.as_deref() == Some(pod.namespace.as_str()) {
+                row.from_pod = Some(pod.to_string());
+            }
+        }
+    }
+    out.name_forms.extend(rows);
+}
+
+/// The per-pod names of a headless Service's StatefulSet pods:
+/// `<hostname>.<service>.<ns>.svc.<domain>`, served from the endpoints'
+/// `hostname` (the StatefulSet controller sets the pods' hostname and
+/// subdomain; the EndpointSlice controller copies the hostname when the
+/// subdomain is the Service's name).
+fn pod_names<'a>(ctx: &Ctx<'a>, domain: &str) -> Vec<(String, &'a crate::model::Pod)> {
+    let Some(svc) = ctx
+        .service
+        .filter(|s| s.headless && s.type_ != ServiceType::ExternalName)
+    else {
+        return Vec::new();
+    };
+    ctx.pods
+        .iter()
+        .filter(|p| matches!(&p.owner, Some((kind, _)) if kind == "StatefulSet"))
+        .map(|p| {
+            let host = p.hostname.as_deref().unwrap_or(&p.name);
+            (
+                format!("{host}.{}.{}.svc.{domain}", svc.name, svc.namespace),
+                *p,
+            )
+        })
+        .collect()
+}
+
+/// Why a per-pod name resolves or not.
+fn pod_why(ctx: &Ctx<'_>, pod: &crate::model::Pod, res: &Resolution, pod_record: &str) -> String {
+    let t = ctx.target;
+    let host = pod.hostname.as_deref().unwrap_or(&pod.name);
+    if let Some(i) = res.answered_by {
+        return format!(
+            "endpoint `{host}` of headless Service {}/{} (pod {}): {}",
+            t.namespace, t.name, pod.name, res.candidates[i].why
+        );
+    }
+    // The pod's own record says why; the other candidates only fail.
+    let mut why = match res
+        .candidates
+        .iter()
+        .find(|c| c.name == pod_record)
+        .or(res.candidates.last())
+    {
+        Some(c) => c.why.clone(),
+        None => "no candidate".to_owned(),
+    };
+    if pod.subdomain.as_deref() != Some(t.name.as_str()) {
+        why.push_str(&format!(
+            "; pod {}'s spec.subdomain is {}, not {}, so its endpoint carries no hostname (statefulset-service-mismatch)",
+            pod.name,
+            pod.subdomain.as_deref().map_or("unset".to_owned(), |s| format!("`{s}`")),
+            t.name
+        ));
+    } else if !pod.is_ready() {
+        why.push_str(&format!(
+            "; pod {} is not Ready, and only ready endpoints get records (unless publishNotReadyAddresses)",
+            pod.name
+        ));
+    }
+    why
+}
+
+/// With a `--cluster-domain` the Corefile does not serve, the pod's search
+/// list and the FQDN use the flag's domain, so nothing reaches the zone
+/// CoreDNS serves: say so instead of a search-list reason.
+fn outside_served_zone(
+    typed: &str,
+    res: &Resolution,
+    domain: &str,
+    served: &str,
+) -> Option<String> {
+    let in_served = |name: &str| {
+        let n = name.trim_end_matches('.').to_ascii_lowercase();
+        let z = served.to_ascii_lowercase();
+        n == z || n.ends_with(&format!(".{z}"))
+    };
+    if domain.eq_ignore_ascii_case(served)
+        || res.answered_by.is_some()
+        || res.candidates.iter().any(|c| in_served(&c.name))
+    {
+        return None;
+    }
+    let tried = res.candidates.len();
+    Some(format!(
+        "outside the zone CoreDNS serves: the Corefile serves {served}, the flag says {domain}; `{typed}` and its search-list completions under {domain} ({tried} tried) are all outside {served}, go upstream and do not exist there"
+    ))
+}
+
+fn name_form(
+    typed: &str,
+    form: Form,
+    client: Option<&str>,
+    res: &Resolution,
+    own_record: &str,
+    ctx: &Ctx<'_>,
+) -> NameForm {
+    let answered = res.answered_by.map(|i| &res.candidates[i]);
+    let (addresses, cname) = match answered.map(|c| &c.answer) {
+        Some(Answer::Address { addresses }) => (addresses.clone(), None),
+        Some(Answer::Cname {
+            target, addresses, ..
+        }) => (addresses.clone(), Some(target.clone())),
+        _ => (Vec::new(), None),
+    };
+    NameForm {
+        name: typed.to_owned(),
+        form,
+        from_namespace: client.map(str::to_owned),
+        hypothetical: client.is_none(),
+        expected_resolves: res.resolves(),
+        // The Service's own record answers (even a CNAME whose target only an
+        // upstream resolver knows), another Service's does, or none does.
+        // An unknown candidate before the Service's own record might be
+        // another Service that answers first.
+        reaches_target: match (res.resolves(), answered) {
+            (Some(false), _) | (_, None) => Some(false),
+            (_, Some(hit)) if hit.name != own_record => Some(false),
+            _ if res.uncertain() => None,
+            _ => Some(true),
+        },
+        expected_addresses: addresses,
+        expected_cname: cname,
+        answered_by: answered.map(|c| c.name.clone()),
+        why: explain(form, res, own_record, ctx),
+        candidates: res.candidates.clone(),
+        from_pod: None,
+        observed: None,
+    }
+}
+
+/// One or two sentences on why this form resolves (or not) from this namespace.
+fn explain(form: Form, res: &Resolution, own_record: &str, ctx: &Ctx<'_>) -> String {
+    let t = ctx.target;
+    let Some(i) = res.answered_by else {
+        if ctx.service.is_none() {
+            return format!(
+                "no candidate answers: there is no Service {}/{} ({} tried)",
+                t.namespace,
+                t.name,
+                res.candidates.len()
+            );
+        }
+        let walk = || {
+            res.candidates
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.answer.short()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let own = res.candidates.iter().find(|c| c.name == own_record);
+        if let Some(u) = res.candidates.iter().find(|c| c.answer == Answer::Unknown) {
+            let otherwise = match (form, own) {
+                (Form::Short, None) => format!(
+                    "; either way it never reaches {}: use {}.{}",
+                    own_record.trim_end_matches('.'),
+                    t.name,
+                    t.namespace
+                ),
+                _ => String::new(),
+            };
+            return format!("unknown: {}{otherwise}", u.why);
+        }
+        return match (form, own) {
+            (Form::Short, None) => format!(
+                "never completed to {}: a short name reaches only the client's own namespace; use {}.{}",
+                own_record.trim_end_matches('.'),
+                t.name,
+                t.namespace
+            ),
+            (_, Some(c)) => format!(
+                "the Service's own record {own_record} does not answer: {}",
+                c.why
+            ),
+            _ => format!("no candidate answers ({})", walk()),
+        };
+    };
+    let hit = &res.candidates[i];
+    let domain = own_record
+        .trim_end_matches('.')
+        .strip_prefix(&format!("{}.{}.svc.", t.name, t.namespace))
+        .unwrap_or("<domain>");
+    let nth = ordinal(i + 1);
+    let via = if hit.name == own_record {
+        match form {
+            Form::Short => format!(
+                "the 1st search domain {}.svc.{domain} completes it; works only from namespace {}",
+                t.namespace, t.namespace
+            ),
+            Form::Namespaced => format!("the search domain svc.{domain} completes it ({nth} try)"),
+            Form::Svc => format!("the search domain {domain} completes it ({nth} try)"),
+            Form::Fqdn | Form::Pod if i == 0 => "the absolute name is tried first".to_owned(),
+            Form::Fqdn | Form::Pod => format!(
+                "{nth} try: with under 5 dots, {i} search tries fail first; a trailing dot skips them"
+            ),
+        }
+    } else {
+        format!(
+            "`{}` ({nth} try) answers before the Service's own record: {}",
+            hit.name.trim_end_matches('.'),
+            hit.why
+        )
+    };
+    let plain_cluster_ip = hit.name == own_record
+        && ctx
+            .service
+            .is_some_and(|s| !s.headless && s.type_ != crate::model::ServiceType::ExternalName);
+    match &hit.answer {
+        Answer::Cname {
+            resolves: None,
+            target,
+            ..
+        } => format!("{via}; CNAME to `{target}`, which only an upstream resolver can answer"),
+        _ if plain_cluster_ip => via,
+        _ if hit.name == own_record => format!("{via}; {}", hit.why),
+        _ => via,
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &mut Out) {
+    let t = ctx.target;
+    let hit = row.answered_by.as_deref().unwrap_or_default();
+    // `…<svc>.<ns>.svc.<zone>.`: the last two labels before `.svc.<zone>.`.
+    let mut labels = hit
+        .strip_suffix(&format!(".svc.{served}."))
+        .unwrap_or_default()
+        .rsplit('.');
+    let (other_ns, other_svc) = match (labels.next(), labels.next()) {
+        (Some(ns), Some(svc)) => (ns, svc),
+        _ => ("?", "?"),
+    };
+    let mut objects = vec![ObjectRef::new("Service", &t.namespace, &t.name)];
+    if other_ns != "?" {
+        objects.push(ObjectRef::new("Service", other_ns, other_svc));
+    }
+    let message = format!(
+        "from namespace {client_ns}, `{}` reaches Service {other_ns}/{other_svc} ({}), not {}/{}",
+        row.name,
+        text::join_addrs(&row.expected_addresses),
+        t.namespace,
+        t.name
+    );
+    let key = message.clone();
+    if out.findings.iter().any(|f| f.message == key) {
+        return;
+    }
+    out.finding(
+        Code::NameShadowed,
+        Severity::Warning,
+        message,
+        format!(
+            "from {client_ns}, use `{}.{}` or the FQDN `{}.{}.svc.{served}` to reach {}/{}",
+            t.name, t.namespace, t.name, t.namespace, t.namespace, t.name
+        ),
+        objects,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::zone::tests::{state, svc};
+    use crate::analysis::zone::{PodsMode, Zone};
+
+    #[test]
+    fn a_cluster_domain_the_corefile_does_not_serve_is_named_as_the_reason() {
+        let st = state(vec![svc("default", "web", "10.96.0.5")]);
+        let zone = Zone::new(&st, "cluster.local", PodsMode::Disabled);
+        let conf = ResolverConf::cluster_first("default", "corp.example");
+        let res = replay("web", &conf, &zone);
+        let why = outside_served_zone("web", &res, "corp.example", "cluster.local");
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "outside the zone CoreDNS serves: the Corefile serves cluster.local, the flag says corp.example; `web` and its search-list completions under corp.example (4 tried) are all outside cluster.local, go upstream and do not exist there"
+            )
+        );
+        // Same domain: the usual search-list reasons stand.
+        let conf = ResolverConf::cluster_first("default", "cluster.local");
+        let res = replay("web", &conf, &zone);
+        assert_eq!(
+            outside_served_zone("web", &res, "cluster.local", "cluster.local"),
+            None
+        );
+    }
+
+    #[test]
+    fn ordinals() {
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(4), "4th");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(22), "22nd");
+    }
+}
