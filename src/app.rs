@@ -46,10 +46,33 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
     };
     source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
     let options = plan.options_for(&target);
+    let mut state = state;
+    if let (Some(client), Some(pod)) = (&client, &options.from_pod)
+        && !state
+            .pods
+            .iter()
+            .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+    {
+        // The --from pod lives outside the namespaces read: read it alone.
+        match source::live::read_pod(client, &pod.namespace, &pod.name).await {
+            Ok(p) => state.pods.push(p),
+            Err(e) => {
+                let obs = not_run(&pod.namespace, format!("cannot read pod {pod}: {e}"));
+                let facts = analysis::Facts::compute(&state, &options);
+                let report = analysis::diagnose_observed(&state, &facts, &target, &options, &obs);
+                return Ok(outcome(&state, report));
+            }
+        }
+    }
     let facts = analysis::Facts::compute(&state, &options);
     let predicted = analysis::diagnose_with(&state, &facts, &target, &options);
     let observations = match client {
-        Some(client) => probe(plan, &client, &predicted, &target, &options, cleanup).await,
+        Some(client) => {
+            probe(
+                plan, &client, &state, &predicted, &target, &options, cleanup,
+            )
+            .await
+        }
         None => analysis::Observations::default(),
     };
     let report = if observations.attempted() {
@@ -71,6 +94,7 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
 async fn probe(
     plan: &Plan,
     client: &kube::Client,
+    state: &ClusterState,
     predicted: &crate::model::Report,
     target: &analysis::Target,
     options: &analysis::Options,
@@ -97,6 +121,7 @@ async fn probe(
                 Reach::NamedNamespaces,
                 &other_ns,
                 &absent,
+                None,
             );
             let pp = crate::probe::run::PodProbe {
                 run_id,
@@ -113,6 +138,27 @@ async fn probe(
             let Some(pod) = &options.from_pod else {
                 return analysis::Observations::default();
             };
+            let pod_conf = state
+                .pods
+                .iter()
+                .find(|x| x.namespace == pod.namespace && x.name == pod.name)
+                .and_then(|x| {
+                    analysis::ResolverConf::for_pod(
+                        x,
+                        &predicted.dns.cluster_domain,
+                        predicted.dns.cluster_ip.as_deref(),
+                    )
+                    .conf()
+                    .cloned()
+                });
+            let Some(pod_conf) = pod_conf else {
+                return not_run(
+                    &pod.namespace,
+                    format!(
+                        "pod {pod} uses the node's resolv.conf (dnsPolicy Default or hostNetwork), which the tool cannot predict"
+                    ),
+                );
+            };
             let views = plan_views(
                 predicted,
                 target,
@@ -120,6 +166,7 @@ async fn probe(
                 Reach::FromPod,
                 &other_ns,
                 &absent,
+                Some(&pod_conf),
             );
             crate::probe::run::from_pod(
                 client,
@@ -131,15 +178,23 @@ async fn probe(
             )
             .await
         }
-        ProbeMode::Local => analysis::Observations {
-            required: true,
-            problems: vec![analysis::ProbeProblem {
-                namespace: target.namespace.clone(),
-                kind: analysis::ProblemKind::NotRun,
-                message: "--probe local is not available in this build".to_owned(),
-            }],
-            ..analysis::Observations::default()
-        },
+        ProbeMode::Local => not_run(
+            &target.namespace,
+            "--probe local is not available in this build".to_owned(),
+        ),
+    }
+}
+
+/// An explicit probe that cannot run, and why.
+fn not_run(namespace: &str, message: String) -> analysis::Observations {
+    analysis::Observations {
+        required: true,
+        problems: vec![analysis::ProbeProblem {
+            namespace: namespace.to_owned(),
+            kind: analysis::ProblemKind::NotRun,
+            message,
+        }],
+        ..analysis::Observations::default()
     }
 }
 

@@ -7,12 +7,15 @@
 
 use std::collections::BTreeSet;
 
+use super::pod_resolver::PodResolver;
 use super::resolver::{Resolution, ResolverConf, replay};
 use super::zone::OTHER_NS;
 #[cfg(doc)]
 use super::zone::Zone;
 use super::{Ctx, Facts, Out, text};
-use crate::model::{Answer, Code, Form, Kind, NameForm, ObjectRef, ServiceType, Severity};
+use crate::model::{
+    Answer, Code, DnsPolicy, Form, Kind, NameForm, ObjectRef, ServiceType, Severity,
+};
 
 /// The four names of a Service, with their form.
 pub fn forms(name: &str, namespace: &str, domain: &str) -> [(String, Form); 4] {
@@ -90,7 +93,12 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
 
     let rows_from = |client: Option<&str>, out: &mut Out| -> (Vec<NameForm>, bool) {
         let ns = client.unwrap_or(OTHER_NS);
-        let conf = ResolverConf::cluster_first(ns, domain);
+        // The `--from` pod's own resolver (dnsPolicy, dnsConfig) for its rows.
+        let pod_resolver = from_pod_resolver(ctx, facts, client, domain);
+        let conf = pod_resolver
+            .as_ref()
+            .and_then(|r| r.conf().cloned())
+            .unwrap_or_else(|| ResolverConf::cluster_first(ns, domain));
         let mut any_shadowed = false;
         let rows = forms(&t.name, &t.namespace, domain)
             .into_iter()
@@ -99,6 +107,24 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 let mut row = name_form(&typed, form, client, &res, &own_record, ctx);
                 if let Some(why) = outside_served_zone(&typed, &res, domain, served) {
                     row.why = why;
+                }
+                match &pod_resolver {
+                    Some(r @ PodResolver::NodeResolvConf { .. }) => {
+                        row.expected_resolves = None;
+                        row.reaches_target = None;
+                        row.expected_addresses.clear();
+                        row.answered_by = None;
+                        row.candidates.clear();
+                        row.why = format!(
+                            "{}: which names it tries is decided on the node; with the cluster's search list: {}",
+                            r.describe(),
+                            row.why
+                        );
+                    }
+                    Some(r) if !matches!(r, PodResolver::Known { dns_config: false, policy: DnsPolicy::ClusterFirst, .. }) => {
+                        row.why = format!("{}; {}", r.describe(), row.why);
+                    }
+                    _ => {}
                 }
                 if let Some(reason) = dns_down {
                     row.expected_resolves = Some(false);
@@ -435,6 +461,29 @@ fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &
         ),
         objects,
     );
+}
+
+/// The resolver of the `--from` pod, for the rows of its namespace.
+fn from_pod_resolver(
+    ctx: &Ctx<'_>,
+    facts: &Facts,
+    client: Option<&str>,
+    domain: &str,
+) -> Option<PodResolver> {
+    let p = ctx.opts.from_pod.as_ref()?;
+    if client != Some(p.namespace.as_str()) {
+        return None;
+    }
+    let pod = ctx
+        .state
+        .pods
+        .iter()
+        .find(|x| x.namespace == p.namespace && x.name == p.name)?;
+    Some(ResolverConf::for_pod(
+        pod,
+        domain,
+        facts.dns.cluster_ip.as_deref(),
+    ))
 }
 
 #[cfg(test)]

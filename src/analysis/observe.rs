@@ -464,6 +464,7 @@ pub fn plan_views(
     reach: Reach,
     other_ns: &str,
     absent_label: &str,
+    from_conf: Option<&ResolverConf>,
 ) -> Vec<ViewPlan> {
     let domain = report.dns.cluster_domain.as_str();
     let mut views: Vec<ViewPlan> = Vec::new();
@@ -490,7 +491,10 @@ pub fn plan_views(
                     Some(ns) => (ns.clone(), ns.clone(), false),
                     None => (other_ns.to_owned(), target.namespace.clone(), true),
                 };
-                let conf = ResolverConf::cluster_first(&conf_ns, domain);
+                let conf = match (&row.from_pod, from_conf) {
+                    (Some(_), Some(c)) => c.clone(),
+                    _ => ResolverConf::cluster_first(&conf_ns, domain),
+                };
                 let run_in = match (&opts.from_pod, reach) {
                     (Some(p), Reach::FromPod) => p.namespace.clone(),
                     _ => run_in,
@@ -516,7 +520,10 @@ pub fn plan_views(
         let v = &mut views[idx];
         if !v.names.iter().any(|(n, _)| *n == row.name) {
             let conf_ns = row.from_namespace.as_deref().unwrap_or(other_ns);
-            let conf = ResolverConf::cluster_first(conf_ns, domain);
+            let conf = match (&row.from_pod, from_conf) {
+                (Some(_), Some(c)) => c.clone(),
+                _ => ResolverConf::cluster_first(conf_ns, domain),
+            };
             v.names.push((row.name.clone(), conf.candidates(&row.name)));
         }
     }

@@ -203,6 +203,10 @@ pub enum ProbeError {
     Timeout(String),
     #[error("{0}")]
     Failed(String),
+    /// The container has no `sh` (distroless): an ephemeral container can
+    /// run the script instead.
+    #[error("{0}")]
+    NoShell(String),
 }
 
 /// Objects a run created, deleted on every exit path (also from `main` on
@@ -515,9 +519,16 @@ pub async fn exec(
                 });
             }
             Err(e) => {
+                let msg = exec_error(&short_error(&e));
+                if no_shell(&msg) {
+                    return Err(ProbeError::NoShell(format!(
+                        "{namespace}/{pod} has no shell to run the probe script ({})",
+                        super::show(&msg)
+                    )));
+                }
                 return Err(ProbeError::Failed(format!(
                     "exec into {namespace}/{pod}: {}",
-                    exec_error(&e)
+                    super::show(&msg)
                 )));
             }
         };
@@ -565,6 +576,17 @@ pub async fn exec(
     }
 }
 
-fn exec_error(e: &kube::Error) -> String {
-    short_error(e)
+/// The tail of an exec error: the runtime's words, without the command
+/// line it repeats (the whole script).
+pub fn exec_error(full: &str) -> String {
+    match full.rfind(": exec failed: ") {
+        Some(i) => full[i + 2..].to_owned(),
+        None => full.to_owned(),
+    }
+}
+
+/// The runtime's answer when the command does not exist in the image.
+pub fn no_shell(message: &str) -> bool {
+    message.contains("executable file not found")
+        || message.contains("no such file or directory") && message.contains("\"sh\"")
 }

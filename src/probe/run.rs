@@ -101,7 +101,7 @@ fn problem(namespace: &str, e: &ProbeError) -> ProbeProblem {
             image: image.clone(),
         },
         ProbeError::Timeout(_) => ProblemKind::Timeout,
-        ProbeError::Failed(_) => ProblemKind::NotRun,
+        ProbeError::Failed(_) | ProbeError::NoShell(_) => ProblemKind::NotRun,
     };
     let message = match e {
         ProbeError::ImagePull { message, .. } => message.clone(),
@@ -227,12 +227,21 @@ pub async fn from_pod(
             let cmd = command_for(v).map_err(ProbeError::Failed)?;
             let out = job::exec(client, namespace, pod, container, cmd, until).await?;
             if out.stdout.trim().is_empty() {
-                return Err(ProbeError::Failed(format!(
-                    "the pod {namespace}/{pod} cannot run the probe script: {}",
-                    out.status
+                let why = job::exec_error(
+                    &out.status
                         .clone()
                         .or_else(|| out.stderr.lines().next().map(str::to_owned))
-                        .unwrap_or_else(|| "no output".to_owned())
+                        .unwrap_or_else(|| "no output".to_owned()),
+                );
+                if job::no_shell(&why) {
+                    return Err(ProbeError::NoShell(format!(
+                        "the pod {namespace}/{pod} has no shell to run the probe script ({})",
+                        super::show(&why)
+                    )));
+                }
+                return Err(ProbeError::Failed(format!(
+                    "the pod {namespace}/{pod} cannot run the probe script: {}",
+                    super::show(&why)
                 )));
             }
             view_of(v, &out, Via::Exec).map_err(ProbeError::Failed)

@@ -810,6 +810,28 @@ async fn near_miss_reads(r: &Reader, ns: &str, state: &mut ClusterState) {
     }
 }
 
+/// Read one pod (the `--from` pod, when it is outside the namespaces the
+/// diagnosis read). The error is one line: not found, forbidden, or why.
+pub async fn read_pod(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<crate::model::Pod, String> {
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), namespace);
+    match pods.get(name).await {
+        Ok(p) => Ok(super::convert::pod(p)),
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            Err(format!("no pod {name} in namespace {namespace}"))
+        }
+        Err(kube::Error::Api(s)) if s.code == 403 => Err(format!(
+            "get pods in namespace {namespace} is forbidden: {}",
+            s.message
+        )),
+        Err(e) => Err(chain(&e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
