@@ -1,9 +1,11 @@
 //! The in-cluster DNS probe: the POSIX sh script the tool execs into a
 //! probe container ([`script`]), the parser of what it prints ([`parse`]),
 //! and the turn of one parsed name into an observed row ([`observe`]).
+//! [`local`] observes without a pod: it asks CoreDNS itself through a
+//! port-forward and fills the same rows.
 //!
-//! No cluster I/O here: creating the probe pod, the exec and the cleanup
-//! are not built yet (docs/probe.md).
+//! Only [`local`] does cluster I/O: creating the probe pod, the exec and
+//! the cleanup are not built yet (docs/probe.md).
 //!
 //! # Who parses what
 //! The script only *frames*: it copies each tool's output line by line as
@@ -21,10 +23,12 @@
 //!   from the exit status plus the text, which is easier to keep correct in
 //!   one typed place.
 
+pub mod local;
 pub mod observe;
 pub mod parse;
 pub mod script;
 
+pub use local::{LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local};
 pub use observe::{Observed, ObservedCandidate, ObservedRcode, ObservedStatus, observe};
 pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse};
 pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};
