@@ -642,6 +642,7 @@ mod tests {
             Options {
                 from_namespaces: vec!["shop".into(), "default".into()],
                 cluster_domain: Some("corp.example".into()),
+                from_pod: None,
             },
         ] {
             let reports = alone_and_shared(&state, &targets, &opts);
@@ -697,6 +698,7 @@ mod tests {
             Options {
                 from_namespaces: vec!["trouble".into()],
                 cluster_domain: Some("corp.example".into()),
+                from_pod: None,
             },
         ] {
             for (alone, shared) in alone_and_shared(&state, &targets, &opts) {

@@ -1,9 +1,12 @@
 //! The in-cluster DNS probe: the POSIX sh script the tool execs into a
 //! probe container ([`script`]), the parser of what it prints ([`parse`]),
 //! and the turn of one parsed name into an observed row ([`observe`]).
+//! [`local`] observes without a pod: it asks CoreDNS itself through a
+//! port-forward and fills the same rows.
 //!
-//! Cluster I/O: the probe Job ([`job`]) and running a plan's views
-//! ([`run`]); what to ask and how to judge the answers is `analysis`'s.
+//! Cluster I/O: the probe Job ([`job`]), the port-forward of [`local`], and
+//! running a plan's views ([`run`]); what to ask and how to judge the
+//! answers is `analysis`'s.
 //!
 //! # Who parses what
 //! The script only *frames*: it copies each tool's output line by line as
@@ -22,11 +25,13 @@
 //!   one typed place.
 
 pub mod job;
+pub mod local;
 pub mod observe;
 pub mod parse;
 pub mod run;
 pub mod script;
 
+pub use local::{LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local};
 pub use observe::observe;
 pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse};
 pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};

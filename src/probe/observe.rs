@@ -117,7 +117,7 @@ pub fn observe(out: &ProbeOutput, typed: &str, via: Via) -> Option<Observed> {
 /// Without an application view: the resolver's search over the candidates.
 /// glibc goes on past NXDOMAIN, NODATA, SERVFAIL and timeouts; musl stops at
 /// the first answer that is not NXDOMAIN.
-fn replayed(
+pub(super) fn replayed(
     cands: &[ObservedCandidate],
     first_data: Option<(String, Vec<String>)>,
     musl: bool,

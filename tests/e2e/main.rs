@@ -18,6 +18,7 @@ mod dns;
 #[path = "../common/fix.rs"]
 mod fix;
 mod fixes;
+mod local;
 mod negative;
 #[path = "../common/run.rs"]
 mod run;
@@ -28,11 +29,12 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 5] = [
+    let modules: [(&str, &[cluster::Test]); 6] = [
         ("access", access::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("fixes", fixes::TESTS),
+        ("local", local::TESTS),
         ("negative", negative::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
