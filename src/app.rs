@@ -168,20 +168,41 @@ async fn probe(
                 &absent,
                 Some(&pod_conf),
             );
-            crate::probe::run::from_pod(
-                client,
-                &pod.namespace,
-                &pod.name,
-                container.as_deref(),
-                &views,
-                p.timeout,
-            )
-            .await
+            let from = crate::probe::run::FromPod {
+                namespace: &pod.namespace,
+                pod: &pod.name,
+                container: container.as_deref(),
+                image: &p.image,
+                run_id: &run_id,
+            };
+            crate::probe::run::from_pod(client, &from, &views, p.timeout, say_safe).await
         }
-        ProbeMode::Local => not_run(
-            &target.namespace,
-            "--probe local is not available in this build".to_owned(),
-        ),
+        ProbeMode::Local => {
+            let Some(dns_pod) = predicted.dns.pods.iter().find(|b| b.ready) else {
+                return not_run(
+                    "kube-system",
+                    "--probe local needs a ready CoreDNS pod (k8s-app=kube-dns in kube-system) to port-forward to, and there is none".to_owned(),
+                );
+            };
+            let domain = &predicted.dns.cluster_domain;
+            let views: Vec<_> = plan_views(
+                predicted,
+                target,
+                options,
+                Reach::Everywhere,
+                &other_ns,
+                &absent,
+                None,
+            )
+            .into_iter()
+            .map(|v| {
+                let ns = v.client.clone().unwrap_or_else(|| other_ns.clone());
+                let conf = analysis::ResolverConf::cluster_first(&ns, domain);
+                (v, conf)
+            })
+            .collect();
+            crate::probe::run::local(client, ("kube-system", &dns_pod.pod), &views, p.timeout).await
+        }
     }
 }
 
@@ -196,6 +217,10 @@ fn not_run(namespace: &str, message: String) -> analysis::Observations {
         }],
         ..analysis::Observations::default()
     }
+}
+
+fn say_safe(line: &str) {
+    say(&render::safe(line));
 }
 
 fn progress_line(line: &str) {

@@ -225,7 +225,7 @@ pub(crate) fn difference(row: &NameForm, seen: &Observed) -> Option<String> {
 fn predicted_words(row: &NameForm) -> String {
     match row.expected_resolves {
         Some(true) if row.expected_addresses.is_empty() => "it resolves".to_owned(),
-        Some(true) => format!("{}", row.expected_addresses.join(", ")),
+        Some(true) => row.expected_addresses.join(", "),
         Some(false) => match row.candidates.last().map(|c| &c.answer) {
             Some(Answer::Nodata) => "NODATA".to_owned(),
             _ => "NXDOMAIN".to_owned(),

@@ -590,3 +590,129 @@ pub fn no_shell(message: &str) -> bool {
     message.contains("executable file not found")
         || message.contains("no such file or directory") && message.contains("\"sh\"")
 }
+
+/// Add an ephemeral debug container running `image` to `pod` (sharing the
+/// process namespace of `target` or the pod's first container), and wait
+/// until it runs. It cannot be removed afterwards: the caller says so
+/// before calling. Returns the container's name.
+pub async fn add_ephemeral(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    target: Option<&str>,
+    image: &str,
+    run_id: &str,
+    until: Instant,
+) -> Result<String, ProbeError> {
+    use kube::api::{Patch, PatchParams};
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let current = pods.get(pod).await.map_err(|e| match &e {
+        kube::Error::Api(s) if s.code == 403 => ProbeError::Forbidden {
+            verb: "get",
+            resource: "pods",
+            namespace: namespace.to_owned(),
+            message: s.message.clone(),
+        },
+        _ => ProbeError::Failed(short_error(&e)),
+    })?;
+    let target = match target {
+        Some(t) => t.to_owned(),
+        None => current
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .map(|c| c.name.clone())
+            .ok_or_else(|| ProbeError::Failed(format!("pod {namespace}/{pod} has no container")))?,
+    };
+    let name = format!("svcdiscover-{run_id}");
+    let secs = until
+        .saturating_duration_since(Instant::now())
+        .as_secs()
+        .saturating_add(u64::try_from(DEADLINE_MARGIN_SECS).unwrap_or(60));
+    let patch = serde_json::json!({
+        "spec": {
+            "ephemeralContainers": [{
+                "name": name,
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                // Ends by itself; the script is exec'd into it.
+                "command": ["sleep", secs.to_string()],
+                "targetContainerName": target,
+                "stdin": false,
+                "tty": false,
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "capabilities": {"drop": ["ALL"]},
+                    "readOnlyRootFilesystem": true,
+                    "runAsNonRoot": true,
+                    "runAsUser": RUN_AS,
+                    "runAsGroup": RUN_AS,
+                    "privileged": false,
+                    "seccompProfile": {"type": "RuntimeDefault"}
+                }
+            }]
+        }
+    });
+    match pods
+        .patch_ephemeral_containers(pod, &PatchParams::default(), &Patch::Strategic(&patch))
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 403 && is_rbac_denial(&s.message) => {
+            return Err(ProbeError::Forbidden {
+                verb: "patch",
+                resource: "pods/ephemeralcontainers",
+                namespace: namespace.to_owned(),
+                message: s.message.clone(),
+            });
+        }
+        Err(kube::Error::Api(s)) if matches!(s.code, 400 | 403 | 422) => {
+            return Err(ProbeError::Rejected(s.message.clone()));
+        }
+        Err(e) => return Err(ProbeError::Failed(short_error(&e))),
+    }
+    let mut last = String::from("added");
+    loop {
+        if let Ok(p) = pods.get(pod).await {
+            let st = p
+                .status
+                .as_ref()
+                .and_then(|s| s.ephemeral_container_statuses.as_ref())
+                .and_then(|v| v.iter().find(|c| c.name == name));
+            if let Some(cs) = st {
+                if cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() {
+                    return Ok(name);
+                }
+                if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+                    let reason = w.reason.as_deref().unwrap_or_default();
+                    if matches!(
+                        reason,
+                        "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName"
+                    ) {
+                        return Err(ProbeError::ImagePull {
+                            image: image.to_owned(),
+                            message: format!(
+                                "{reason}: {}",
+                                w.message.as_deref().unwrap_or_default()
+                            ),
+                        });
+                    }
+                    last = format!("waiting: {reason}");
+                }
+                if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()) {
+                    return Err(ProbeError::Failed(format!(
+                        "the ephemeral container ended ({}, exit {})",
+                        t.reason.as_deref().unwrap_or("terminated"),
+                        t.exit_code
+                    )));
+                }
+            }
+        }
+        if Instant::now() >= until {
+            return Err(ProbeError::Timeout(format!(
+                "the ephemeral container in {namespace}/{pod} did not start within the probe timeout ({last})"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

@@ -207,16 +207,82 @@ pub async fn pods(
     obs
 }
 
-/// Observe from an existing pod (`--from`): exec into it.
+/// Where `--from` runs the script.
+#[derive(Debug, Clone)]
+pub struct FromPod<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    pub container: Option<&'a str>,
+    /// For the ephemeral container, when the pod has no shell.
+    pub image: &'a str,
+    pub run_id: &'a str,
+}
+
+/// Observe from an existing pod (`--from`): exec into it; when it has no
+/// shell, add an ephemeral debug container (after saying so on stderr:
+/// it cannot be removed) and exec into that.
 pub async fn from_pod(
+    client: &Client,
+    from: &FromPod<'_>,
+    views: &[ViewPlan],
+    timeout: Duration,
+    say: fn(&str),
+) -> Observations {
+    let until = Instant::now() + timeout;
+    let (namespace, pod) = (from.namespace, from.pod);
+    let mut via = Via::Exec;
+    let mut obs = exec_views(client, namespace, pod, from.container, views, until, via).await;
+    if obs
+        .problems
+        .first()
+        .is_some_and(|p| p.message.contains("has no shell"))
+    {
+        say(&format!(
+            "note: pod {namespace}/{pod} has no shell; adding an ephemeral container with {} to run the lookups in its network and resolv.conf. Ephemeral containers cannot be removed from a pod, and Pod Security checks them like the pod.",
+            from.image
+        ));
+        via = Via::Ephemeral;
+        obs = match job::add_ephemeral(
+            client,
+            namespace,
+            pod,
+            from.container,
+            from.image,
+            from.run_id,
+            until,
+        )
+        .await
+        {
+            Ok(name) => exec_views(client, namespace, pod, Some(&name), views, until, via).await,
+            Err(e) => Observations {
+                required: true,
+                problems: vec![problem(namespace, &e)],
+                ..Observations::default()
+            },
+        };
+    }
+    obs.summary = Some(ProbeSummary {
+        mode: ProbeMode::From,
+        image: (via == Via::Ephemeral).then(|| from.image.to_owned()),
+        clients: vec![ProbeClient {
+            namespace: namespace.to_owned(),
+            pod: Some(pod.to_owned()),
+            via,
+        }],
+        cleanup: CleanupState::None,
+    });
+    obs
+}
+
+async fn exec_views(
     client: &Client,
     namespace: &str,
     pod: &str,
     container: Option<&str>,
     views: &[ViewPlan],
-    timeout: Duration,
+    until: Instant,
+    via: Via,
 ) -> Observations {
-    let until = Instant::now() + timeout;
     let mut obs = Observations {
         required: true,
         ..Observations::default()
@@ -244,7 +310,7 @@ pub async fn from_pod(
                     super::show(&why)
                 )));
             }
-            view_of(v, &out, Via::Exec).map_err(ProbeError::Failed)
+            view_of(v, &out, via).map_err(ProbeError::Failed)
         }
         .await;
         match r {
@@ -258,13 +324,99 @@ pub async fn from_pod(
     if let Err(e) = &result {
         obs.problems.push(problem(namespace, e));
     }
+    obs
+}
+
+/// `--probe local`: no pod; every view resolved in-process through a
+/// port-forward to the CoreDNS pod `dns_pod` (namespace, name).
+pub async fn local(
+    client: &Client,
+    dns_pod: (&str, &str),
+    views: &[(ViewPlan, crate::analysis::ResolverConf)],
+    timeout: Duration,
+) -> Observations {
+    let until = Instant::now() + timeout;
+    let mut obs = Observations {
+        required: true,
+        ..Observations::default()
+    };
+    for (plan, conf) in views {
+        let names = plan
+            .names
+            .iter()
+            .map(|(typed, candidates)| TypedName {
+                typed: typed.clone(),
+                candidates: candidates.clone(),
+            })
+            .collect();
+        let req = match ProbeRequest::new(names, plan.wildcard_checks.clone(), QUERY_TIMEOUT_SECS) {
+            Ok(r) => r,
+            Err(e) => {
+                obs.problems
+                    .push(problem(dns_pod.0, &ProbeError::Failed(e.to_string())));
+                break;
+            }
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        match super::resolve_local(client.clone(), dns_pod, &req, conf, left).await {
+            Ok(lo) => {
+                let mut view = View {
+                    client: plan.client.clone(),
+                    from_pod: plan.from_pod.clone(),
+                    search_override: None,
+                    observed_in: None,
+                    ..View::default()
+                };
+                for n in &lo.names {
+                    view.names.insert(n.typed.clone(), n.observed.clone());
+                }
+                for hit in &lo.wildcard_hits {
+                    let addrs = lo
+                        .asked
+                        .iter()
+                        .find(|(n, _)| n == hit)
+                        .and_then(|(_, a)| match a {
+                            super::LocalAnswer::Data(a) => Some(a.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    view.wildcard_hits.push((hit.clone(), addrs));
+                }
+                obs.views.push(view);
+            }
+            Err(e) => {
+                let p = match &e {
+                    super::LocalError::Forbidden { namespace, .. } => ProbeProblem {
+                        namespace: namespace.clone(),
+                        kind: ProblemKind::Forbidden {
+                            verb: "create".to_owned(),
+                            resource: "pods/portforward".to_owned(),
+                        },
+                        message: e.to_string(),
+                    },
+                    super::LocalError::Timeout { .. } => ProbeProblem {
+                        namespace: dns_pod.0.to_owned(),
+                        kind: ProblemKind::Timeout,
+                        message: e.to_string(),
+                    },
+                    _ => ProbeProblem {
+                        namespace: dns_pod.0.to_owned(),
+                        kind: ProblemKind::NotRun,
+                        message: e.to_string(),
+                    },
+                };
+                obs.problems.push(p);
+                break;
+            }
+        }
+    }
     obs.summary = Some(ProbeSummary {
-        mode: ProbeMode::From,
+        mode: ProbeMode::Local,
         image: None,
         clients: vec![ProbeClient {
-            namespace: namespace.to_owned(),
-            pod: Some(pod.to_owned()),
-            via: Via::Exec,
+            namespace: dns_pod.0.to_owned(),
+            pod: Some(dns_pod.1.to_owned()),
+            via: Via::Local,
         }],
         cleanup: CleanupState::None,
     });
