@@ -256,4 +256,54 @@ mod tests {
         assert!(plan(&["s", "--color", "always"], no_color).output.color);
         assert!(!plan(&["s", "--color", "never"], tty).output.color);
     }
+
+    #[test]
+    fn live_runs_probe_by_default_snapshots_never_and_flags_are_explicit() {
+        let p = plan(&["s"], Env::default()).probe;
+        assert_eq!((p.mode, p.explicit), (ProbeMode::Pod, false));
+        let p = plan(&["s", "--snapshot", "x.json"], Env::default()).probe;
+        assert_eq!(p.mode, ProbeMode::None);
+        for (args, mode) in [
+            (&["s", "--probe", "pod"][..], ProbeMode::Pod),
+            (&["s", "--probe", "local"][..], ProbeMode::Local),
+            (&["s", "--no-probe"][..], ProbeMode::None),
+        ] {
+            let p = plan(args, Env::default()).probe;
+            assert_eq!((p.mode, p.explicit), (mode, true), "{args:?}");
+        }
+        let p = plan(
+            &["s", "-n", "pay", "--from", "user-v1", "-c", "app"],
+            Env::default(),
+        );
+        assert!(p.probe.explicit);
+        let t = p.what.target("ctx");
+        let from = p.options_for(&t).from_pod.expect("a --from pod");
+        assert_eq!(
+            (from.namespace.as_str(), from.name.as_str()),
+            ("pay", "user-v1")
+        );
+        let p = plan(&["s", "--from", "client/pod/user-v1"], Env::default());
+        let from = p.options_for(&p.what.target("ctx")).from_pod.unwrap();
+        assert_eq!(from.to_string(), "client/user-v1");
+    }
+
+    #[test]
+    fn probe_flags_that_cannot_work_together_are_usage_errors() {
+        for args in [
+            &["s", "--snapshot", "x", "--probe", "pod"][..],
+            &["s", "--snapshot", "x", "--from", "p"][..],
+            &["s", "--no-probe", "--probe", "pod"][..],
+            &["s", "--from", "p", "--probe", "local"][..],
+            &["s", "-c", "app"][..],
+            &["s", "--from", "a/b/c/d"][..],
+            &["s", "--from", "Bad_Pod"][..],
+            &["s", "--probe-timeout", "1s"][..],
+            &["s", "--probe-timeout", "1h"][..],
+        ] {
+            let r = Cli::try_parse_from(
+                std::iter::once("kubectl-svcdiscover").chain(args.iter().copied()),
+            );
+            assert!(r.is_err(), "{args:?} should be refused");
+        }
+    }
 }

@@ -631,4 +631,204 @@ mod tests {
         assert!(c.why.contains("answered first"), "{}", c.why);
         assert!(c.fix.contains("metadata.name=service-pay-v1"), "{}", c.fix);
     }
+
+    /// In-process on a small state: the predicted rows, observed as
+    /// predicted, give no finding; one row observed otherwise gives one
+    /// `dns-mismatch`; a probe that could not run warns by default and
+    /// makes the verdict unknown when asked for.
+    mod in_process {
+        use super::*;
+        use crate::analysis::zone::tests::{state, svc};
+        use crate::analysis::{Facts, Options, Target, diagnose_observed, diagnose_with};
+        use crate::model::{Code, Verdict};
+
+        fn as_predicted(row: &NameForm) -> Observed {
+            let resolved = row.expected_resolves == Some(true);
+            Observed {
+                status: if resolved {
+                    ObservedStatus::Resolved
+                } else {
+                    ObservedStatus::Nxdomain
+                },
+                addresses: row.expected_addresses.clone(),
+                answered_by: row.answered_by.clone(),
+                candidates: Vec::new(),
+                via: Via::ProbePod,
+                resolver: ResolverSeen {
+                    nameservers: vec![],
+                    search: vec![],
+                    ndots: 5,
+                },
+                notes: vec![],
+            }
+        }
+
+        /// A selectorless Service with one ready endpoint; kube-system not
+        /// read (the cluster DNS is "not checked", not missing).
+        fn setup() -> (crate::model::ClusterState, Target, Options) {
+            use crate::model::{Endpoint, EndpointSlice, Kind};
+            let mut pay = svc("default", "pay", "10.96.0.20");
+            pay.selector = None;
+            let mut st = crate::model::ClusterState {
+                services: vec![pay],
+                ..crate::model::ClusterState::default()
+            };
+            for ns in ["default", "client"] {
+                st.coverage.add_namespace(Kind::Service, ns);
+            }
+            st.endpoint_slices.push(EndpointSlice {
+                namespace: "default".into(),
+                name: "pay-1".into(),
+                service_name: Some("pay".into()),
+                address_type: "IPv4".into(),
+                endpoints: vec![Endpoint {
+                    addresses: vec!["10.0.0.9".into()],
+                    ready: Some(true),
+                    serving: Some(true),
+                    terminating: None,
+                    hostname: None,
+                    pod: None,
+                    node_name: None,
+                }],
+                ..EndpointSlice::default()
+            });
+            st.coverage.add_namespace(Kind::EndpointSlice, "default");
+            let t = Target {
+                namespace: "default".into(),
+                name: "pay".into(),
+            };
+            let opts = Options {
+                from_namespaces: vec!["client".into()],
+                ..Options::default()
+            };
+            (st, t, opts)
+        }
+
+        fn views(
+            report: &crate::model::Report,
+            edit: impl Fn(&NameForm, &mut Observed),
+        ) -> Vec<View> {
+            let mut v = View {
+                client: Some("client".into()),
+                ..View::default()
+            };
+            for row in &report.name_forms {
+                let mut o = as_predicted(row);
+                edit(row, &mut o);
+                v.names.insert(row.name.clone(), o);
+            }
+            vec![v]
+        }
+
+        #[test]
+        fn agreement_adds_nothing_and_a_difference_is_explained() {
+            let (st, t, opts) = setup();
+            let facts = Facts::compute(&st, &opts);
+            let predicted = diagnose_with(&st, &facts, &t, &opts);
+            let codes =
+                |r: &crate::model::Report| r.findings.iter().map(|f| f.code).collect::<Vec<_>>();
+            let obs = Observations {
+                views: views(&predicted, |_, _| {}),
+                ..Observations::default()
+            };
+            let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+            assert!(r.name_forms.iter().all(|n| n.observed.is_some()));
+            assert!(!codes(&r).contains(&Code::DnsMismatch), "{:?}", codes(&r));
+
+            // `pay.default` times out from client.
+            let obs = Observations {
+                views: views(&predicted, |row, o| {
+                    if row.name == "pay.default" {
+                        o.status = ObservedStatus::Timeout;
+                        o.addresses.clear();
+                        o.candidates = vec![ObservedCandidate {
+                            name: "pay.default.client.svc.cluster.local.".into(),
+                            rcode: ObservedRcode::Timeout,
+                        }];
+                    }
+                }),
+                ..Observations::default()
+            };
+            let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+            let m: Vec<_> = r
+                .findings
+                .iter()
+                .filter(|f| f.code == Code::DnsMismatch)
+                .collect();
+            assert_eq!(m.len(), 1, "{:?}", codes(&r));
+            assert!(m[0].message.contains("`pay.default`"), "{}", m[0].message);
+            assert!(m[0].message.contains("timed out"), "{}", m[0].message);
+            assert_eq!(r.verdict, Verdict::Unreachable);
+        }
+
+        #[test]
+        fn a_probe_that_cannot_run_warns_or_makes_the_verdict_unknown() {
+            let (st, t, opts) = setup();
+            let facts = Facts::compute(&st, &opts);
+            let problem = ProbeProblem {
+                namespace: "client".into(),
+                kind: ProblemKind::ImagePull {
+                    image: "registry.invalid/x:1".into(),
+                },
+                message: "ErrImagePull: not found".into(),
+            };
+            let mut obs = Observations {
+                problems: vec![problem],
+                ..Observations::default()
+            };
+            let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+            let f = r
+                .findings
+                .iter()
+                .find(|f| f.code == Code::ProbeImagePullFailed)
+                .expect("a finding");
+            assert_eq!(f.severity, Severity::Warning);
+            assert!(f.message.contains("registry.invalid/x:1"));
+            assert!(f.fix.contains("--probe local"));
+            assert_ne!(r.verdict, Verdict::Unknown);
+
+            obs.required = true;
+            let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+            assert_eq!(r.verdict, Verdict::Unknown, "{}", r.verdict_reason);
+            assert!(r.verdict_reason.contains("probe"), "{}", r.verdict_reason);
+        }
+
+        #[test]
+        fn the_probe_asks_the_predictions_candidates_and_other_namespaces_via_localdomain() {
+            let st = state(vec![svc("default", "pay", "10.96.0.20")]);
+            let t = Target {
+                namespace: "default".into(),
+                name: "pay".into(),
+            };
+            let opts = Options::default();
+            let predicted = crate::analysis::diagnose(&st, &t, &opts);
+            let v = plan_views(
+                &predicted,
+                &t,
+                &opts,
+                Reach::NamedNamespaces,
+                "none-x",
+                "absent-x",
+                None,
+            );
+            assert_eq!(v.len(), 2, "own namespace and the other-namespace view");
+            assert!(
+                v.iter().all(|v| v.run_in == "default"),
+                "nothing outside the named namespaces"
+            );
+            let other = v.iter().find(|v| v.client.is_none()).unwrap();
+            assert_eq!(
+                other.search_override.as_deref().unwrap()[0],
+                "none-x.svc.cluster.local"
+            );
+            let own = v.iter().find(|v| v.client.is_some()).unwrap();
+            let (_, cands) = own.names.iter().find(|(n, _)| n == "pay").unwrap();
+            assert_eq!(cands[0], "pay.default.svc.cluster.local.");
+            assert_eq!(cands.len(), 4);
+            assert_eq!(
+                own.wildcard_checks[0],
+                "absent-x.default.svc.cluster.local."
+            );
+        }
+    }
 }

@@ -716,3 +716,87 @@ pub async fn add_ephemeral(
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> JobSpecInput {
+        JobSpecInput {
+            namespace: "client".into(),
+            run_id: "0a1b2c3d".into(),
+            image: "registry.example/dnsutils:1".into(),
+            pull_secret: Some("regcred".into()),
+            timeout: Duration::from_secs(30),
+            now_unix: 1_000,
+        }
+    }
+
+    /// Every field Pod Security `restricted` checks, the deadline, the TTL
+    /// and the labels, as docs/probe.md documents them.
+    #[test]
+    fn the_job_is_least_privilege_and_bounded() {
+        let job = manifest(&input());
+        let v = serde_json::to_value(&job).unwrap();
+        let spec = &v["spec"];
+        assert_eq!(spec["backoffLimit"], 0);
+        assert_eq!(spec["activeDeadlineSeconds"], 90);
+        assert_eq!(spec["ttlSecondsAfterFinished"], 60);
+        // Deadline + TTL (90 + 60 s) stay under three minutes.
+        assert_eq!(v["metadata"]["annotations"][ANNOTATION_EXPIRES], "1090");
+        for meta in [&v["metadata"], &spec["template"]["metadata"]] {
+            assert_eq!(
+                meta["labels"]["app.kubernetes.io/name"],
+                "kubectl-svcdiscover"
+            );
+            assert_eq!(meta["labels"]["app.kubernetes.io/component"], "probe");
+            assert_eq!(meta["labels"][LABEL_RUN], "0a1b2c3d");
+        }
+        let pod = &spec["template"]["spec"];
+        assert_eq!(pod["automountServiceAccountToken"], false);
+        assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
+        assert_eq!(pod["imagePullSecrets"][0]["name"], "regcred");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "registry.example/dnsutils:1");
+        let sc = &c["securityContext"];
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert!(sc["runAsUser"].as_i64().unwrap() > 0);
+        assert!(sc["runAsGroup"].as_i64().unwrap() > 0);
+        assert_eq!(c["volumeMounts"][0]["mountPath"], "/tmp");
+        assert!(c["resources"]["limits"]["memory"].is_string());
+        // The command never holds `$(` for the kubelet to expand.
+        let cmd = c["command"].to_string();
+        assert!(!cmd.contains("$("), "{cmd}");
+        assert_eq!(c["command"][0], "sleep");
+    }
+
+    #[test]
+    fn exec_errors_keep_the_runtime_words_not_the_script() {
+        let full = "Internal error occurred: error executing command in container: cmd start: sh -c #!/bin/sh\\nrec end\\n: chdir /x: OCI runtime exec failed: exec failed: unable to start container process: exec: \"sh\": executable file not found in $PATH: no such file or directory";
+        let tail = exec_error(full);
+        assert!(tail.starts_with("exec failed: unable to start"), "{tail}");
+        assert!(no_shell(&tail));
+        assert!(!no_shell(
+            "command terminated with non-zero exit code: error executing command [sh -c x], exit code 2"
+        ));
+    }
+
+    #[test]
+    fn rbac_denials_are_told_from_admission_refusals() {
+        assert!(is_rbac_denial(
+            "jobs.batch is forbidden: User \"e2e-no-create\" cannot create resource \"jobs\" in API group \"batch\" in the namespace \"default\""
+        ));
+        assert!(!is_rbac_denial(
+            "pods \"x\" is forbidden: violates PodSecurity \"restricted:latest\": runAsNonRoot != true"
+        ));
+    }
+}

@@ -9,7 +9,9 @@ use comfy_table::{
 use owo_colors::OwoColorize;
 
 use super::RenderOpts;
-use crate::model::{Answer, NameForm, ObservedStatus, Report, Severity, TargetPort, Verdict};
+use crate::model::{
+    Answer, NameForm, ObservedStatus, ProbeMode, Report, Severity, TargetPort, Verdict, Via,
+};
 
 /// Neutralise control characters (escape sequences, newlines) in text that
 /// comes from the cluster, so it cannot rewrite the terminal or the layout.
@@ -496,14 +498,65 @@ fn outcome(n: &NameForm) -> (String, Color) {
     }
 }
 
+/// What the probe saw, beside the prediction: `= seen` when they agree,
+/// else `≠ seen ` and what was seen.
 fn observed(n: &NameForm) -> Option<String> {
-    n.observed.as_ref().map(|o| {
-        if o.status == ObservedStatus::Resolved {
-            format!("seen ✓ {}", addresses(&o.addresses))
-        } else {
-            format!("seen ✗ {}", o.status.as_str())
+    let o = n.observed.as_ref()?;
+    let resolved = o.status == ObservedStatus::Resolved;
+    let agree = match n.expected_resolves {
+        Some(p) if p != resolved => false,
+        Some(true) if !n.expected_addresses.is_empty() => {
+            let mut a = n.expected_addresses.clone();
+            let mut b = o.addresses.clone();
+            a.sort();
+            b.sort();
+            a == b
         }
+        Some(_) => true,
+        None => false,
+    };
+    let seen = if resolved {
+        format!("✓ {}", addresses(&o.addresses))
+    } else {
+        format!("✗ {}", o.status.as_str())
+    };
+    Some(if agree {
+        "= seen".to_owned()
+    } else {
+        format!("≠ seen {seen}")
     })
+}
+
+/// The subtitle of the name forms: how they were observed, if at all.
+fn probe_words(r: &Report) -> String {
+    let Some(p) = &r.probe else {
+        return "  predicted from cluster state (no probe ran)".to_owned();
+    };
+    let ran: Vec<String> = p
+        .clients
+        .iter()
+        .filter_map(|c| c.pod.as_ref().map(|pod| format!("{}/{pod}", c.namespace)))
+        .collect();
+    if ran.is_empty() {
+        return "  predicted from cluster state (the probe could not run: see Findings)".to_owned();
+    }
+    match p.mode {
+        ProbeMode::Pod => format!("  predicted, and seen by probe pod {}", ran.join(", ")),
+        ProbeMode::From => {
+            let how = match p.clients.first().map(|c| c.via) {
+                Some(Via::Ephemeral) => "an ephemeral container in",
+                _ => "exec in",
+            };
+            format!(
+                "  predicted for and seen from pod {} ({how} it)",
+                ran.join(", ")
+            )
+        }
+        ProbeMode::Local => format!(
+            "  predicted, and seen in-process through a port-forward to {} (this skips the kube-dns ClusterIP, NodeLocal DNSCache and NetworkPolicy)",
+            ran.join(", ")
+        ),
+    }
 }
 
 fn client_label(n: &NameForm) -> String {
@@ -516,15 +569,8 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
     if r.name_forms.is_empty() {
         return;
     }
-    let probed = r.name_forms.iter().any(|n| n.observed.is_some());
-    c.title(
-        "Name forms",
-        if probed {
-            "  predicted from cluster state, and seen by the probe"
-        } else {
-            "  predicted from cluster state (no probe ran)"
-        },
-    );
+    let words = probe_words(r);
+    c.title("Name forms", &words);
     if c.opts.wide {
         name_form_blocks(c, r);
         return;
