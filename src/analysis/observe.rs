@@ -831,4 +831,344 @@ mod tests {
             );
         }
     }
+
+    /// What a probe would see if the prediction holds, for one planned name.
+    fn as_predicted(
+        row: &NameForm,
+        candidates: &[String],
+        via: Via,
+        search: &[String],
+    ) -> Observed {
+        let resolves = row.expected_resolves == Some(true);
+        Observed {
+            status: if resolves {
+                ObservedStatus::Resolved
+            } else {
+                ObservedStatus::Nxdomain
+            },
+            addresses: if resolves {
+                row.expected_addresses.clone()
+            } else {
+                Vec::new()
+            },
+            answered_by: row.answered_by.clone().filter(|_| resolves),
+            candidates: candidates
+                .iter()
+                .map(|c| ObservedCandidate {
+                    name: c.clone(),
+                    rcode: if resolves && row.answered_by.as_ref() == Some(c) {
+                        ObservedRcode::Noerror
+                    } else {
+                        ObservedRcode::Nxdomain
+                    },
+                })
+                .collect(),
+            via,
+            resolver: ResolverSeen {
+                nameservers: vec!["10.96.0.10".into()],
+                search: search.to_vec(),
+                ndots: 5,
+            },
+            notes: vec!["a note".into()],
+        }
+    }
+
+    /// The views a probe would bring back for `plans`, as predicted.
+    fn views_as_predicted(
+        report: &crate::model::Report,
+        plans: &[ViewPlan],
+        via: Via,
+        other_ns: &str,
+    ) -> Vec<View> {
+        plans
+            .iter()
+            .map(|p| {
+                let search = p.search_override.clone().unwrap_or_else(|| {
+                    ResolverConf::cluster_first(
+                        p.client.as_deref().unwrap_or(other_ns),
+                        "cluster.local",
+                    )
+                    .search
+                });
+                View {
+                    client: p.client.clone(),
+                    from_pod: p.from_pod.clone(),
+                    search_override: p.search_override.clone(),
+                    observed_in: Some(p.run_in.clone()),
+                    names: p
+                        .names
+                        .iter()
+                        .map(|(typed, cands)| {
+                            let row = report
+                                .name_forms
+                                .iter()
+                                .find(|r| r.name == *typed && r.from_namespace == p.client)
+                                .expect("a planned name has its row");
+                            (typed.clone(), as_predicted(row, cands, via, &search))
+                        })
+                        .collect(),
+                    wildcard_hits: p
+                        .wildcard_checks
+                        .iter()
+                        .take(1)
+                        .map(|w| (w.clone(), vec!["192.0.2.1".into()]))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Reports with observations match docs/report.schema.json: the
+    /// `observed` rows, `from_pod`, the `probe` object and the seven probe
+    /// findings, for each mode.
+    #[test]
+    fn reports_with_observations_match_the_schema() {
+        use crate::analysis::{Options, PodRef, Target, diagnose_observed, diagnose_with};
+        use crate::model::{Cleanup, ProbeClient, ProbeMode, ProbeSummary, Report, Verdict};
+
+        let state = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let valid = |r: &Report| -> serde_json::Value {
+            let v = serde_json::to_value(r).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&v)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "not as docs/report.schema.json says: {errors:#?}"
+            );
+            v
+        };
+        let target = Target {
+            namespace: "default".into(),
+            name: "service-pay-v1".into(),
+        };
+        let other_ns = "svcdiscover-none-x1";
+
+        // The pod probe: the Service's namespace and the hypothetical row,
+        // the short name observed NXDOMAIN from default, a wildcard record,
+        // and one probe of each failing kind.
+        let opts = Options::default();
+        let facts = Facts::compute(&state, &opts);
+        let predicted = diagnose_with(&state, &facts, &target, &opts);
+        let plans = plan_views(
+            &predicted,
+            &target,
+            &opts,
+            Reach::NamedNamespaces,
+            other_ns,
+            "svcdiscover-absent-x1",
+            None,
+        );
+        let mut views = views_as_predicted(&predicted, &plans, Via::ProbePod, other_ns);
+        let short = views
+            .iter_mut()
+            .find(|v| v.client.as_deref() == Some("default"))
+            .and_then(|v| v.names.get_mut("service-pay-v1"))
+            .expect("the short name from default is probed");
+        short.status = ObservedStatus::Nxdomain;
+        short.addresses.clear();
+        short.answered_by = None;
+        for c in &mut short.candidates {
+            c.rcode = ObservedRcode::Nxdomain;
+        }
+        let problems = [
+            ProblemKind::ImagePull {
+                image: "registry.invalid/dnsutils:1".into(),
+            },
+            ProblemKind::Forbidden {
+                verb: "create".into(),
+                resource: "pods/exec".into(),
+            },
+            ProblemKind::Rejected,
+            ProblemKind::Timeout,
+            ProblemKind::NotRun,
+        ]
+        .into_iter()
+        .map(|kind| ProbeProblem {
+            namespace: "client".into(),
+            kind,
+            message: "what the server said".into(),
+        })
+        .collect();
+        let mut obs = Observations {
+            required: false,
+            summary: Some(ProbeSummary {
+                mode: ProbeMode::Pod,
+                image: Some(crate::cli::DEFAULT_PROBE_IMAGE.into()),
+                clients: vec![
+                    ProbeClient {
+                        namespace: "default".into(),
+                        pod: Some("svcdiscover-probe-x1-abcde".into()),
+                        via: Via::ProbePod,
+                    },
+                    ProbeClient {
+                        namespace: "client".into(),
+                        pod: None,
+                        via: Via::ProbePod,
+                    },
+                ],
+                cleanup: Cleanup::Deleted,
+            }),
+            views,
+            problems,
+            kept: Vec::new(),
+        };
+        let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
+        let v = valid(&report);
+        let codes: BTreeSet<&str> = report.findings.iter().map(|f| f.code.as_str()).collect();
+        for code in [
+            "dns-mismatch",
+            "search-domain-wildcard",
+            "probe-image-pull-failed",
+            "probe-forbidden",
+            "probe-rejected",
+            "probe-timeout",
+            "probe-not-run",
+        ] {
+            assert!(codes.contains(code), "{code} missing: {codes:?}");
+        }
+        let mismatch = report
+            .findings
+            .iter()
+            .find(|f| f.code == Code::DnsMismatch)
+            .unwrap();
+        assert_eq!(mismatch.severity, Severity::Error);
+        assert!(
+            mismatch
+                .message
+                .starts_with("from namespace default, `service-pay-v1`: predicted 10.96.103.72, observed NXDOMAIN;"),
+            "{}",
+            mismatch.message
+        );
+        // The default probe's problems are warnings; the mismatch decides.
+        assert!(
+            report
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str().starts_with("probe-"))
+                .all(|f| f.severity == Severity::Warning)
+        );
+        assert_eq!(report.verdict, Verdict::Unreachable);
+        let rows = v["name_forms"].as_array().unwrap();
+        for row in rows
+            .iter()
+            .filter(|r| r["from_namespace"] == "default" || r["from_namespace"].is_null())
+        {
+            assert!(row["observed"].is_object(), "{row}");
+            assert!(row["from_pod"].is_null());
+        }
+        let short = rows
+            .iter()
+            .find(|r| r["name"] == "service-pay-v1" && r["from_namespace"] == "default")
+            .unwrap();
+        assert_eq!(short["observed"]["status"], "nxdomain");
+        assert_eq!(short["observed"]["via"], "probe-pod");
+        assert_eq!(short["observed"]["candidates"][0]["rcode"], "NXDOMAIN");
+        let other = rows
+            .iter()
+            .find(|r| r["name"] == "service-pay-v1.default" && r["from_namespace"].is_null())
+            .unwrap();
+        assert!(
+            other["observed"]["notes"][0]
+                .as_str()
+                .unwrap()
+                .contains("set through LOCALDOMAIN"),
+            "{other}"
+        );
+        assert_eq!(v["probe"]["mode"], "pod");
+        assert_eq!(v["probe"]["cleanup"], "deleted");
+
+        // Asked for explicitly, a probe that could not run makes the
+        // verdict unknown and its findings errors.
+        obs.required = true;
+        let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
+        valid(&report);
+        assert_eq!(report.verdict, Verdict::Unknown);
+        assert!(
+            report
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str().starts_with("probe-"))
+                .all(|f| f.severity == Severity::Error)
+        );
+
+        // `--from client/client`: its rows carry `from_pod`, observed by exec.
+        let pod = PodRef {
+            namespace: "client".into(),
+            name: "client".into(),
+        };
+        let opts = Options {
+            from_pod: Some(pod.clone()),
+            ..Options::default()
+        };
+        let facts = Facts::compute(&state, &opts);
+        let predicted = diagnose_with(&state, &facts, &target, &opts);
+        let client_pod = state
+            .pods
+            .iter()
+            .find(|p| p.namespace == "client" && p.name == "client")
+            .unwrap();
+        let conf = ResolverConf::for_pod(client_pod, "cluster.local", Some("10.96.0.10"))
+            .conf()
+            .cloned()
+            .unwrap();
+        let plans = plan_views(
+            &predicted,
+            &target,
+            &opts,
+            Reach::FromPod,
+            other_ns,
+            "svcdiscover-absent-x1",
+            Some(&conf),
+        );
+        assert!(!plans.is_empty());
+        for (mode, via, image, cleanup) in [
+            (ProbeMode::From, Via::Exec, None, Cleanup::None),
+            (ProbeMode::From, Via::Ephemeral, None, Cleanup::Kept),
+            (ProbeMode::Local, Via::Local, None, Cleanup::None),
+            (
+                ProbeMode::Pod,
+                Via::ProbePod,
+                Some("img".to_owned()),
+                Cleanup::Failed,
+            ),
+        ] {
+            let obs = Observations {
+                required: true,
+                summary: Some(ProbeSummary {
+                    mode,
+                    image,
+                    clients: vec![ProbeClient {
+                        namespace: pod.namespace.clone(),
+                        pod: Some(pod.name.clone()),
+                        via,
+                    }],
+                    cleanup,
+                }),
+                views: views_as_predicted(&predicted, &plans, via, other_ns),
+                ..Observations::default()
+            };
+            let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
+            let v = valid(&report);
+            let observed: Vec<&serde_json::Value> = v["name_forms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["observed"].is_object())
+                .collect();
+            assert!(!observed.is_empty());
+            for row in observed {
+                assert_eq!(row["from_pod"], "client/client");
+                assert_eq!(row["observed"]["via"], via.as_str());
+            }
+        }
+    }
 }
