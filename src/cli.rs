@@ -262,7 +262,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "[NS/]POD", value_parser = parse_from, conflicts_with_all = ["probe", "snapshot"])]
     pub from: Option<(Option<String>, String)>,
 
-    /// The container of the --from pod to exec into [default: its first]
+    /// The container of the --from pod to exec into [default: its
+    /// kubectl.kubernetes.io/default-container annotation, else its first]
     #[arg(short = 'c', long, value_name = "NAME", requires = "from", value_parser = parse_namespace)]
     pub container: Option<String>,
 

@@ -229,6 +229,18 @@ impl Cleanup {
         }
     }
 
+    /// Keep everything registered (`--keep-probe`): forget it without
+    /// deleting; returns `NS/NAME` of each.
+    pub fn release(&self) -> Vec<String> {
+        match self.inner.lock() {
+            Ok(mut v) => std::mem::take(&mut *v)
+                .into_iter()
+                .map(|(_, ns, job)| format!("{ns}/{job}"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Whether anything is left to delete.
     pub fn pending(&self) -> bool {
         self.inner.lock().map(|v| !v.is_empty()).unwrap_or(false)
@@ -589,6 +601,19 @@ pub fn exec_error(full: &str) -> String {
 pub fn no_shell(message: &str) -> bool {
     message.contains("executable file not found")
         || message.contains("no such file or directory") && message.contains("\"sh\"")
+}
+
+/// The container kubectl would exec into: the pod's
+/// `kubectl.kubernetes.io/default-container` annotation, else its first
+/// container. `None` when the pod cannot be read (the exec then says why).
+pub async fn default_container(client: &Client, namespace: &str, pod: &str) -> Option<String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let p = pods.get(pod).await.ok()?;
+    p.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container").cloned())
+        .or_else(|| p.spec?.containers.first().map(|c| c.name.clone()))
 }
 
 /// Add an ephemeral debug container running `image` to `pod` (sharing the

@@ -162,9 +162,7 @@ pub async fn pods(
         ..Observations::default()
     };
     let mut clients = Vec::new();
-    let mut cleanup_state = CleanupState::None;
-    let mut jobs = Vec::new();
-    for (ns, job_name, result) in results {
+    for (ns, _job, result) in results {
         let pod = match result {
             Ok((pod, views)) => {
                 obs.views.extend(views);
@@ -180,11 +178,13 @@ pub async fn pods(
             pod,
             via: Via::ProbePod,
         });
-        jobs.push(format!("{ns}/{job_name}"));
     }
+    let mut cleanup_state = CleanupState::None;
     if cleanup.pending() {
         if probe.keep {
-            obs.kept = jobs;
+            // Only the Jobs that were created: forgotten, so that nothing
+            // (not even main's interrupt path) deletes them.
+            obs.kept = cleanup.release();
             cleanup_state = CleanupState::Kept;
         } else {
             let failed = cleanup.run().await;
@@ -231,7 +231,21 @@ pub async fn from_pod(
     let until = Instant::now() + timeout;
     let (namespace, pod) = (from.namespace, from.pod);
     let mut via = Via::Exec;
-    let mut obs = exec_views(client, namespace, pod, from.container, views, until, via).await;
+    // As kubectl: the default-container annotation, else the first one.
+    let container = match from.container {
+        Some(c) => Some(c.to_owned()),
+        None => job::default_container(client, namespace, pod).await,
+    };
+    let mut obs = exec_views(
+        client,
+        namespace,
+        pod,
+        container.as_deref(),
+        views,
+        until,
+        via,
+    )
+    .await;
     if obs
         .problems
         .first()
@@ -246,7 +260,7 @@ pub async fn from_pod(
             client,
             namespace,
             pod,
-            from.container,
+            container.as_deref(),
             from.image,
             from.run_id,
             until,
