@@ -180,8 +180,14 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                     domain.trim_end_matches('.')
                 ),
                 format!(
-                    "remove the wildcard record `*.{}` from that zone, or the domain from the search list (the node's resolv.conf for dnsPolicy Default, else the pod's `dnsConfig.searches`); meanwhile call Services by their FQDN with a trailing dot",
-                    domain.trim_end_matches('.')
+                    "remove the wildcard record *.{} from that zone, or the domain from the search list (the node's resolv.conf for dnsPolicy Default, else the pods' dnsConfig searches: `kubectl {} -o custom-columns=pod:.metadata.name,dnspolicy:.spec.dnsPolicy,searches:.spec.dnsConfig.searches`); meanwhile call Services by their FQDN with a trailing dot",
+                    domain.trim_end_matches('.'),
+                    view.from_pod
+                        .as_deref()
+                        .and_then(|p| p.split_once('/'))
+                        .map(|(ns, pod)| format!("-n {ns} get pod {pod}"))
+                        .or_else(|| view.client.as_deref().map(|ns| format!("-n {ns} get pods")))
+                        .unwrap_or_else(|| "get pods -A".to_owned())
                 ),
                 Vec::new(),
             );
@@ -262,11 +268,14 @@ fn first_cause(
     kube_dns_ip: Option<&str>,
     expected_search: Option<&[String]>,
 ) -> Cause {
-    let ns_flag = row
-        .from_namespace
-        .as_deref()
-        .map(|ns| format!("-n {ns} "))
-        .unwrap_or_default();
+    let (ns_flag, what) = match (&row.from_pod, &row.from_namespace) {
+        (Some(p), _) => {
+            let (ns, pod) = p.split_once('/').unwrap_or(("default", p));
+            (format!("-n {ns} "), format!("get pod {pod}"))
+        }
+        (None, Some(ns)) => (format!("-n {ns} "), "get pods".to_owned()),
+        (None, None) => (String::new(), "get pods -A".to_owned()),
+    };
     let ns_servers = &seen.resolver.nameservers;
     if let Some(ip) = kube_dns_ip
         && !ns_servers.is_empty()
@@ -278,7 +287,7 @@ fn first_cause(
                 ns_servers.join(", ")
             ),
             fix: format!(
-                "compare the pod's resolver with the prediction: `kubectl {ns_flag}get pod POD -o jsonpath={{.spec.dnsPolicy}}{{.spec.dnsConfig}}`; with dnsPolicy ClusterFirst and no dnsConfig the nameserver is {ip}"
+                "compare the pods' resolver settings with the prediction: `kubectl {ns_flag}{what} -o custom-columns=pod:.metadata.name,dnspolicy:.spec.dnsPolicy,dnsconfig:.spec.dnsConfig`; with dnsPolicy ClusterFirst and no dnsConfig the nameserver is {ip}; a NodeLocal DNSCache shows in `kubectl -n kube-system get daemonsets`"
             ),
         };
     }
@@ -374,9 +383,12 @@ fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
     let (code, message, fix) = match &p.kind {
         ProblemKind::ImagePull { image } => (
             Code::ProbeImagePullFailed,
-            format!("the probe in namespace {ns} could not pull its image {image}: {}", p.message),
             format!(
-                "mirror the image to a registry the nodes can reach and pass `--image REGISTRY/IMAGE`; for a private registry add `--image-pull-secret NAME`; or resolve without a pod: `kubectl svcdiscover {} -n {} --probe local`",
+                "the probe in namespace {ns} could not pull its image {image}: {}",
+                p.message
+            ),
+            format!(
+                "copy {image} to a registry the nodes can pull from and pass its new name with --image (a private registry also needs --image-pull-secret, naming a docker-registry Secret in namespace {ns}); or resolve without a pod: `kubectl svcdiscover {} -n {} --probe local`",
                 ctx.target.name, ctx.target.namespace
             ),
         ),
@@ -384,17 +396,29 @@ fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
             Code::ProbeForbidden,
             format!("the probe cannot run in namespace {ns}: {verb} {resource} is forbidden"),
             format!(
-                "grant `{verb}` on `{resource}` in namespace {ns} (docs/rbac.md, the probe role), or use another mode: `--probe local` needs only create pods/portforward in kube-system; `--no-probe` predicts without observing"
+                "grant {verb} on {resource} in namespace {ns} (docs/rbac.md has the probe Role) and check with `kubectl auth can-i {verb} {} -n {ns}`; or use another mode: `kubectl svcdiscover {} -n {} --probe local` needs only create on pods/portforward in kube-system, --no-probe predicts without observing",
+                can_i_resource(resource),
+                ctx.target.name,
+                ctx.target.namespace
             ),
         ),
         ProblemKind::Rejected => (
             Code::ProbeRejected,
-            format!("admission refused the probe in namespace {ns}: {}", p.message),
-            "the probe pod already meets Pod Security `restricted`; a policy engine or quota rejected it: allow pods labelled app.kubernetes.io/name=kubectl-svcdiscover, or use `--probe local`".to_owned(),
+            format!(
+                "admission refused the probe in namespace {ns}: {}",
+                p.message
+            ),
+            format!(
+                "the probe pod already meets Pod Security restricted, so a policy engine, a webhook or a quota refused it (its words: `kubectl -n {ns} get events --field-selector reason=FailedCreate`): allow pods labelled app.kubernetes.io/name=kubectl-svcdiscover, or resolve without a pod: `kubectl svcdiscover {} -n {} --probe local`",
+                ctx.target.name, ctx.target.namespace
+            ),
         ),
         ProblemKind::Timeout => (
             Code::ProbeTimeout,
-            format!("the probe in namespace {ns} did not answer in time: {}", p.message),
+            format!(
+                "the probe in namespace {ns} did not answer in time: {}",
+                p.message
+            ),
             format!(
                 "raise `--probe-timeout`; if the pod is not scheduled check `kubectl -n {ns} get events --field-selector involvedObject.kind=Pod`"
             ),
@@ -403,12 +427,20 @@ fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
             Code::ProbeNotRun,
             format!("the name forms were predicted, not observed: {}", p.message),
             format!(
-                "observe them with `kubectl svcdiscover {} -n {} --probe pod` (or `--probe local`, or `--from NS/POD`)",
-                ctx.target.name, ctx.target.namespace
+                "observe them with `kubectl svcdiscover {} -n {} --probe pod`, or without a pod with `kubectl svcdiscover {} -n {} --probe local`, or from one of your pods with --from",
+                ctx.target.name, ctx.target.namespace, ctx.target.name, ctx.target.namespace
             ),
         ),
     };
     out.finding(code, severity, message, fix, Vec::new());
+}
+
+/// `pods/exec` → `pods --subresource=exec`, as `kubectl auth can-i` takes it.
+fn can_i_resource(resource: &str) -> String {
+    match resource.split_once('/') {
+        Some((r, sub)) => format!("{r} --subresource={sub}"),
+        None => resource.to_owned(),
+    }
 }
 
 /// Why the verdict is unknown because of the probe, if it is.

@@ -515,13 +515,142 @@ fn problems(cmd: &Kubectl, snapshot: &Value) -> Vec<String> {
     p
 }
 
+struct Case2<'a> {
+    label: &'a str,
+    snapshot: &'a Value,
+    args: &'a [&'a str],
+}
+
+/// The probe's findings come only from a live run; their fixes are checked
+/// on reports made in-process on the scenario with what a probe could
+/// bring back: each way it can fail, a mismatch and a wildcard record.
+fn probe_reports() -> Vec<(String, Value, Vec<&'static str>, Value)> {
+    use svcdiscover::analysis::{
+        Facts, Observations, Options, ProbeProblem, ProblemKind, Target, View, diagnose_observed,
+        diagnose_with,
+    };
+    use svcdiscover::model::{
+        Observed, ObservedCandidate, ObservedRcode, ObservedStatus, ResolverSeen, Via,
+    };
+    let snapshot = scenario();
+    let state = svcdiscover::source::snapshot::load(&fixture_path("scenario.json"), 1 << 30)
+        .expect("the scenario loads");
+    let target = Target {
+        namespace: "default".into(),
+        name: "service-pay-v1".into(),
+    };
+    let opts = Options {
+        from_namespaces: vec!["client".into()],
+        ..Options::default()
+    };
+    let facts = Facts::compute(&state, &opts);
+    let predicted = diagnose_with(&state, &facts, &target, &opts);
+    let problem = |kind| ProbeProblem {
+        namespace: "client".into(),
+        kind,
+        message: "the server's words".into(),
+    };
+    let mut all = vec![
+        problem(ProblemKind::ImagePull {
+            image: "registry.example/dnsutils:1".into(),
+        }),
+        problem(ProblemKind::Forbidden {
+            verb: "create".into(),
+            resource: "jobs".into(),
+        }),
+        problem(ProblemKind::Rejected),
+        problem(ProblemKind::Timeout),
+        problem(ProblemKind::NotRun),
+    ];
+    let mut out = Vec::new();
+    let to_json = |r: &svcdiscover::model::Report| {
+        let v = serde_json::to_value(r).expect("a report serialises");
+        validate(&v);
+        v
+    };
+    for (i, p) in all.drain(..).enumerate() {
+        for required in [false, true] {
+            let obs = Observations {
+                required,
+                problems: vec![p.clone()],
+                ..Observations::default()
+            };
+            let r = diagnose_observed(&state, &facts, &target, &opts, &obs);
+            out.push((
+                format!("probe problem {i} required={required}"),
+                snapshot.clone(),
+                vec![],
+                to_json(&r),
+            ));
+        }
+    }
+    // Every row as predicted except one that timed out, seen through a
+    // NodeLocal DNSCache, with a wildcard record under a node domain.
+    let mut view = View {
+        client: Some("client".into()),
+        wildcard_hits: vec![(
+            "svcdiscover-absent-1.corp.example.".into(),
+            vec!["192.0.2.1".into()],
+        )],
+        ..View::default()
+    };
+    for row in &predicted.name_forms {
+        let resolved = row.expected_resolves == Some(true);
+        let mut o = Observed {
+            status: if resolved {
+                ObservedStatus::Resolved
+            } else {
+                ObservedStatus::Nxdomain
+            },
+            addresses: row.expected_addresses.clone(),
+            answered_by: row.answered_by.clone(),
+            candidates: vec![],
+            via: Via::ProbePod,
+            resolver: ResolverSeen {
+                nameservers: vec!["169.254.20.10".into()],
+                search: vec![],
+                ndots: 5,
+            },
+            notes: vec![],
+        };
+        if row.name == "service-pay-v1.default" {
+            o.status = ObservedStatus::Timeout;
+            o.addresses.clear();
+            o.candidates = vec![ObservedCandidate {
+                name: "service-pay-v1.default.client.svc.cluster.local.".into(),
+                rcode: ObservedRcode::Timeout,
+            }];
+        }
+        view.names.insert(row.name.clone(), o);
+    }
+    let obs = Observations {
+        views: vec![view],
+        ..Observations::default()
+    };
+    let r = diagnose_observed(&state, &facts, &target, &opts, &obs);
+    out.push(("probe mismatch".to_owned(), snapshot, vec![], to_json(&r)));
+    out
+}
+
 #[test]
 fn every_fix_is_a_command_that_works_as_written() {
     let mut seen_codes = BTreeSet::new();
     let mut commands = 0;
     let mut failures = Vec::new();
-    for c in cases() {
-        let (_, report) = diagnose(&c.snapshot, &c.args);
+    let mut reports: Vec<(String, Value, Vec<&str>, Value)> = cases()
+        .into_iter()
+        .map(|c| {
+            let (_, report) = diagnose(&c.snapshot, &c.args);
+            (c.label.to_owned(), c.snapshot, c.args, report)
+        })
+        .collect();
+    reports.extend(probe_reports());
+    for (label, snapshot, args, report) in &reports {
+        let c = Case2 {
+            label,
+            snapshot,
+            args,
+        };
         for f in report["findings"].as_array().unwrap() {
             let code = f["code"].as_str().unwrap();
             let fix = f["fix"].as_str().unwrap();
@@ -543,15 +672,29 @@ fn every_fix_is_a_command_that_works_as_written() {
                 match parse(cmd) {
                     Err(e) => failures.push(format!("{at}: {e}")),
                     Ok(k) => {
-                        for problem in problems(&k, &c.snapshot) {
+                        for problem in problems(&k, c.snapshot) {
                             failures.push(format!("{at}: `{cmd}`: {problem}"));
                         }
-                        if k.verb() == "svcdiscover" {
+                        let probes = k.args.iter().any(|a| {
+                            matches!(
+                                a.as_str(),
+                                "--probe" | "--from" | "--no-probe" | "--connect"
+                            )
+                        });
+                        if k.verb() == "svcdiscover" && probes {
+                            // A probe never runs offline: the command must
+                            // parse as the live command line it is.
+                            let argv = std::iter::once("kubectl-svcdiscover")
+                                .chain(k.args[1..].iter().map(String::as_str));
+                            if let Err(e) = svcdiscover::cli::Cli::try_parse_kubectl(argv) {
+                                failures.push(format!("{at}: `{cmd}` does not parse: {e}"));
+                            }
+                        } else if k.verb() == "svcdiscover" {
                             // Suggested diagnoses run on the same snapshot: a
                             // verdict (3 when the edit's snapshot does not cover
                             // that namespace's slices), never a usage error.
                             let args: Vec<&str> = k.args[1..].iter().map(String::as_str).collect();
-                            let run = run_on(&c.snapshot, &args);
+                            let run = run_on(c.snapshot, &args);
                             if !matches!(run.code, 0 | 1 | 3) || run.stdout.is_empty() {
                                 failures.push(format!(
                                     "{at}: `{cmd}` exits {}: {}",
