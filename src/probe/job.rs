@@ -499,9 +499,14 @@ pub struct ExecOutput {
     /// The process's exit status as the server reported it (`Success`, or
     /// the failure message).
     pub status: Option<String>,
+    /// The time ran out before the process ended: `stdout` holds what it
+    /// printed until then.
+    pub cut_short: bool,
 }
 
-/// Run `command` in `container` of `pod`, within `until`.
+/// Run `command` in `container` of `pod`, within `until`. When the time
+/// runs out after the exec started, what it printed so far is returned
+/// with `cut_short` (the process is abandoned, and ends with its pod).
 pub async fn exec(
     client: &Client,
     namespace: &str,
@@ -511,81 +516,88 @@ pub async fn exec(
     until: Instant,
 ) -> Result<ExecOutput, ProbeError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let mut ap = AttachParams::default()
-        .stdin(false)
-        .stdout(true)
-        .stderr(true);
+    let mut ap = AttachParams::default().stdin(false).stdout(true).stderr(true);
     if let Some(c) = container {
         ap = ap.container(c);
     }
-    let left = until.saturating_duration_since(Instant::now());
-    let work = async {
-        let mut proc = match pods.exec(pod, command, &ap).await {
-            Ok(p) => p,
-            Err(kube::Error::Api(s)) if s.code == 403 => {
-                return Err(ProbeError::Forbidden {
-                    verb: "create",
-                    resource: "pods/exec",
-                    namespace: namespace.to_owned(),
-                    message: s.message.clone(),
-                });
-            }
-            Err(e) => {
-                let msg = exec_error(&short_error(&e));
-                if no_shell(&msg) {
-                    return Err(ProbeError::NoShell(format!(
-                        "{namespace}/{pod} has no shell to run the probe script ({})",
-                        super::show(&msg)
-                    )));
-                }
-                return Err(ProbeError::Failed(format!(
-                    "exec into {namespace}/{pod}: {}",
+    let deadline = tokio::time::Instant::from_std(until);
+    let timed_out = || {
+        ProbeError::Timeout(format!(
+            "the lookups in {namespace}/{pod} did not start within the probe timeout"
+        ))
+    };
+    let started = tokio::time::timeout_at(deadline, pods.exec(pod, command, &ap))
+        .await
+        .map_err(|_| timed_out())?;
+    let mut proc = match started {
+        Ok(p) => p,
+        Err(kube::Error::Api(s)) if s.code == 403 => {
+            return Err(ProbeError::Forbidden {
+                verb: "create",
+                resource: "pods/exec",
+                namespace: namespace.to_owned(),
+                message: s.message.clone(),
+            });
+        }
+        Err(e) => {
+            let msg = exec_error(&short_error(&e));
+            if no_shell(&msg) {
+                return Err(ProbeError::NoShell(format!(
+                    "{namespace}/{pod} has no shell to run the probe script ({})",
                     super::show(&msg)
                 )));
             }
-        };
-        let status = proc.take_status();
-        let mut out = proc.stdout();
-        let mut err = proc.stderr();
+            return Err(ProbeError::Failed(format!(
+                "exec into {namespace}/{pod}: {}",
+                super::show(&msg)
+            )));
+        }
+    };
+    let status = proc.take_status();
+    let mut out = proc.stdout();
+    let mut err = proc.stderr();
+    // Read into buffers owned here: on a timeout the reads are dropped and
+    // what they had appended stays.
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let read = async {
         let read_out = async {
-            let mut s = Vec::new();
             if let Some(o) = out.as_mut() {
-                let _ = o.read_to_end(&mut s).await;
+                let _ = o.read_to_end(&mut stdout).await;
             }
-            s
         };
         let read_err = async {
-            let mut s = Vec::new();
             if let Some(o) = err.as_mut() {
                 // Bounded: stderr is only for messages.
-                let _ = o.take(64 * 1024).read_to_end(&mut s).await;
+                let _ = o.take(64 * 1024).read_to_end(&mut stderr).await;
             }
-            s
         };
-        let (stdout, stderr) = tokio::join!(read_out, read_err);
-        let status = match status {
+        tokio::join!(read_out, read_err);
+        match status {
             Some(s) => s.await,
             None => None,
-        };
-        let _ = proc.join().await;
-        Ok(ExecOutput {
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            status: status.map(|s| {
-                if s.status.as_deref() == Some("Success") {
-                    "Success".to_owned()
-                } else {
-                    s.message.unwrap_or_else(|| s.reason.unwrap_or_default())
-                }
-            }),
-        })
+        }
     };
-    match tokio::time::timeout(left, work).await {
-        Ok(r) => r,
-        Err(_) => Err(ProbeError::Timeout(format!(
-            "the lookups in {namespace}/{pod} did not finish within the probe timeout"
-        ))),
+    let finished = tokio::time::timeout_at(deadline, read).await;
+    let cut_short = finished.is_err();
+    let status = finished.ok().flatten();
+    if cut_short {
+        proc.abort();
+    } else {
+        let _ = proc.join().await;
     }
+    Ok(ExecOutput {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        status: status.map(|s| {
+            if s.status.as_deref() == Some("Success") {
+                "Success".to_owned()
+            } else {
+                s.message.unwrap_or_else(|| s.reason.unwrap_or_default())
+            }
+        }),
+        cut_short,
+    })
 }
 
 /// The tail of an exec error: the runtime's words, without the command

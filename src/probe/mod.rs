@@ -33,7 +33,7 @@ pub mod script;
 
 pub use local::{LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local};
 pub use observe::observe;
-pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse};
+pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse, parse_partial};
 pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};
 
 /// Shows a line in an error message: control characters escaped, at most

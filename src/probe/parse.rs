@@ -182,6 +182,22 @@ fn query_rcode(tool: Tool, run: &Run) -> Rcode {
 
 /// Parse the whole output of one probe run.
 pub fn parse(output: &str) -> Result<ProbeOutput, ParseError> {
+    parse_inner(output, false)
+}
+
+/// Parse the output of a probe run cut short (its time ran out): what is
+/// complete is kept, a run without its `exit` record and a last line
+/// without its newline are dropped. A complete output parses as [`parse`].
+pub fn parse_partial(output: &str) -> Result<ProbeOutput, ParseError> {
+    let cut = if output.ends_with('\n') {
+        output
+    } else {
+        output.rsplit_once('\n').map_or("", |(head, _)| head)
+    };
+    parse_inner(cut, true)
+}
+
+fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
     let mut lines = output.lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
     let header = lines.next().ok_or(ParseError::Empty)?;
     let mut h = header.split('\t');
@@ -256,6 +272,15 @@ pub fn parse(output: &str) -> Result<ProbeOutput, ParseError> {
             ["wildcard", name] => out.wildcard_checks.push((*name).to_owned()),
             _ => return Err(bad("not a probe record")),
         }
+    }
+    if partial && !ended {
+        for n in &mut out.names {
+            if n.app.as_ref().is_some_and(|(_, r)| r.exit.is_none()) {
+                n.app = None;
+            }
+        }
+        out.queries.retain(|_, (_, r)| r.exit.is_some());
+        return Ok(out);
     }
     if !ended {
         return Err(ParseError::Truncated(last));

@@ -18,7 +18,9 @@ have() {
 # What an application sees for a typed name.
 app() {
     if [ -n "$GETENT" ]; then
-        o=`getent ahosts "$1" 2>&1`
+        # Bounded like the dig queries (glibc's default is 5 s x 2 tries per
+        # server); the search behaviour is unchanged.
+        o=`RES_OPTIONS="$RES_OPTIONS timeout:$T attempts:1" getent ahosts "$1" 2>&1`
         c=$?
         [ -n "$o" ] && printf '%s\n' "$o" | raw app "$1" getent
         rec app "$1" getent exit "$c"

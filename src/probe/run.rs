@@ -49,12 +49,19 @@ fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
     Ok(cmd)
 }
 
-/// Turn one exec's output into a view.
-fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, String> {
-    let parsed = parse(&out.stdout).map_err(|e| {
+/// Turn one exec's output into a view. An exec cut short by the probe
+/// timeout gives the names it finished (each with a note), or the timeout
+/// when it finished none.
+fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, ProbeError> {
+    let parsed = if out.cut_short {
+        super::parse_partial(&out.stdout)
+    } else {
+        parse(&out.stdout)
+    };
+    let parsed = parsed.map_err(|e| {
         let err = out.stderr.lines().next().unwrap_or_default();
         let status = out.status.as_deref().unwrap_or_default();
-        format!(
+        ProbeError::Failed(format!(
             "the probe script's output cannot be read ({e}){}{}",
             if status.is_empty() || status == "Success" {
                 String::new()
@@ -66,7 +73,7 @@ fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, Str
             } else {
                 format!("; stderr: {}", super::show(err))
             }
-        )
+        ))
     })?;
     let mut view = View {
         client: plan.client.clone(),
@@ -76,9 +83,25 @@ fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, Str
         ..View::default()
     };
     for (typed, _) in &plan.names {
-        if let Some(o) = observe(&parsed, typed, via) {
+        // Cut short: only names whose application lookup finished.
+        if out.cut_short && parsed.name(typed).is_none_or(|n| n.app.is_none()) {
+            continue;
+        }
+        if let Some(mut o) = observe(&parsed, typed, via) {
+            if out.cut_short {
+                o.notes.push(
+                    "the probe timeout ran out before every name was looked up; this one finished"
+                        .to_owned(),
+                );
+            }
             view.names.insert(typed.clone(), o);
         }
+    }
+    if out.cut_short && view.names.is_empty() {
+        return Err(ProbeError::Timeout(format!(
+            "no lookup finished within the probe timeout in {}",
+            plan.run_in
+        )));
     }
     for hit in parsed.wildcard_hits() {
         let addrs = match parsed.rcode(hit) {
@@ -148,7 +171,7 @@ pub async fn pods(
                 let cmd = command_for(v).map_err(ProbeError::Failed)?;
                 let out =
                     job::exec(client, ns, &running.pod, Some(job::CONTAINER), cmd, until).await?;
-                got.push(view_of(v, &out, Via::ProbePod).map_err(ProbeError::Failed)?);
+                got.push(view_of(v, &out, Via::ProbePod)?);
             }
             Ok::<_, ProbeError>((running.pod, got))
         }
@@ -324,7 +347,7 @@ async fn exec_views(
                     super::show(&why)
                 )));
             }
-            view_of(v, &out, via).map_err(ProbeError::Failed)
+            view_of(v, &out, via)
         }
         .await;
         match r {
