@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             r = app::run(&cli, &cleanup) => r,
         }
     });
-    if cleanup.pending() {
+    if cleanup.pending() && !cli.probe.keep_probe {
         let failed = runtime.block_on(async {
             tokio::time::timeout(std::time::Duration::from_secs(10), cleanup.run())
                 .await
