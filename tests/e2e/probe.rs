@@ -16,6 +16,7 @@
 //! (`cluster::DNS`).
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -370,7 +371,9 @@ impl CorednsStopped {
             !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
             "{file}: {pid}"
         );
+        // In a process group of its own, so that its `sleep` goes with it.
         let watchdog = Command::new("sh")
+            .process_group(0)
             .args(["-c", &format!("sleep {}; kill -CONT {pid}", max.as_secs())])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -402,7 +405,8 @@ impl CorednsStopped {
 impl Drop for CorednsStopped {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
-        let _ = self.watchdog.kill();
+        let group = format!("-{}", self.watchdog.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.watchdog.wait();
     }
 }
