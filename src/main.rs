@@ -49,6 +49,8 @@ fn main() -> ExitCode {
             r = app::run(&cli, &cleanup) => r,
         }
     });
+    // With --keep-probe the run has released its Jobs; an interrupt still
+    // deletes what it left registered.
     if cleanup.pending() {
         let failed = runtime.block_on(async {
             tokio::time::timeout(std::time::Duration::from_secs(10), cleanup.run())

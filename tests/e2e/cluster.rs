@@ -9,6 +9,11 @@ pub use crate::run::{Run, not_checked};
 /// One end-to-end test: its name and body.
 pub type Test = (&'static str, fn(&Cluster));
 
+/// Every test holds this for reading while it runs, except the tests that
+/// stop the cluster's CoreDNS (`probe::PAUSES_DNS`), which take it for
+/// writing: while DNS is down nothing else runs (main.rs).
+pub static DNS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 pub struct Cluster {
     pub kubeconfig: String,
     pub kubectl: String,

@@ -20,6 +20,7 @@ mod fix;
 mod fixes;
 mod local;
 mod negative;
+mod probe;
 #[path = "../common/run.rs"]
 mod run;
 
@@ -29,23 +30,30 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 6] = [
+    let modules: [(&str, &[cluster::Test]); 7] = [
         ("access", access::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("fixes", fixes::TESTS),
         ("local", local::TESTS),
         ("negative", negative::TESTS),
+        ("probe", probe::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
     let mut trials = Vec::new();
     for (module, tests) in modules {
         for &(name, test) in tests {
             let c = std::sync::Arc::clone(&shared);
+            // A test that stops CoreDNS takes cluster::DNS for writing itself.
+            let pauses_dns = module == "probe" && probe::PAUSES_DNS.contains(&name);
             trials.push(
                 Trial::test(format!("{module}::{name}"), move || match c.as_ref() {
-                    Ok(c) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(c)))
-                        .map_err(|p| Failed::from(panic_text(&p))),
+                    Ok(c) => {
+                        let _dns = (!pauses_dns)
+                            .then(|| cluster::DNS.read().unwrap_or_else(|e| e.into_inner()));
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(c)))
+                            .map_err(|p| Failed::from(panic_text(&p)))
+                    }
                     Err(why) => Err(Failed::from(why.clone())),
                 })
                 // Outside CI a missing cluster skips (reported as ignored).
