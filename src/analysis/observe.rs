@@ -127,9 +127,15 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
         .filter(|r| r.observed.is_some())
         .cloned()
         .collect();
+    struct Group {
+        why: String,
+        fix: String,
+        entries: Vec<String>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
     for row in &rows {
         let Some(seen) = &row.observed else { continue };
-        let Some(diff) = difference(row, seen) else {
+        let Some(diff) = difference(row, seen, facts.dns_down.is_some()) else {
             continue;
         };
         let view = obs
@@ -146,12 +152,29 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
             kube_dns_ip.as_deref(),
             expected_search.as_deref(),
         );
-        let client = client_words(row);
+        let entry = format!("`{}` from {}: {diff}", row.name, client_words(row));
+        // One finding per cause (the same fix): the rows it explains listed.
+        match groups.iter_mut().find(|g| g.fix == cause.fix) {
+            Some(g) => g.entries.push(entry),
+            None => groups.push(Group {
+                why: cause.why,
+                fix: cause.fix,
+                entries: vec![entry],
+            }),
+        }
+    }
+    for g in groups {
+        const SHOWN: usize = 3;
+        let more = g.entries.len().saturating_sub(SHOWN);
+        let mut listed = g.entries[..g.entries.len().min(SHOWN)].join("; ");
+        if more > 0 {
+            listed.push_str(&format!("; and {more} more"));
+        }
         out.finding(
             Code::DnsMismatch,
             Severity::Error,
-            format!("from {client}, `{}`: {diff}; {}", row.name, cause.why),
-            cause.fix,
+            format!("{listed}; {}", g.why),
+            g.fix,
             vec![ObjectRef::new(
                 "Service",
                 &ctx.target.namespace,
@@ -204,10 +227,18 @@ fn client_words(row: &NameForm) -> String {
 }
 
 /// What differs between the prediction and the observation, or `None`.
-pub(crate) fn difference(row: &NameForm, seen: &Observed) -> Option<String> {
+pub(crate) fn difference(row: &NameForm, seen: &Observed, dns_down: bool) -> Option<String> {
     let resolved = seen.status == ObservedStatus::Resolved;
     let predicted = row.expected_resolves?;
-    if predicted != resolved {
+    // A name predicted not to resolve should fail fast with NXDOMAIN or
+    // NODATA; a timeout or SERVFAIL is another failure, with another cause.
+    let slow = matches!(
+        seen.status,
+        ObservedStatus::Timeout | ObservedStatus::Servfail
+    );
+    // When the facts already say no DNS server answers, a timeout is the
+    // prediction.
+    if predicted != resolved || (!predicted && slow && !dns_down) {
         return Some(format!(
             "predicted {}, observed {}",
             predicted_words(row),
@@ -446,7 +477,8 @@ fn can_i_resource(resource: &str) -> String {
 /// Why the verdict is unknown because of the probe, if it is.
 pub(crate) fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
     let obs = ctx.observations;
-    if !obs.required {
+    // What was observed stands: findings judge it, the verdict follows.
+    if !obs.required || !obs.views.is_empty() {
         return None;
     }
     obs.problems
@@ -616,17 +648,17 @@ mod tests {
     fn same_outcome_is_no_difference() {
         let r = row(Some(false), &[]);
         let s = seen(ObservedStatus::Nxdomain, &[], &[ObservedRcode::Nxdomain]);
-        assert_eq!(difference(&r, &s), None);
+        assert_eq!(difference(&r, &s, false), None);
         let r = row(Some(true), &["10.0.0.1", "10.0.0.2"]);
         let s = seen(ObservedStatus::Resolved, &["10.0.0.2", "10.0.0.1"], &[]);
-        assert_eq!(difference(&r, &s), None, "order does not matter");
+        assert_eq!(difference(&r, &s, false), None, "order does not matter");
     }
 
     #[test]
     fn unknown_prediction_is_never_a_mismatch() {
         let r = row(None, &[]);
         let s = seen(ObservedStatus::Resolved, &["1.2.3.4"], &[]);
-        assert_eq!(difference(&r, &s), None);
+        assert_eq!(difference(&r, &s, false), None);
     }
 
     #[test]
@@ -1076,7 +1108,7 @@ mod tests {
         assert!(
             mismatch
                 .message
-                .starts_with("from namespace default, `service-pay-v1`: predicted 10.96.103.72, observed NXDOMAIN;"),
+                .starts_with("`service-pay-v1` from namespace default: predicted 10.96.103.72, observed NXDOMAIN;"),
             "{}",
             mismatch.message
         );
@@ -1118,12 +1150,21 @@ mod tests {
         assert_eq!(v["probe"]["mode"], "pod");
         assert_eq!(v["probe"]["cleanup"], "deleted");
 
-        // Asked for explicitly, a probe that could not run makes the
-        // verdict unknown and its findings errors.
+        // Asked for explicitly, a probe that could not run has error
+        // findings; what it did observe stands, so the verdict follows
+        // the findings...
         obs.required = true;
         let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
         valid(&report);
-        assert_eq!(report.verdict, Verdict::Unknown);
+        assert_eq!(report.verdict, Verdict::Unreachable);
+        // ... and with nothing observed at all the verdict is unknown.
+        let nothing = Observations {
+            views: Vec::new(),
+            ..obs.clone()
+        };
+        let unknown = diagnose_observed(&state, &facts, &target, &opts, &nothing);
+        valid(&unknown);
+        assert_eq!(unknown.verdict, Verdict::Unknown);
         assert!(
             report
                 .findings

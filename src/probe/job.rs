@@ -516,7 +516,10 @@ pub async fn exec(
     until: Instant,
 ) -> Result<ExecOutput, ProbeError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let mut ap = AttachParams::default().stdin(false).stdout(true).stderr(true);
+    let mut ap = AttachParams::default()
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
     if let Some(c) = container {
         ap = ap.container(c);
     }

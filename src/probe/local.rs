@@ -138,7 +138,7 @@ pub enum LocalError {
         source: Option<std::io::Error>,
     },
     /// The whole call took longer than its timeout.
-    #[error("local DNS probe through pod {namespace}/{pod}: no result within {} ({doing})", humantime::format_duration(*after))]
+    #[error("local DNS probe through pod {namespace}/{pod}: no result within {} s ({doing})", after.as_millis().div_ceil(1000))]
     Timeout {
         namespace: String,
         pod: String,

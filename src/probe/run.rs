@@ -82,9 +82,13 @@ fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, Pro
         observed_in: Some(plan.run_in.clone()),
         ..View::default()
     };
-    for (typed, _) in &plan.names {
-        // Cut short: only names whose application lookup finished.
-        if out.cut_short && parsed.name(typed).is_none_or(|n| n.app.is_none()) {
+    let asks = parsed.tools.contains_key("dig") || parsed.busybox_nslookup;
+    for (typed, candidates) in &plan.names {
+        // Cut short: only names whose lookup and per-candidate queries all
+        // finished (a partial set would misstate why the name failed).
+        let finished = parsed.name(typed).is_some_and(|n| n.app.is_some())
+            && (!asks || candidates.iter().all(|c| parsed.rcode(c).is_some()));
+        if out.cut_short && !finished {
             continue;
         }
         if let Some(mut o) = observe(&parsed, typed, via) {
@@ -164,18 +168,33 @@ pub async fn pods(
         };
         job::sweep(client, ns, probe.now_unix).await;
         let mine: Vec<&ViewPlan> = views.iter().filter(|v| v.run_in == *ns).collect();
+        let mut started = None;
         let result = async {
             let running = job::start(client, &input, cleanup, until, progress).await?;
-            let mut got = Vec::new();
-            for v in &mine {
+            started = Some(running.pod.clone());
+            // The views' execs run side by side in the one pod.
+            let pod = running.pod.as_str();
+            let execs = mine.iter().map(|v| async move {
                 let cmd = command_for(v).map_err(ProbeError::Failed)?;
-                let out =
-                    job::exec(client, ns, &running.pod, Some(job::CONTAINER), cmd, until).await?;
-                got.push(view_of(v, &out, Via::ProbePod)?);
+                let out = job::exec(client, ns, pod, Some(job::CONTAINER), cmd, until).await?;
+                view_of(v, &out, Via::ProbePod)
+            });
+            let got: Vec<Result<View, ProbeError>> = futures::future::join_all(execs).await;
+            // Keep what was observed; a view that failed is the problem.
+            let mut views = Vec::new();
+            let mut first_error = None;
+            for g in got {
+                match g {
+                    Ok(v) => views.push(v),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
-            Ok::<_, ProbeError>((running.pod, got))
+            Ok::<_, ProbeError>((views, first_error))
         }
         .await;
+        let result = (started, result);
         let name = input.job_name();
         (ns.to_string(), name, result)
     });
@@ -185,17 +204,16 @@ pub async fn pods(
         ..Observations::default()
     };
     let mut clients = Vec::new();
-    for (ns, _job, result) in results {
-        let pod = match result {
-            Ok((pod, views)) => {
+    for (ns, _job, (pod, result)) in results {
+        match result {
+            Ok((views, error)) => {
                 obs.views.extend(views);
-                Some(pod)
+                if let Some(e) = error {
+                    obs.problems.push(problem(&ns, &e));
+                }
             }
-            Err(e) => {
-                obs.problems.push(problem(&ns, &e));
-                None
-            }
-        };
+            Err(e) => obs.problems.push(problem(&ns, &e)),
+        }
         clients.push(ProbeClient {
             namespace: ns.clone(),
             pod,
@@ -290,7 +308,12 @@ pub async fn from_pod(
         )
         .await
         {
-            Ok(name) => exec_views(client, namespace, pod, Some(&name), views, until, via).await,
+            Ok(name) => {
+                say(&format!(
+                    "note: added ephemeral container {name} to pod {namespace}/{pod}"
+                ));
+                exec_views(client, namespace, pod, Some(&name), views, until, via).await
+            }
             Err(e) => Observations {
                 required: true,
                 problems: vec![problem(namespace, &e)],

@@ -442,7 +442,7 @@ fn client_namespace_runs() {
     assert!(
         bare.notes
             .iter()
-            .any(|n| n.contains("says: NOERROR 10.96.100.105"))
+            .any(|n| n.contains("says: NOERROR 10.96.181.35"))
     );
     // And it does not search a name with a dot at all.
     let dotted = observe(&only, "service-pay-v1.default", Via::ProbePod).unwrap();

@@ -503,8 +503,11 @@ fn outcome(n: &NameForm) -> (String, Color) {
 fn observed(n: &NameForm) -> Option<String> {
     let o = n.observed.as_ref()?;
     let resolved = o.status == ObservedStatus::Resolved;
+    let slow = matches!(o.status, ObservedStatus::Timeout | ObservedStatus::Servfail);
     let agree = match n.expected_resolves {
         Some(p) if p != resolved => false,
+        // A failure predicted fast (NXDOMAIN, NODATA) that timed out.
+        Some(false) if slow && !n.why.starts_with("no DNS server answers") => false,
         Some(true) if !n.expected_addresses.is_empty() => {
             let mut a = n.expected_addresses.clone();
             let mut b = o.addresses.clone();
@@ -537,7 +540,7 @@ fn probe_words(r: &Report) -> String {
         .iter()
         .filter_map(|c| c.pod.as_ref().map(|pod| format!("{}/{pod}", c.namespace)))
         .collect();
-    if ran.is_empty() {
+    if ran.is_empty() || !r.name_forms.iter().any(|n| n.observed.is_some()) {
         return "  predicted from cluster state (the probe could not run: see Findings)".to_owned();
     }
     match p.mode {
