@@ -121,8 +121,19 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                             row.why
                         );
                     }
-                    Some(r) if !matches!(r, PodResolver::Known { dns_config: false, policy: DnsPolicy::ClusterFirst, .. }) => {
-                        row.why = format!("{}; {}", r.describe(), row.why);
+                    // The pod's own resolver, said once: on its short-name row.
+                    Some(r)
+                        if form == Form::Short
+                            && !matches!(
+                                r,
+                                PodResolver::Known {
+                                    dns_config: false,
+                                    policy: DnsPolicy::ClusterFirst,
+                                    ..
+                                }
+                            ) =>
+                    {
+                        row.why = format!("pod {}'s resolver: {}; {}", from_pod_name(ctx), r.describe(), row.why);
                     }
                     _ => {}
                 }
@@ -461,6 +472,13 @@ fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &
         ),
         objects,
     );
+}
+
+fn from_pod_name(ctx: &Ctx<'_>) -> String {
+    ctx.opts
+        .from_pod
+        .as_ref()
+        .map_or_else(String::new, ToString::to_string)
 }
 
 /// The resolver of the `--from` pod, for the rows of its namespace.

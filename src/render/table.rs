@@ -563,8 +563,9 @@ fn probe_words(r: &Report) -> String {
 }
 
 fn client_label(n: &NameForm) -> String {
-    n.from_namespace
+    n.from_pod
         .clone()
+        .or_else(|| n.from_namespace.clone())
         .unwrap_or_else(|| "other namespaces".to_owned())
 }
 
@@ -614,14 +615,18 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
         }
         cells.push(row);
     }
+    // A column observed from one pod (`--from`) is named after it.
+    let label = |cl: Option<&str>, other: &str| -> String {
+        r.name_forms
+            .iter()
+            .find(|n| n.from_namespace.as_deref() == cl)
+            .and_then(|n| n.from_pod.clone())
+            .or_else(|| cl.map(str::to_owned))
+            .map_or_else(|| other.to_owned(), |s| safe(&s).into_owned())
+    };
     let headers: Vec<String> = clients
         .iter()
-        .map(|cl| {
-            format!(
-                "FROM {}",
-                cl.map_or_else(|| "OTHER NS".to_owned(), |ns| safe(ns).into_owned())
-            )
-        })
+        .map(|cl| format!("FROM {}", label(*cl, "OTHER NS")))
         .collect();
     // The matrix needs every name and cell whole on one line; when the
     // terminal is narrower, each name gets a line and each client one below.
@@ -645,8 +650,7 @@ fn name_forms(c: &mut Ctx<'_>, r: &Report) {
             c.out.push('\n');
             for (cl, cell) in clients.iter().zip(row) {
                 let Some((text, color)) = cell else { continue };
-                let from =
-                    cl.map_or_else(|| "other namespaces".to_owned(), |ns| safe(ns).into_owned());
+                let from = label(*cl, "other namespaces");
                 let text = if c.opts.color {
                     text.color(ansi(*color)).to_string()
                 } else {
