@@ -1435,7 +1435,74 @@ pub fn api_requests_of_one_probed_diagnosis_are_counted_from_the_audit_log(c: &C
 }
 
 /// The tests of this module, for the harness in main.rs.
+/// The net for `kill -9`: the probe Job's own shape, with the deadline and
+/// TTL shortened to 5 s each, is ended by the real Job controller and
+/// deleted, pod included, by the real TTL controller — also while its pod
+/// is stuck pulling an image.
+pub fn the_job_and_ttl_controllers_remove_a_probe_job_left_behind(c: &Cluster) {
+    use svcdiscover::probe::job::{JobSpecInput, manifest};
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (k, image) in [
+        "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7",
+        "registry.invalid/never:1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("e2edl{k}{:x}", now % 0xffff);
+        let input = JobSpecInput {
+            namespace: "default".into(),
+            run_id: id.clone(),
+            image: (*image).into(),
+            pull_secret: None,
+            timeout: Duration::from_secs(30),
+            now_unix: i64::try_from(now).unwrap(),
+        };
+        let mut job = manifest(&input);
+        let spec = job.spec.as_mut().unwrap();
+        assert_eq!(spec.active_deadline_seconds, Some(90));
+        assert_eq!(spec.ttl_seconds_after_finished, Some(60));
+        spec.active_deadline_seconds = Some(5);
+        spec.ttl_seconds_after_finished = Some(5);
+        let r = c.kubectl_stdin(
+            &["create", "-f", "-"],
+            &serde_json::to_string(&job).unwrap(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let sel = format!("{RUN_LABEL}={id}");
+        // The pod is there first: running, or stuck on its image.
+        let mut phase = String::new();
+        let started = eventually(20, || {
+            let r = c.kubectl(&[
+                "get", "pods", "-n", "default", "-l", &sel, "-o",
+                "jsonpath={.items[*].status.phase}/{.items[*].status.containerStatuses[*].state.waiting.reason}",
+            ]);
+            phase = r.stdout.trim().to_owned();
+            if k == 0 {
+                phase.starts_with("Running/")
+            } else {
+                phase.contains("ImagePullBackOff") || phase.contains("ErrImagePull")
+            }
+        });
+        assert!(started, "{image}: pod state {phase:?}");
+        // Deadline 5 s, TTL 5 s: gone, pod included, well within 45 s.
+        let mut left = String::new();
+        let gone = eventually(45, || {
+            left = objects_of_run(c, "default", &id);
+            left.is_empty()
+        });
+        assert!(gone, "{image}: still there: {left}");
+    }
+}
+
 pub const TESTS: &[Test] = &[
+    (
+        "the_job_and_ttl_controllers_remove_a_probe_job_left_behind",
+        the_job_and_ttl_controllers_remove_a_probe_job_left_behind,
+    ),
     (
         "default_probe_observes_every_row_from_the_service_namespace_and_another",
         default_probe_observes_every_row_from_the_service_namespace_and_another,
