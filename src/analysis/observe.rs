@@ -119,6 +119,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 ),
             );
         }
+        seen.as_predicted = row
+            .expected_resolves
+            .map(|_| difference(row, &seen, facts.dns_down.is_some()).is_none());
         row.observed = Some(seen);
     }
     let rows: Vec<NameForm> = out
@@ -640,6 +643,7 @@ mod tests {
                 search: ResolverConf::cluster_first("client", "cluster.local").search,
                 ndots: 5,
             },
+            as_predicted: None,
             notes: vec![],
         }
     }
@@ -723,6 +727,7 @@ mod tests {
                     search: vec![],
                     ndots: 5,
                 },
+                as_predicted: None,
                 notes: vec![],
             }
         }
@@ -933,6 +938,7 @@ mod tests {
                 search: search.to_vec(),
                 ndots: 5,
             },
+            as_predicted: None,
             notes: vec!["a note".into()],
         }
     }

@@ -114,6 +114,10 @@ pub struct Observed {
     pub candidates: Vec<ObservedCandidate>,
     pub via: Via,
     pub resolver: ResolverSeen,
+    /// Whether what was seen is what the row predicts (`false`: a
+    /// `dns-mismatch` finding explains it); `None` when the prediction is
+    /// unknown. Set by the analysis.
+    pub as_predicted: Option<bool>,
     /// Caveats: a tool that failed, resolver differences, disagreements,
     /// and for rows observed under another search list, which one.
     pub notes: Vec<String>,

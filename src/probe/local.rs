@@ -315,6 +315,7 @@ pub fn observe_name(
         candidates,
         via: crate::model::Via::Local,
         resolver: resolver.clone(),
+        as_predicted: None,
         notes,
     }
 }

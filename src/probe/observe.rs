@@ -110,6 +110,7 @@ pub fn observe(out: &ProbeOutput, typed: &str, via: Via) -> Option<Observed> {
         candidates,
         via,
         resolver: out.resolver(),
+        as_predicted: None,
         notes,
     })
 }

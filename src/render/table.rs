@@ -503,21 +503,9 @@ fn outcome(n: &NameForm) -> (String, Color) {
 fn observed(n: &NameForm) -> Option<String> {
     let o = n.observed.as_ref()?;
     let resolved = o.status == ObservedStatus::Resolved;
-    let slow = matches!(o.status, ObservedStatus::Timeout | ObservedStatus::Servfail);
-    let agree = match n.expected_resolves {
-        Some(p) if p != resolved => false,
-        // A failure predicted fast (NXDOMAIN, NODATA) that timed out.
-        Some(false) if slow && !n.why.starts_with("no DNS server answers") => false,
-        Some(true) if !n.expected_addresses.is_empty() => {
-            let mut a = n.expected_addresses.clone();
-            let mut b = o.addresses.clone();
-            a.sort();
-            b.sort();
-            a == b
-        }
-        Some(_) => true,
-        None => false,
-    };
+    // The analysis decided (`observe::difference`); unknown predictions
+    // are never "as predicted".
+    let agree = o.as_predicted == Some(true);
     let seen = if resolved {
         format!("✓ {}", addresses(&o.addresses))
     } else {

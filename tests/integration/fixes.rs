@@ -611,6 +611,7 @@ fn probe_reports() -> Vec<(String, Value, Vec<&'static str>, Value)> {
                 search: vec![],
                 ndots: 5,
             },
+            as_predicted: None,
             notes: vec![],
         };
         if row.name == "service-pay-v1.default" {
