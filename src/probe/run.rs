@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use kube::Client;
 
 use super::job::{self, Cleanup, JobSpecInput, ProbeError, Progress};
-use super::{ProbeRequest, TypedName, observe, parse, script};
-use crate::analysis::{Observations, ProbeProblem, ProblemKind, View, ViewPlan};
-use crate::model::{Cleanup as CleanupState, ProbeClient, ProbeMode, ProbeSummary, Via};
+use super::{Connect, ProbeRequest, TypedName, check_address, observe, parse, script};
+use crate::analysis::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::model::{
+    Cleanup as CleanupState, Connection, ProbeClient, ProbeMode, ProbeSummary, Via,
+};
 
 /// Per-query timeout handed to dig/nslookup, in seconds.
 const QUERY_TIMEOUT_SECS: u32 = 2;
@@ -26,8 +28,9 @@ pub struct PodProbe {
     pub now_unix: i64,
 }
 
-/// The script for one view, and the command that runs it.
-fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
+/// The script for one view, and the command that runs it; `connects`: the
+/// TCP connections it also opens (`--connect`).
+fn command_for(view: &ViewPlan, connects: &[ConnectPlan]) -> Result<Vec<String>, String> {
     let names = view
         .names
         .iter()
@@ -36,7 +39,12 @@ fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
             candidates: candidates.clone(),
         })
         .collect();
+    let targets: Vec<(String, i32)> = connects
+        .iter()
+        .map(|c| (c.address.clone(), c.port))
+        .collect();
     let req = ProbeRequest::new(names, view.wildcard_checks.clone(), QUERY_TIMEOUT_SECS)
+        .and_then(|r| r.with_connects(&targets))
         .map_err(|e| e.to_string())?;
     let sh = script(&req);
     let mut cmd = Vec::new();
@@ -49,8 +57,60 @@ fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
     Ok(cmd)
 }
 
-/// Turn one exec's output into a view.
-fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, String> {
+/// The connections `--connect` asked for, when it did: only those whose
+/// address the script can carry (an IP literal).
+fn connect_plans(connect: Option<&[ConnectPlan]>) -> Option<Vec<ConnectPlan>> {
+    connect.map(|plans| {
+        plans
+            .iter()
+            .filter(|p| check_address(&p.address).is_ok())
+            .cloned()
+            .collect()
+    })
+}
+
+/// Which view of one probe pod also opens the connections: the one of the
+/// pod's own resolver (no search list imposed), else the first.
+fn connect_view(views: &[&ViewPlan]) -> usize {
+    views
+        .iter()
+        .position(|v| v.search_override.is_none())
+        .unwrap_or(0)
+}
+
+/// The planned connections joined with what the script recorded.
+pub fn connections(from: &str, plans: &[ConnectPlan], seen: &[Connect]) -> Vec<Connection> {
+    let same_ip =
+        |a: &str, b: &str| match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+    plans
+        .iter()
+        .filter_map(|p| {
+            let c = seen
+                .iter()
+                .find(|c| same_ip(&c.address, &p.address) && i32::from(c.port) == p.port)?;
+            Some(Connection {
+                from: from.to_owned(),
+                address: p.address.clone(),
+                port: c.port,
+                service_port: p.service_port,
+                target: p.target,
+                pod: p.pod.clone(),
+                result: c.result,
+                detail: c.detail.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Turn one exec's output into a view, and the connections it opened.
+fn view_of(
+    plan: &ViewPlan,
+    out: &job::ExecOutput,
+    via: Via,
+) -> Result<(View, Vec<Connect>), String> {
     let parsed = parse(&out.stdout).map_err(|e| {
         let err = out.stderr.lines().next().unwrap_or_default();
         let status = out.status.as_deref().unwrap_or_default();
@@ -87,7 +147,7 @@ fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, Str
         };
         view.wildcard_hits.push((hit.to_owned(), addrs));
     }
-    Ok(view)
+    Ok((view, parsed.connections))
 }
 
 fn problem(namespace: &str, e: &ProbeError) -> ProbeProblem {
@@ -120,10 +180,13 @@ pub async fn pods(
     client: &Client,
     probe: &PodProbe,
     views: &[ViewPlan],
+    connect: Option<&[ConnectPlan]>,
     cleanup: &Cleanup,
     progress: Progress,
 ) -> Observations {
     let until = Instant::now() + probe.timeout;
+    let plans = connect_plans(connect);
+    let plans = &plans;
     let mut namespaces: Vec<&str> = Vec::new();
     for v in views {
         if !namespaces.contains(&v.run_in.as_str()) {
@@ -144,13 +207,20 @@ pub async fn pods(
         let result = async {
             let running = job::start(client, &input, cleanup, until, progress).await?;
             let mut got = Vec::new();
-            for v in &mine {
-                let cmd = command_for(v).map_err(ProbeError::Failed)?;
+            let mut conns = None;
+            let carrier = connect_view(&mine);
+            for (i, v) in mine.iter().enumerate() {
+                let wanted = plans.as_deref().filter(|_| i == carrier);
+                let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
                 let out =
                     job::exec(client, ns, &running.pod, Some(job::CONTAINER), cmd, until).await?;
-                got.push(view_of(v, &out, Via::ProbePod).map_err(ProbeError::Failed)?);
+                let (view, seen) = view_of(v, &out, Via::ProbePod).map_err(ProbeError::Failed)?;
+                if let Some(p) = wanted {
+                    conns = Some(connections(ns, p, &seen));
+                }
+                got.push(view);
             }
-            Ok::<_, ProbeError>((running.pod, got))
+            Ok::<_, ProbeError>((running.pod, got, conns))
         }
         .await;
         let name = input.job_name();
@@ -164,8 +234,11 @@ pub async fn pods(
     let mut clients = Vec::new();
     for (ns, _job, result) in results {
         let pod = match result {
-            Ok((pod, views)) => {
+            Ok((pod, views, conns)) => {
                 obs.views.extend(views);
+                if let Some(c) = conns {
+                    obs.connections.get_or_insert_with(Vec::new).extend(c);
+                }
                 Some(pod)
             }
             Err(e) => {
@@ -225,10 +298,18 @@ pub async fn from_pod(
     client: &Client,
     from: &FromPod<'_>,
     views: &[ViewPlan],
+    connect: Option<&[ConnectPlan]>,
     timeout: Duration,
     say: fn(&str),
 ) -> Observations {
     let until = Instant::now() + timeout;
+    let plans = connect_plans(connect);
+    let execs = Execs {
+        views,
+        connect: plans.as_deref(),
+        from: format!("{}/{}", from.namespace, from.pod),
+        until,
+    };
     let (namespace, pod) = (from.namespace, from.pod);
     let mut via = Via::Exec;
     // As kubectl: the default-container annotation, else the first one.
@@ -236,16 +317,7 @@ pub async fn from_pod(
         Some(c) => Some(c.to_owned()),
         None => job::default_container(client, namespace, pod).await,
     };
-    let mut obs = exec_views(
-        client,
-        namespace,
-        pod,
-        container.as_deref(),
-        views,
-        until,
-        via,
-    )
-    .await;
+    let mut obs = exec_views(client, namespace, pod, container.as_deref(), &execs, via).await;
     if obs
         .problems
         .first()
@@ -267,7 +339,7 @@ pub async fn from_pod(
         )
         .await
         {
-            Ok(name) => exec_views(client, namespace, pod, Some(&name), views, until, via).await,
+            Ok(name) => exec_views(client, namespace, pod, Some(&name), &execs, via).await,
             Err(e) => Observations {
                 required: true,
                 problems: vec![problem(namespace, &e)],
@@ -288,13 +360,21 @@ pub async fn from_pod(
     obs
 }
 
+/// What to run in a `--from` pod: the views, the connections (opened by
+/// the first view), the `from` they are reported with, and the deadline.
+struct Execs<'a> {
+    views: &'a [ViewPlan],
+    connect: Option<&'a [ConnectPlan]>,
+    from: String,
+    until: Instant,
+}
+
 async fn exec_views(
     client: &Client,
     namespace: &str,
     pod: &str,
     container: Option<&str>,
-    views: &[ViewPlan],
-    until: Instant,
+    execs: &Execs<'_>,
     via: Via,
 ) -> Observations {
     let mut obs = Observations {
@@ -302,10 +382,13 @@ async fn exec_views(
         ..Observations::default()
     };
     let mut result = Ok(());
-    for v in views {
+    let refs: Vec<&ViewPlan> = execs.views.iter().collect();
+    let carrier = connect_view(&refs);
+    for (i, v) in execs.views.iter().enumerate() {
+        let wanted = execs.connect.filter(|_| i == carrier);
         let r = async {
-            let cmd = command_for(v).map_err(ProbeError::Failed)?;
-            let out = job::exec(client, namespace, pod, container, cmd, until).await?;
+            let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
+            let out = job::exec(client, namespace, pod, container, cmd, execs.until).await?;
             if out.stdout.trim().is_empty() {
                 let why = job::exec_error(
                     &out.status
@@ -328,7 +411,12 @@ async fn exec_views(
         }
         .await;
         match r {
-            Ok(view) => obs.views.push(view),
+            Ok((view, seen)) => {
+                if let Some(p) = wanted {
+                    obs.connections = Some(connections(&execs.from, p, &seen));
+                }
+                obs.views.push(view);
+            }
             Err(e) => {
                 result = Err(e);
                 break;
