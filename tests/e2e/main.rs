@@ -13,6 +13,7 @@
 
 mod access;
 mod cluster;
+mod connect;
 mod diagnose;
 mod dns;
 #[path = "../common/fix.rs"]
@@ -29,8 +30,9 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 6] = [
+    let modules: [(&str, &[cluster::Test]); 7] = [
         ("access", access::TESTS),
+        ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("fixes", fixes::TESTS),
