@@ -111,6 +111,8 @@ async fn probe(
     let progress: crate::probe::job::Progress = std::io::stderr()
         .is_terminal()
         .then_some(progress_line as fn(&str));
+    let connects = p.connect.then(|| analysis::plan_connects(state, target));
+    let connects = connects.as_deref();
     match &p.mode {
         ProbeMode::None => analysis::Observations::default(),
         ProbeMode::Pod => {
@@ -132,7 +134,7 @@ async fn probe(
                 explicit: p.explicit,
                 now_unix: now_unix(),
             };
-            crate::probe::run::pods(client, &pp, &views, cleanup, progress).await
+            crate::probe::run::pods(client, &pp, &views, connects, cleanup, progress).await
         }
         ProbeMode::From { container, .. } => {
             let Some(pod) = &options.from_pod else {
@@ -175,7 +177,7 @@ async fn probe(
                 image: &p.image,
                 run_id: &run_id,
             };
-            crate::probe::run::from_pod(client, &from, &views, p.timeout, say_safe).await
+            crate::probe::run::from_pod(client, &from, &views, connects, p.timeout, say_safe).await
         }
         ProbeMode::Local => {
             let Some(dns_pod) = predicted.dns.pods.iter().find(|b| b.ready) else {

@@ -112,7 +112,11 @@ impl Cli {
     /// Parse the process arguments, accepting kubectl's `-v=N` and `-v N`
     /// beside the counted `-v`/`-vv`/`-vvv` (see [`kubectl_args`]).
     pub fn parse_kubectl() -> Cli {
-        Cli::parse_from(kubectl_args(std::env::args_os()))
+        let cli = Cli::parse_from(kubectl_args(std::env::args_os()));
+        if let Err(e) = cli.validate() {
+            e.exit();
+        }
+        cli
     }
 
     /// [`Cli::parse_kubectl`] on given arguments (the first is the program name).
@@ -121,7 +125,18 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString>,
     {
-        Cli::try_parse_from(kubectl_args(args))
+        let cli = Cli::try_parse_from(kubectl_args(args))?;
+        cli.validate()?;
+        Ok(cli)
+    }
+
+    /// The checks between flags that clap's attributes cannot express, as
+    /// clap's own usage errors (exit 2).
+    pub fn validate(&self) -> Result<(), clap::Error> {
+        use clap::CommandFactory;
+        self.probe
+            .validate()
+            .map_err(|why| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why))
     }
 
     /// The log level: the higher of the counted `-v` and kubectl's `-v=N`.
@@ -282,6 +297,30 @@ pub struct ProbeArgs {
     /// Leave the probe Job in place for debugging, and print how to remove it
     #[arg(long)]
     pub keep_probe: bool,
+
+    /// After resolving, open TCP connections from the probe to the
+    /// ClusterIP and to each ready endpoint on its target port (pod probe
+    /// and --from only)
+    #[arg(long, conflicts_with_all = ["snapshot", "no_probe"])]
+    pub connect: bool,
+}
+
+impl ProbeArgs {
+    /// What clap cannot say: `--connect` needs a probe that runs a script
+    /// in a pod, so `--probe local` and `--probe none` refuse it.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.probe {
+            Some(mode @ (ProbeArg::Local | ProbeArg::None)) if self.connect => Err(format!(
+                "--connect needs a probe that runs in a pod (--probe pod or --from), not --probe {}",
+                if mode == ProbeArg::Local {
+                    "local"
+                } else {
+                    "none"
+                }
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

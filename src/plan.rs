@@ -31,6 +31,8 @@ pub struct Probe {
     pub image: String,
     pub pull_secret: Option<String>,
     pub keep: bool,
+    /// `--connect`: also open TCP connections (pod and `--from` modes).
+    pub connect: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,9 +167,13 @@ fn probe_of(cli: &Cli, source: &Source) -> Probe {
             (Some(ProbeArg::None), _) => (ProbeMode::None, true),
             // A snapshot never probes.
             (None, Source::Snapshot { .. }) => (ProbeMode::None, false),
-            (None, Source::Live(_)) => (ProbeMode::Pod, false),
+            // Asking for connections asks for the probe that opens them.
+            (None, Source::Live(_)) => (ProbeMode::Pod, p.connect),
         }
     };
+    // Only a probe that runs a script in a pod opens connections (the CLI
+    // refuses --connect with the others).
+    let connect = p.connect && matches!(mode, ProbeMode::Pod | ProbeMode::From { .. });
     Probe {
         mode,
         explicit,
@@ -175,6 +181,7 @@ fn probe_of(cli: &Cli, source: &Source) -> Probe {
         image: p.image.clone(),
         pull_secret: p.image_pull_secret.clone(),
         keep: p.keep_probe,
+        connect,
     }
 }
 
@@ -285,6 +292,48 @@ mod tests {
         let p = plan(&["s", "--from", "client/pod/user-v1"], Env::default());
         let from = p.options_for(&p.what.target("ctx")).from_pod.unwrap();
         assert_eq!(from.to_string(), "client/user-v1");
+    }
+
+    #[test]
+    fn connect_asks_for_a_pod_probe_and_refuses_the_others() {
+        let p = plan(&["s", "--connect"], Env::default()).probe;
+        assert_eq!(
+            (p.mode, p.explicit, p.connect),
+            (ProbeMode::Pod, true, true)
+        );
+        let p = plan(
+            &["s", "--from", "client/client", "--connect"],
+            Env::default(),
+        )
+        .probe;
+        assert!(p.connect);
+        assert!(!plan(&["s"], Env::default()).probe.connect);
+        let kubectl = |args: &[&str]| {
+            Cli::try_parse_kubectl(
+                std::iter::once("kubectl-svcdiscover").chain(args.iter().copied()),
+            )
+        };
+        assert!(kubectl(&["s", "--probe", "pod", "--connect"]).is_ok());
+        for args in [
+            &["s", "--probe", "local", "--connect"][..],
+            &["s", "--probe", "none", "--connect"][..],
+            &["s", "--no-probe", "--connect"][..],
+            &["s", "--snapshot", "x.json", "--connect"][..],
+        ] {
+            let e = kubectl(args).expect_err("refused");
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+        let e = kubectl(&["s", "--probe", "local", "--connect"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--connect needs a probe that runs in a pod (--probe pod or --from), not --probe local"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! gives a real pod) and `zone.rs` (what CoreDNS answers) are no checks:
 //! they are the models the name-form check (`forms.rs`) and the probe share.
 
+mod connect;
 mod corefile;
 mod dns;
 mod endpoints;
@@ -33,6 +34,7 @@ mod text;
 mod verdict;
 mod zone;
 
+pub use connect::{ConnectPlan, MAX_ENDPOINTS_PER_PORT, plan_connects};
 pub use corefile::Corefile;
 pub use facts::Facts;
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
@@ -130,7 +132,7 @@ pub(crate) type Check = fn(&Ctx<'_>, &Facts, &mut Out);
 /// The families of per-Service checks, in the order they run. Their
 /// `not_checked` entries come in that order, after the cluster DNS's and
 /// before the failed reads' (see [`Facts`]).
-const CHECKS: [Check; 8] = [
+const CHECKS: [Check; 9] = [
     service::check,
     external_name::check,
     statefulset::check,
@@ -140,6 +142,7 @@ const CHECKS: [Check; 8] = [
     forms::check,
     // After the name forms: it compares them with the probe's answers.
     observe::check,
+    connect::check,
 ];
 
 /// The subject of the checks: one Service and what belongs to it.
@@ -359,6 +362,7 @@ pub fn diagnose_observed(
         name_forms: out.name_forms,
         not_checked: out.not_checked,
         probe: observations.summary.clone(),
+        connections: observations.connections.clone(),
     }
 }
 
@@ -711,6 +715,7 @@ mod tests {
     #[test]
     fn each_finding_is_emitted_in_the_file_its_heading_names() {
         let sources = [
+            ("connect.rs", include_str!("connect.rs")),
             ("dns.rs", include_str!("dns.rs")),
             ("endpoints.rs", include_str!("endpoints.rs")),
             ("external_name.rs", include_str!("external_name.rs")),

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, Facts, Out, ResolverConf};
 use crate::model::{
-    Answer, Code, NameForm, ObjectRef, Observed, ObservedRcode, ObservedStatus, ProbeSummary,
-    Severity,
+    Answer, Code, Connection, NameForm, ObjectRef, Observed, ObservedRcode, ObservedStatus,
+    ProbeSummary, Severity,
 };
 
 /// What the probe brought back, for the analysis.
@@ -27,6 +27,9 @@ pub struct Observations {
     pub problems: Vec<ProbeProblem>,
     /// Probe Jobs left in place (`--keep-probe`), `NS/NAME`.
     pub kept: Vec<String>,
+    /// The TCP connections opened (`--connect`); `None` when none was asked
+    /// for or no probe ran.
+    pub connections: Option<Vec<Connection>>,
 }
 
 impl Observations {
@@ -1090,6 +1093,7 @@ mod tests {
             views,
             problems,
             kept: Vec::new(),
+            connections: None,
         };
         let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
         let v = valid(&report);

@@ -163,3 +163,79 @@ pub enum Cleanup {
     /// Nothing was created (exec, local), or nothing could be.
     None,
 }
+
+/// What a `--connect` connection was made to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionTarget {
+    /// The Service's ClusterIP, on the Service port.
+    Service,
+    /// One ready endpoint, on its target port.
+    Endpoint,
+}
+
+impl ConnectionTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionTarget::Service => "service",
+            ConnectionTarget::Endpoint => "endpoint",
+        }
+    }
+}
+
+/// How a TCP connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionResult {
+    /// The handshake completed.
+    Connected,
+    /// The peer answered with a reset: nothing listens on that port.
+    Refused,
+    /// No answer within the per-connection timeout.
+    Timeout,
+    /// Anything else (no route to host, network unreachable, no tool to
+    /// connect with): `detail` has the tool's words.
+    Error,
+}
+
+impl ConnectionResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionResult::Connected => "connected",
+            ConnectionResult::Refused => "refused",
+            ConnectionResult::Timeout => "timeout",
+            ConnectionResult::Error => "error",
+        }
+    }
+
+    /// The word the probe script records.
+    pub fn parse(word: &str) -> Option<ConnectionResult> {
+        Some(match word {
+            "connected" => ConnectionResult::Connected,
+            "refused" => ConnectionResult::Refused,
+            "timeout" => ConnectionResult::Timeout,
+            "error" => ConnectionResult::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// One TCP connection the probe opened (`--connect`): an entry of the
+/// report's `connections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// Where it was opened from: the client namespace of a probe pod, or
+    /// `NS/POD` for `--from`.
+    pub from: String,
+    pub address: String,
+    pub port: u16,
+    /// The Service port this connection stands for (its `port`).
+    pub service_port: i32,
+    pub target: ConnectionTarget,
+    /// The endpoint's pod (its `targetRef`), when known; `None` for the
+    /// ClusterIP.
+    pub pod: Option<String>,
+    pub result: ConnectionResult,
+    /// The tool's words: its first line of output, or how it connected.
+    pub detail: String,
+}

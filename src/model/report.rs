@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::observed::{Observed, ProbeSummary};
+use super::observed::{Connection, Observed, ProbeSummary};
 use super::state::{ServiceType, TargetPort};
 
 pub const API_VERSION: &str = "svcdiscover/v1alpha1";
@@ -31,6 +31,9 @@ pub struct Report {
     pub not_checked: Vec<NotChecked>,
     /// Observations from inside the cluster; `None` until a probe ran.
     pub probe: Option<ProbeSummary>,
+    /// The TCP connections `--connect` opened from inside the cluster;
+    /// `None` when none was asked for or the probe could not run.
+    pub connections: Option<Vec<Connection>>,
 }
 
 impl Report {
@@ -240,6 +243,8 @@ codes! {
     ProbeRejected => "probe-rejected",
     ProbeTimeout => "probe-timeout",
     ProbeNotRun => "probe-not-run",
+    ServiceProxyNotRouting => "service-proxy-not-routing",
+    EndpointRefused => "endpoint-refused",
 }
 
 impl std::fmt::Display for Code {

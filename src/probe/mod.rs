@@ -33,8 +33,10 @@ pub mod script;
 
 pub use local::{LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local};
 pub use observe::observe;
-pub use parse::{ParseError, ProbeOutput, Rcode, ResolverSeen, parse, parse_partial};
-pub use script::{ProbeRequest, RequestError, TypedName, check_name, script, wildcard_checks};
+pub use parse::{Connect, ParseError, ProbeOutput, Rcode, ResolverSeen, parse, parse_partial};
+pub use script::{
+    ProbeRequest, RequestError, TypedName, check_address, check_name, script, wildcard_checks,
+};
 
 /// Shows a line in an error message: control characters escaped, at most
 /// 120 characters.

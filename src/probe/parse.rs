@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::script::{FORMAT_VERSION, HEADER};
 use super::show;
+use crate::model::ConnectionResult;
 
 /// glibc reads at most this many `nameserver` lines (`MAXNS`).
 const MAX_NAMESERVERS: usize = 3;
@@ -106,6 +107,18 @@ pub struct ProbeOutput {
     pub queries: BTreeMap<String, (Tool, Run)>,
     /// The names asked as wildcard detectors, in order.
     pub wildcard_checks: Vec<String>,
+    /// The TCP connections opened (`--connect`), in order.
+    pub connections: Vec<Connect>,
+}
+
+/// One `connect` record: a TCP connection the script opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connect {
+    pub address: String,
+    pub port: u16,
+    pub result: ConnectionResult,
+    /// The tool's first line, or which tool connected.
+    pub detail: String,
 }
 
 impl ProbeOutput {
@@ -270,6 +283,15 @@ fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
                 add_to_run(run, kind, rest).map_err(bad)?;
             }
             ["wildcard", name] => out.wildcard_checks.push((*name).to_owned()),
+            ["connect", address, port, result, detail] => {
+                out.connections.push(Connect {
+                    address: (*address).to_owned(),
+                    port: port.parse().map_err(|_| bad("port is not a number"))?,
+                    result: ConnectionResult::parse(result)
+                        .ok_or_else(|| bad("unknown connection result"))?,
+                    detail: (*detail).to_owned(),
+                });
+            }
             _ => return Err(bad("not a probe record")),
         }
     }

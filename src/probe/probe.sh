@@ -15,6 +15,8 @@ raw() {
 have() {
     command -v "$1" >/dev/null 2>&1
 }
+NL='
+'
 # What an application sees for a typed name.
 app() {
     if [ -n "$GETENT" ]; then
@@ -51,8 +53,62 @@ cand() {
 wild() {
     rec wildcard "$1"
 }
+# One TCP connection to IP PORT (--connect): connected, refused, timeout or
+# error, and the tool's first line. bash's /dev/tcp under timeout; else nc,
+# with -z where it has it (OpenBSD, BusyBox built with it), else as BusyBox's
+# small nc, which connects, reads EOF from /dev/null and quits. timeout(1)
+# exits 124 (GNU) or 143 (BusyBox) when it stops the tool.
+conn() {
+    if [ -z "$CONNWITH" ]; then
+        if have bash && have timeout; then
+            CONNWITH=bash
+        elif have nc; then
+            if nc -h 2>&1 | grep -q -e -z; then CONNWITH=ncz; else CONNWITH=nc; fi
+        else
+            CONNWITH=none
+        fi
+    fi
+    TO=
+    have timeout && TO="timeout $TW"
+    case $CONNWITH in
+    bash)
+        how='bash /dev/tcp'
+        o=`timeout "$T" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bash "$1" "$2" 2>&1`
+        c=$?
+        ;;
+    ncz)
+        how='nc -z'
+        o=`$TO nc -n -v -z -w "$T" "$1" "$2" </dev/null 2>&1`
+        c=$?
+        ;;
+    nc)
+        how=nc
+        o=`$TO nc -w "$T" "$1" "$2" </dev/null 2>&1`
+        c=$?
+        ;;
+    *)
+        rec connect "$1" "$2" error 'no tool to connect with: neither bash with timeout nor nc'
+        return
+        ;;
+    esac
+    d=${o%%"$NL"*}
+    [ -n "$d" ] || d=$how
+    if [ "$c" = 0 ]; then
+        r=connected
+    elif [ "$c" = 124 ] || [ "$c" = 143 ]; then
+        r=timeout
+        d="no answer within $T s ($how)"
+    else
+        case $o in
+        *[Rr]efused*) r=refused ;;
+        *[Tt]imed\ out*) r=timeout ;;
+        *) r=error ;;
+        esac
+    fi
+    rec connect "$1" "$2" "$r" "$d"
+}
 rec "$PROBE_HEADER" "$PROBE_VERSION"
-GETENT= DIG= BBNS=
+GETENT= DIG= BBNS= CONNWITH=
 for t in getent dig nslookup busybox getconf; do
     p=`command -v "$t" 2>/dev/null` && rec tool "$t" "$p"
 done

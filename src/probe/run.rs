@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use kube::Client;
 
 use super::job::{self, Cleanup, JobSpecInput, ProbeError, Progress};
-use super::{ProbeRequest, TypedName, observe, parse, script};
-use crate::analysis::{Observations, ProbeProblem, ProblemKind, View, ViewPlan};
-use crate::model::{Cleanup as CleanupState, ProbeClient, ProbeMode, ProbeSummary, Via};
+use super::{Connect, ProbeRequest, TypedName, check_address, observe, parse, script};
+use crate::analysis::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::model::{
+    Cleanup as CleanupState, Connection, ProbeClient, ProbeMode, ProbeSummary, Via,
+};
 
 /// Per-query timeout handed to dig/nslookup, in seconds.
 const QUERY_TIMEOUT_SECS: u32 = 2;
@@ -26,8 +28,9 @@ pub struct PodProbe {
     pub now_unix: i64,
 }
 
-/// The script for one view, and the command that runs it.
-fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
+/// The script for one view, and the command that runs it; `connects`: the
+/// TCP connections it also opens (`--connect`).
+fn command_for(view: &ViewPlan, connects: &[ConnectPlan]) -> Result<Vec<String>, String> {
     let names = view
         .names
         .iter()
@@ -36,7 +39,12 @@ fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
             candidates: candidates.clone(),
         })
         .collect();
+    let targets: Vec<(String, i32)> = connects
+        .iter()
+        .map(|c| (c.address.clone(), c.port))
+        .collect();
     let req = ProbeRequest::new(names, view.wildcard_checks.clone(), QUERY_TIMEOUT_SECS)
+        .and_then(|r| r.with_connects(&targets))
         .map_err(|e| e.to_string())?;
     let sh = script(&req);
     let mut cmd = Vec::new();
@@ -49,10 +57,62 @@ fn command_for(view: &ViewPlan) -> Result<Vec<String>, String> {
     Ok(cmd)
 }
 
+/// The connections `--connect` asked for, when it did: only those whose
+/// address the script can carry (an IP literal).
+fn connect_plans(connect: Option<&[ConnectPlan]>) -> Option<Vec<ConnectPlan>> {
+    connect.map(|plans| {
+        plans
+            .iter()
+            .filter(|p| check_address(&p.address).is_ok())
+            .cloned()
+            .collect()
+    })
+}
+
+/// Which view of one probe pod also opens the connections: the one of the
+/// pod's own resolver (no search list imposed), else the first.
+fn connect_view(views: &[&ViewPlan]) -> usize {
+    views
+        .iter()
+        .position(|v| v.search_override.is_none())
+        .unwrap_or(0)
+}
+
+/// The planned connections joined with what the script recorded.
+pub fn connections(from: &str, plans: &[ConnectPlan], seen: &[Connect]) -> Vec<Connection> {
+    let same_ip =
+        |a: &str, b: &str| match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+    plans
+        .iter()
+        .filter_map(|p| {
+            let c = seen
+                .iter()
+                .find(|c| same_ip(&c.address, &p.address) && i32::from(c.port) == p.port)?;
+            Some(Connection {
+                from: from.to_owned(),
+                address: p.address.clone(),
+                port: c.port,
+                service_port: p.service_port,
+                target: p.target,
+                pod: p.pod.clone(),
+                result: c.result,
+                detail: c.detail.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Turn one exec's output into a view. An exec cut short by the probe
 /// timeout gives the names it finished (each with a note), or the timeout
 /// when it finished none.
-fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, ProbeError> {
+fn view_of(
+    plan: &ViewPlan,
+    out: &job::ExecOutput,
+    via: Via,
+) -> Result<(View, Vec<Connect>), ProbeError> {
     let parsed = if out.cut_short {
         super::parse_partial(&out.stdout)
     } else {
@@ -114,7 +174,7 @@ fn view_of(plan: &ViewPlan, out: &job::ExecOutput, via: Via) -> Result<View, Pro
         };
         view.wildcard_hits.push((hit.to_owned(), addrs));
     }
-    Ok(view)
+    Ok((view, parsed.connections))
 }
 
 fn problem(namespace: &str, e: &ProbeError) -> ProbeProblem {
@@ -147,10 +207,13 @@ pub async fn pods(
     client: &Client,
     probe: &PodProbe,
     views: &[ViewPlan],
+    connect: Option<&[ConnectPlan]>,
     cleanup: &Cleanup,
     progress: Progress,
 ) -> Observations {
     let until = Instant::now() + probe.timeout;
+    let plans = connect_plans(connect);
+    let plans = &plans;
     let mut namespaces: Vec<&str> = Vec::new();
     for v in views {
         if !namespaces.contains(&v.run_in.as_str()) {
@@ -172,26 +235,36 @@ pub async fn pods(
         let result = async {
             let running = job::start(client, &input, cleanup, until, progress).await?;
             started = Some(running.pod.clone());
-            // The views' execs run side by side in the one pod.
+            // The views' execs run side by side in the one pod; one of them
+            // also opens the connections (`--connect`).
             let pod = running.pod.as_str();
-            let execs = mine.iter().map(|v| async move {
-                let cmd = command_for(v).map_err(ProbeError::Failed)?;
+            let carrier = connect_view(&mine);
+            let execs = mine.iter().enumerate().map(|(i, v)| async move {
+                let wanted = plans.as_deref().filter(|_| i == carrier);
+                let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
                 let out = job::exec(client, ns, pod, Some(job::CONTAINER), cmd, until).await?;
-                view_of(v, &out, Via::ProbePod)
+                let (view, seen) = view_of(v, &out, Via::ProbePod)?;
+                Ok::<_, ProbeError>((view, wanted.map(|p| connections(ns, p, &seen))))
             });
-            let got: Vec<Result<View, ProbeError>> = futures::future::join_all(execs).await;
+            let got = futures::future::join_all(execs).await;
             // Keep what was observed; a view that failed is the problem.
             let mut views = Vec::new();
+            let mut conns = None;
             let mut first_error = None;
             for g in got {
                 match g {
-                    Ok(v) => views.push(v),
+                    Ok((v, c)) => {
+                        views.push(v);
+                        if c.is_some() {
+                            conns = c;
+                        }
+                    }
                     Err(e) => {
                         first_error.get_or_insert(e);
                     }
                 }
             }
-            Ok::<_, ProbeError>((views, first_error))
+            Ok::<_, ProbeError>((views, conns, first_error))
         }
         .await;
         let result = (started, result);
@@ -206,8 +279,11 @@ pub async fn pods(
     let mut clients = Vec::new();
     for (ns, _job, (pod, result)) in results {
         match result {
-            Ok((views, error)) => {
+            Ok((views, conns, error)) => {
                 obs.views.extend(views);
+                if let Some(c) = conns {
+                    obs.connections.get_or_insert_with(Vec::new).extend(c);
+                }
                 if let Some(e) = error {
                     obs.problems.push(problem(&ns, &e));
                 }
@@ -266,10 +342,18 @@ pub async fn from_pod(
     client: &Client,
     from: &FromPod<'_>,
     views: &[ViewPlan],
+    connect: Option<&[ConnectPlan]>,
     timeout: Duration,
     say: fn(&str),
 ) -> Observations {
     let until = Instant::now() + timeout;
+    let plans = connect_plans(connect);
+    let execs = Execs {
+        views,
+        connect: plans.as_deref(),
+        from: format!("{}/{}", from.namespace, from.pod),
+        until,
+    };
     let (namespace, pod) = (from.namespace, from.pod);
     let mut via = Via::Exec;
     // As kubectl: the default-container annotation, else the first one.
@@ -277,16 +361,7 @@ pub async fn from_pod(
         Some(c) => Some(c.to_owned()),
         None => job::default_container(client, namespace, pod).await,
     };
-    let mut obs = exec_views(
-        client,
-        namespace,
-        pod,
-        container.as_deref(),
-        views,
-        until,
-        via,
-    )
-    .await;
+    let mut obs = exec_views(client, namespace, pod, container.as_deref(), &execs, via).await;
     if obs
         .problems
         .first()
@@ -312,7 +387,7 @@ pub async fn from_pod(
                 say(&format!(
                     "note: added ephemeral container {name} to pod {namespace}/{pod}"
                 ));
-                exec_views(client, namespace, pod, Some(&name), views, until, via).await
+                exec_views(client, namespace, pod, Some(&name), &execs, via).await
             }
             Err(e) => Observations {
                 required: true,
@@ -334,13 +409,21 @@ pub async fn from_pod(
     obs
 }
 
+/// What to run in a `--from` pod: the views, the connections (opened by
+/// the first view), the `from` they are reported with, and the deadline.
+struct Execs<'a> {
+    views: &'a [ViewPlan],
+    connect: Option<&'a [ConnectPlan]>,
+    from: String,
+    until: Instant,
+}
+
 async fn exec_views(
     client: &Client,
     namespace: &str,
     pod: &str,
     container: Option<&str>,
-    views: &[ViewPlan],
-    until: Instant,
+    execs: &Execs<'_>,
     via: Via,
 ) -> Observations {
     let mut obs = Observations {
@@ -348,10 +431,13 @@ async fn exec_views(
         ..Observations::default()
     };
     let mut result = Ok(());
-    for v in views {
+    let refs: Vec<&ViewPlan> = execs.views.iter().collect();
+    let carrier = connect_view(&refs);
+    for (i, v) in execs.views.iter().enumerate() {
+        let wanted = execs.connect.filter(|_| i == carrier);
         let r = async {
-            let cmd = command_for(v).map_err(ProbeError::Failed)?;
-            let out = job::exec(client, namespace, pod, container, cmd, until).await?;
+            let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
+            let out = job::exec(client, namespace, pod, container, cmd, execs.until).await?;
             if out.stdout.trim().is_empty() {
                 let why = job::exec_error(
                     &out.status
@@ -374,7 +460,12 @@ async fn exec_views(
         }
         .await;
         match r {
-            Ok(view) => obs.views.push(view),
+            Ok((view, seen)) => {
+                if let Some(p) = wanted {
+                    obs.connections = Some(connections(&execs.from, p, &seen));
+                }
+                obs.views.push(view);
+            }
             Err(e) => {
                 result = Err(e);
                 break;

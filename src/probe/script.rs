@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use super::show;
 use crate::analysis::ResolverConf;
@@ -46,6 +47,8 @@ pub struct ProbeRequest {
     names: Vec<TypedName>,
     wildcard_checks: Vec<String>,
     timeout_secs: u32,
+    /// TCP connections to open after the lookups (`--connect`), each once.
+    connects: Vec<(IpAddr, u16)>,
 }
 
 impl ProbeRequest {
@@ -62,6 +65,7 @@ impl ProbeRequest {
             names,
             wildcard_checks,
             timeout_secs,
+            connects: Vec::new(),
         };
         check(&req)?;
         Ok(req)
@@ -78,6 +82,38 @@ impl ProbeRequest {
     pub fn timeout_secs(&self) -> u32 {
         self.timeout_secs
     }
+
+    /// The same request, also opening a TCP connection to each `(address,
+    /// port)` after the lookups, each pair once, in order; each waits at
+    /// most the request's timeout. Addresses must be IPv4 or IPv6
+    /// literals, ports 1-65535: nothing else reaches the script.
+    pub fn with_connects(
+        mut self,
+        targets: &[(String, i32)],
+    ) -> Result<ProbeRequest, RequestError> {
+        for (address, port) in targets {
+            let ip = check_address(address)?;
+            let port = u16::try_from(*port)
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or(RequestError::BadPort(*port))?;
+            if !self.connects.contains(&(ip, port)) {
+                self.connects.push((ip, port));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn connects(&self) -> &[(IpAddr, u16)] {
+        &self.connects
+    }
+}
+
+/// An IP address literal, as the probe script may carry it.
+pub fn check_address(address: &str) -> Result<IpAddr, RequestError> {
+    address
+        .parse::<IpAddr>()
+        .map_err(|_| RequestError::BadAddress(show(address)))
 }
 
 /// `<label>.<domain>.` for each search domain of `conf`; `label` should be
@@ -98,6 +134,10 @@ pub enum RequestError {
     BadTimeout(u32),
     #[error("candidate `{candidate}` of `{typed}` is not absolute (no trailing dot)")]
     NotAbsolute { typed: String, candidate: String },
+    #[error("refusing address `{0}` for the probe script: not an IP address")]
+    BadAddress(String),
+    #[error("refusing port {0} for the probe script: not in 1-65535")]
+    BadPort(i32),
 }
 
 /// Check one DNS name: LDH labels of 1-63 characters, at most 253
@@ -193,7 +233,7 @@ fn q(name: &str) -> String {
 pub fn script(req: &ProbeRequest) -> String {
     let mut s = String::with_capacity(BODY.len() + 256);
     s.push_str("#!/bin/sh\n");
-    let _ = writeln!(s, "T={}", req.timeout_secs);
+    let _ = writeln!(s, "T={} TW={}", req.timeout_secs, req.timeout_secs + 1);
     let _ = writeln!(s, "PROBE_HEADER='{HEADER}' PROBE_VERSION={FORMAT_VERSION}");
     s.push_str(BODY);
     // Each absolute name is asked once, even when two typed names share it.
@@ -214,6 +254,11 @@ pub fn script(req: &ProbeRequest) -> String {
         if asked.insert(w.as_str()) {
             let _ = writeln!(s, "ask {}", q(w));
         }
+    }
+    // Addresses are printed from parsed IpAddr values: digits, dots,
+    // colons and hex letters only.
+    for (ip, port) in &req.connects {
+        let _ = writeln!(s, "conn {} {port}", q(&ip.to_string()));
     }
     s.push_str("rec end\n");
     s

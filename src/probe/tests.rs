@@ -51,6 +51,22 @@ fn small_request() -> ProbeRequest {
     .unwrap()
 }
 
+/// The connections the `connect-*.out` captures opened: the pay-v1 pod
+/// that listens on :80, the same pod on :81 (nothing listens), the other
+/// pay-v1 pod (its address is on no interface) and service-pay-v1's
+/// ClusterIP (no kube-proxy), as they were at capture time.
+fn connect_request() -> ProbeRequest {
+    ProbeRequest::new(vec![], vec![], 2)
+        .unwrap()
+        .with_connects(&[
+            ("10.244.0.2".into(), 80),
+            ("10.244.0.2".into(), 81),
+            ("10.244.0.1".into(), 80),
+            ("10.96.181.35".into(), 80),
+        ])
+        .unwrap()
+}
+
 /// The scripts used for the captures are kept beside them; set
 /// `SVCDISCOVER_UPDATE_FIXTURES=1` to rewrite them after a change.
 #[test]
@@ -58,6 +74,7 @@ fn capture_scripts_are_current() {
     for (file, req) in [
         ("capture.sh", capture_request()),
         ("capture-small.sh", small_request()),
+        ("capture-connect.sh", connect_request()),
     ] {
         let path = fixture_dir().join(file);
         let sh = script(&req);
@@ -593,12 +610,18 @@ fn mutations_never_panic() {
         "can't find x: ",
         "ndots:",
         "ndots:99999999999999999999",
+        "connect",
+        "connected",
+        "refused",
+        "65536",
     ];
     let sources: Vec<String> = [
         "dash-client.out",
         "busybox-only.out",
         "dash-timeout.out",
         "dash-refused.out",
+        "connect-bash.out",
+        "connect-openbsd-nc.out",
     ]
     .iter()
     .map(|f| fixture(f))
@@ -682,4 +705,170 @@ fn no_tools_at_all() {
     assert_eq!(o.status, ObservedStatus::Error);
     assert!(o.candidates.is_empty());
     assert!(o.notes.iter().any(|n| n.contains("no tool")));
+}
+
+// ---- --connect ----
+
+#[test]
+fn connect_targets_are_checked_before_the_script() {
+    let req = || ProbeRequest::new(vec![], vec![], 2).unwrap();
+    for bad in [
+        "10.0.0.1; reboot",
+        "10.0.0.1'",
+        "$(reboot)",
+        "`id`",
+        "10.0.0.256",
+        "10.0.0.1 ",
+        "localhost",
+        "",
+        "fd00::1%eth0",
+    ] {
+        assert!(
+            matches!(
+                req().with_connects(&[(bad.into(), 80)]),
+                Err(RequestError::BadAddress(_))
+            ),
+            "{bad:?} should be refused"
+        );
+    }
+    for port in [0, -1, 65536, i32::MAX] {
+        assert_eq!(
+            req().with_connects(&[("10.0.0.1".into(), port)]),
+            Err(RequestError::BadPort(port))
+        );
+    }
+    let r = req()
+        .with_connects(&[
+            ("10.0.0.1".into(), 80),
+            ("fd00::1".into(), 8080),
+            ("10.0.0.1".into(), 80),
+        ])
+        .unwrap();
+    assert_eq!(r.connects().len(), 2, "each pair once");
+    let sh = script(&r);
+    assert!(sh.contains("conn '10.0.0.1' 80\n"), "{sh}");
+    assert!(sh.contains("conn 'fd00::1' 8080\n"));
+    assert!(!sh.contains("$("));
+    // Connections come after the lookups, before the end.
+    let tail: Vec<&str> = sh.lines().rev().take(3).collect();
+    assert_eq!(
+        tail,
+        ["rec end", "conn 'fd00::1' 8080", "conn '10.0.0.1' 80"]
+    );
+}
+
+/// The four captures (README): bash's /dev/tcp, BusyBox's small nc (no
+/// -z), OpenBSD nc -z, and bash in a network namespace without a route.
+#[test]
+fn connect_captures_parse_to_their_results() {
+    use crate::model::ConnectionResult::{Connected, Error, Refused, Timeout};
+    let expect = |file: &str, results: [crate::model::ConnectionResult; 4], details: [&str; 4]| {
+        let out = parse(&fixture(file)).unwrap();
+        let got: Vec<(String, u16, crate::model::ConnectionResult, String)> = out
+            .connections
+            .iter()
+            .map(|c| (c.address.clone(), c.port, c.result, c.detail.clone()))
+            .collect();
+        let want: Vec<(String, u16, crate::model::ConnectionResult, String)> = [
+            ("10.244.0.2", 80),
+            ("10.244.0.2", 81),
+            ("10.244.0.1", 80),
+            ("10.96.181.35", 80),
+        ]
+        .iter()
+        .zip(results)
+        .zip(details)
+        .map(|(((a, p), r), d)| ((*a).to_owned(), *p, r, d.to_owned()))
+        .collect();
+        assert_eq!(got, want, "{file}");
+    };
+    expect(
+        "connect-bash.out",
+        [Connected, Refused, Timeout, Timeout],
+        [
+            "bash /dev/tcp",
+            "bash: connect: Connection refused",
+            "no answer within 2 s (bash /dev/tcp)",
+            "no answer within 2 s (bash /dev/tcp)",
+        ],
+    );
+    expect(
+        "connect-busybox-nc.out",
+        [Connected, Refused, Timeout, Timeout],
+        [
+            "nc",
+            "nc: can't connect to remote host (10.244.0.2): Connection refused",
+            "nc: timed out",
+            "nc: timed out",
+        ],
+    );
+    expect(
+        "connect-openbsd-nc.out",
+        [Connected, Refused, Timeout, Timeout],
+        [
+            "Connection to 10.244.0.2 80 port [tcp/*] succeeded!",
+            "nc: connect to 10.244.0.2 port 81 (tcp) failed: Connection refused",
+            "nc: connect to 10.244.0.1 port 80 (tcp) timed out: Operation now in progress",
+            "nc: connect to 10.96.181.35 port 80 (tcp) timed out: Operation now in progress",
+        ],
+    );
+    expect(
+        "connect-unreachable.out",
+        [Error, Error, Error, Error],
+        ["bash: connect: Network is unreachable"; 4],
+    );
+}
+
+#[test]
+fn connect_records_are_checked() {
+    let base = fixture("connect-bash.out");
+    let line = "connect\t10.244.0.2\t80\tconnected\tbash /dev/tcp";
+    for (bad, why) in [
+        (
+            "connect\t10.244.0.2\t80\tmaybe\tx",
+            "unknown connection result",
+        ),
+        (
+            "connect\t10.244.0.2\teighty\tconnected\tx",
+            "port is not a number",
+        ),
+        (
+            "connect\t10.244.0.2\t65536\tconnected\tx",
+            "port is not a number",
+        ),
+        ("connect\t10.244.0.2\t80\tconnected", "not a probe record"),
+    ] {
+        let e = parse(&base.replace(line, bad)).unwrap_err();
+        assert!(e.to_string().contains(why), "{bad:?}: {e}");
+    }
+    // A detail may hold anything, tabs included.
+    let out = parse(&base.replace(line, "connect\t10.244.0.2\t80\terror\ta\tb")).unwrap();
+    assert_eq!(out.connections[0].detail, "a\tb");
+}
+
+/// Without bash, timeout or nc, each connection is an `error` saying so,
+/// and the run still ends.
+#[test]
+fn connect_without_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = ProbeRequest::new(vec![], vec![], 1)
+        .unwrap()
+        .with_connects(&[("192.0.2.1".into(), 80)])
+        .unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script(&req))
+        .env_clear()
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    let parsed = parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(parsed.connections.len(), 1);
+    let c = &parsed.connections[0];
+    assert_eq!(c.result, crate::model::ConnectionResult::Error);
+    assert!(
+        c.detail.starts_with("no tool to connect with"),
+        "{}",
+        c.detail
+    );
 }

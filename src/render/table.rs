@@ -10,7 +10,8 @@ use owo_colors::OwoColorize;
 
 use super::RenderOpts;
 use crate::model::{
-    Answer, NameForm, ObservedStatus, ProbeMode, Report, Severity, TargetPort, Verdict, Via,
+    Answer, ConnectionResult, ConnectionTarget, NameForm, ObservedStatus, ProbeMode, Report,
+    Severity, TargetPort, Verdict, Via,
 };
 
 /// Neutralise control characters (escape sequences, newlines) in text that
@@ -158,6 +159,7 @@ pub fn render(r: &Report, opts: &RenderOpts) -> String {
     }
     dns(&mut c, r);
     name_forms(&mut c, r);
+    connections(&mut c, r);
     findings(&mut c, r);
     not_checked(&mut c, r);
     c.out
@@ -712,6 +714,97 @@ fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
     }
 }
 
+/// `--connect`: one row per connection; the client in the title when there
+/// is one, else in a column. `-o wide` adds the Service port and the tool's
+/// words.
+fn connections(c: &mut Ctx<'_>, r: &Report) {
+    let Some(conns) = &r.connections else {
+        return;
+    };
+    let mut froms: Vec<&str> = Vec::new();
+    for x in conns {
+        if !froms.contains(&x.from.as_str()) {
+            froms.push(&x.from);
+        }
+    }
+    let count = |res: ConnectionResult| conns.iter().filter(|x| x.result == res).count();
+    let mut counts = vec![format!("{} connected", count(ConnectionResult::Connected))];
+    for (res, word) in [
+        (ConnectionResult::Refused, "refused"),
+        (ConnectionResult::Timeout, "timed out"),
+        (ConnectionResult::Error, "failed"),
+    ] {
+        let n = count(res);
+        if n > 0 {
+            counts.push(format!("{n} {word}"));
+        }
+    }
+    let from = match froms.as_slice() {
+        [] => String::new(),
+        [one] if one.contains('/') => format!(" from pod {}", safe(one)),
+        [one] => format!(" from namespace {}", safe(one)),
+        _ => String::new(),
+    };
+    if conns.is_empty() {
+        c.title(
+            "Connections",
+            "  none to open (no ClusterIP, no ready endpoint)",
+        );
+        return;
+    }
+    c.title(
+        "Connections",
+        &format!("  TCP{from}: {}", counts.join(", ")),
+    );
+    let several = froms.len() > 1;
+    let mut header = Vec::new();
+    if several {
+        header.push("FROM");
+    }
+    header.extend(["TARGET", "ADDRESS", "POD", "RESULT"]);
+    if c.opts.wide {
+        header.extend(["SVC PORT", "DETAIL"]);
+    }
+    let mut t = c.table(&header);
+    for x in conns {
+        let (mark, color) = match x.result {
+            ConnectionResult::Connected => ("✓", Color::Green),
+            _ => ("✗", Color::Red),
+        };
+        let target = match x.target {
+            ConnectionTarget::Service => "ClusterIP",
+            ConnectionTarget::Endpoint => "endpoint",
+        };
+        let address = if x.address.contains(':') {
+            format!("[{}]:{}", x.address, x.port)
+        } else {
+            format!("{}:{}", x.address, x.port)
+        };
+        let mut row = Vec::new();
+        if several {
+            row.push(c.cell(&x.from, None));
+        }
+        row.extend([
+            c.cell(target, None),
+            c.cell(address, None),
+            c.cell(dash(x.pod.as_deref()), None),
+            c.cell(format!("{mark} {}", x.result.as_str()), Some(color)),
+        ]);
+        if c.opts.wide {
+            row.push(c.cell(x.service_port.to_string(), None));
+            row.push(c.cell(&x.detail, None));
+        }
+        t.add_row(row);
+    }
+    // The pod may wrap, and in wide output the detail.
+    let pod_col = usize::from(several) + 2;
+    let mut wrap = vec![pod_col];
+    if c.opts.wide {
+        wrap.push(pod_col + 3);
+    }
+    c.push(&mut t, &wrap);
+}
+
 fn findings(c: &mut Ctx<'_>, r: &Report) {
     let errors = r
         .findings
@@ -768,6 +861,119 @@ fn not_checked(c: &mut Ctx<'_>, r: &Report) {
 #[cfg(test)]
 mod tests {
     use super::safe;
+    use crate::model::{Connection, ConnectionResult, ConnectionTarget};
+
+    /// service-pay-v1 of the bundled example, with three connections.
+    fn with_connections(froms: &[&str]) -> crate::model::Report {
+        let state = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        let target = crate::analysis::Target {
+            namespace: "default".into(),
+            name: "service-pay-v1".into(),
+        };
+        let mut r = crate::analysis::diagnose(&state, &target, &Default::default());
+        let conn = |from: &str, target, address: &str, pod: Option<&str>, result| Connection {
+            from: from.into(),
+            address: address.into(),
+            port: 80,
+            service_port: 80,
+            target,
+            pod: pod.map(str::to_owned),
+            result,
+            detail: "no answer within 2 s (bash /dev/tcp)".into(),
+        };
+        let mut conns = Vec::new();
+        for from in froms {
+            conns.extend([
+                conn(
+                    from,
+                    ConnectionTarget::Service,
+                    "10.96.103.72",
+                    None,
+                    ConnectionResult::Timeout,
+                ),
+                conn(
+                    from,
+                    ConnectionTarget::Endpoint,
+                    "10.244.0.2",
+                    Some("pay-v1-78447cf896-llf9x"),
+                    ConnectionResult::Connected,
+                ),
+                conn(
+                    from,
+                    ConnectionTarget::Endpoint,
+                    "fd00::1",
+                    Some("pay-v1-78447cf896-w9mjq"),
+                    ConnectionResult::Refused,
+                ),
+            ]);
+        }
+        r.connections = Some(conns);
+        r
+    }
+
+    fn render(r: &crate::model::Report, wide: bool) -> String {
+        super::render(
+            r,
+            &crate::render::RenderOpts {
+                color: false,
+                wide,
+                no_headers: false,
+                width: Some(80),
+            },
+        )
+    }
+
+    fn section(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("Connections"))
+            .take_while(|l| !l.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn connections_fit_80_columns() {
+        let r = with_connections(&["default"]);
+        let text = render(&r, false);
+        let s = section(&text);
+        assert_eq!(
+            s,
+            [
+                "Connections  TCP from namespace default: 1 connected, 1 refused, 1 timed out",
+                "TARGET     ADDRESS          POD                      RESULT",
+                "ClusterIP  10.96.103.72:80  -                        ✗ timeout",
+                "endpoint   10.244.0.2:80    pay-v1-78447cf896-llf9x  ✓ connected",
+                "endpoint   [fd00::1]:80     pay-v1-78447cf896-w9mjq  ✗ refused",
+            ]
+        );
+        for wide in [false, true] {
+            for froms in [&["default"][..], &["default", "client"][..]] {
+                let text = render(&with_connections(froms), wide);
+                let s = section(&text);
+                assert!(!s.is_empty());
+                for l in &s {
+                    assert!(l.chars().count() <= 80, "wide {wide}: {l:?}");
+                }
+                if wide {
+                    assert!(
+                        s[1].contains("SVC PORT") && s[1].contains("DETAIL"),
+                        "{s:#?}"
+                    );
+                }
+                if froms.len() > 1 {
+                    assert!(s[1].starts_with("FROM"), "{s:#?}");
+                    assert!(s[0].ends_with(": 2 connected, 2 refused, 2 timed out"));
+                }
+            }
+        }
+        // Without --connect, no section.
+        let mut r = with_connections(&["default"]);
+        r.connections = None;
+        assert!(section(&render(&r, false)).is_empty());
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -13,6 +13,7 @@
 
 mod access;
 mod cluster;
+mod connect;
 mod diagnose;
 mod dns;
 #[path = "../common/fix.rs"]
@@ -30,8 +31,9 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 7] = [
+    let modules: [(&str, &[cluster::Test]); 8] = [
         ("access", access::TESTS),
+        ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("fixes", fixes::TESTS),

@@ -629,7 +629,57 @@ fn probe_reports() -> Vec<(String, Value, Vec<&'static str>, Value)> {
         ..Observations::default()
     };
     let r = diagnose_observed(&state, &facts, &target, &opts, &obs);
-    out.push(("probe mismatch".to_owned(), snapshot, vec![], to_json(&r)));
+    out.push((
+        "probe mismatch".to_owned(),
+        snapshot.clone(),
+        vec![],
+        to_json(&r),
+    ));
+    // --connect: one endpoint answers, the other refuses, the ClusterIP
+    // times out.
+    use svcdiscover::model::{Connection, ConnectionResult, ConnectionTarget};
+    let pods: Vec<String> = state
+        .pods
+        .iter()
+        .filter(|p| p.namespace == "default" && p.name.starts_with("pay-v1-"))
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(pods.len(), 2, "{pods:?}");
+    let conn = |address: &str, target, pod: Option<&String>, result| Connection {
+        from: "client".into(),
+        address: address.into(),
+        port: 80,
+        service_port: 80,
+        target,
+        pod: pod.cloned(),
+        result,
+        detail: String::new(),
+    };
+    let obs = Observations {
+        connections: Some(vec![
+            conn(
+                "10.96.0.20",
+                ConnectionTarget::Service,
+                None,
+                ConnectionResult::Timeout,
+            ),
+            conn(
+                "10.244.0.1",
+                ConnectionTarget::Endpoint,
+                Some(&pods[0]),
+                ConnectionResult::Connected,
+            ),
+            conn(
+                "10.244.0.2",
+                ConnectionTarget::Endpoint,
+                Some(&pods[1]),
+                ConnectionResult::Refused,
+            ),
+        ]),
+        ..Observations::default()
+    };
+    let r = diagnose_observed(&state, &facts, &target, &opts, &obs);
+    out.push(("connect".to_owned(), snapshot, vec![], to_json(&r)));
     out
 }
 
