@@ -507,16 +507,16 @@ fn observed(n: &NameForm) -> Option<String> {
     let resolved = o.status == ObservedStatus::Resolved;
     // The analysis decided (`observe::difference`); unknown predictions
     // are never "as predicted".
-    let agree = o.as_predicted == Some(true);
     let seen = if resolved {
         format!("✓ {}", addresses(&o.addresses))
     } else {
         format!("✗ {}", o.status.as_str())
     };
-    Some(if agree {
-        "= seen".to_owned()
-    } else {
-        format!("≠ seen {seen}")
+    Some(match o.as_predicted {
+        Some(true) => "= seen".to_owned(),
+        Some(false) => format!("≠ seen {seen}"),
+        // Nothing to compare with: what was seen, plainly.
+        None => format!("seen {seen}"),
     })
 }
 
@@ -681,6 +681,8 @@ fn ansi(c: Color) -> owo_colors::AnsiColors {
 
 /// `-o wide`: each row as a block, every candidate and its answer on a line.
 fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
+    // Each client's resolver is shown once, under its first observed row.
+    let mut resolver_shown: Vec<(Option<&str>, Option<&str>)> = Vec::new();
     for n in &r.name_forms {
         let (text, color) = outcome(n);
         let text = if c.opts.color {
@@ -697,19 +699,57 @@ fn name_form_blocks(c: &mut Ctx<'_>, r: &Report) {
         c.out.push_str(&head);
         c.out.push('\n');
         c.lines(&format!("    {}", safe(&n.why)), "    ");
+        // The probe asked the same candidates, in the same order (under
+        // another namespace's name for the hypothetical rows).
+        let seen_cands = n.observed.as_ref().map(|o| o.candidates.as_slice());
         for (i, cand) in n.candidates.iter().enumerate() {
             let mark = if n.answered_by.as_deref() == Some(cand.name.as_str()) {
                 "  (answers)"
             } else {
                 ""
             };
+            let seen = seen_cands
+                .and_then(|v| v.get(i))
+                .map(|o| format!("  seen {}", o.rcode.as_str()))
+                .unwrap_or_default();
             let line = format!(
-                "    {}. {}  {}{mark}",
+                "    {}. {}  {}{mark}{seen}",
                 i + 1,
                 safe(&cand.name),
                 safe(&cand.answer.short())
             );
             c.lines(&line, "         ");
+        }
+        if let Some(o) = &n.observed {
+            for (i, cand) in o.candidates.iter().enumerate().skip(n.candidates.len()) {
+                let line = format!(
+                    "    {}. {}  seen {} (asked too)",
+                    i + 1,
+                    safe(&cand.name),
+                    cand.rcode.as_str()
+                );
+                c.lines(&line, "         ");
+            }
+            let res = &o.resolver;
+            let client = (n.from_namespace.as_deref(), n.from_pod.as_deref());
+            if (!res.nameservers.is_empty() || !res.search.is_empty())
+                && !resolver_shown.contains(&client)
+            {
+                resolver_shown.push(client);
+                c.lines(
+                    &format!(
+                        "    seen via {}: nameserver {}; search {}; ndots {}",
+                        o.via.as_str(),
+                        safe(&res.nameservers.join(", ")),
+                        safe(&res.search.join(" ")),
+                        res.ndots
+                    ),
+                    "      ",
+                );
+            }
+            for note in &o.notes {
+                c.lines(&format!("    seen: {}", safe(note)), "      ");
+            }
         }
     }
 }
@@ -981,5 +1021,124 @@ mod tests {
         assert_eq!(safe("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(safe("two\nlines"), "two\\nlines");
         assert_eq!(safe("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+    }
+
+    /// service-pay-v1 of the bundled example from namespace client, seen by
+    /// a probe pod as predicted except `service-pay-v1.default`, which
+    /// timed out.
+    fn probed() -> crate::model::Report {
+        use crate::analysis::{Facts, Observations, Options, Target, View};
+        use crate::model::{
+            Cleanup, Observed, ObservedCandidate, ObservedRcode, ObservedStatus, ProbeClient,
+            ProbeMode, ProbeSummary, ResolverSeen, Via,
+        };
+        let state = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        let target = Target {
+            namespace: "default".into(),
+            name: "service-pay-v1".into(),
+        };
+        let opts = Options {
+            from_namespaces: vec!["client".into()],
+            ..Options::default()
+        };
+        let facts = Facts::compute(&state, &opts);
+        let predicted = crate::analysis::diagnose_with(&state, &facts, &target, &opts);
+        let conf = crate::analysis::ResolverConf::cluster_first("client", "cluster.local");
+        let mut view = View {
+            client: Some("client".into()),
+            ..View::default()
+        };
+        for row in &predicted.name_forms {
+            let cands = conf.candidates(&row.name);
+            let timeout = row.name == "service-pay-v1.default";
+            let answered = row.answered_by.clone();
+            let candidates = cands
+                .iter()
+                .map(|c| ObservedCandidate {
+                    name: c.clone(),
+                    rcode: if timeout {
+                        ObservedRcode::Timeout
+                    } else if Some(c) == answered.as_ref() {
+                        ObservedRcode::Noerror
+                    } else {
+                        ObservedRcode::Nxdomain
+                    },
+                })
+                .collect();
+            let resolved = row.expected_resolves == Some(true) && !timeout;
+            view.names.insert(
+                row.name.clone(),
+                Observed {
+                    status: if timeout {
+                        ObservedStatus::Timeout
+                    } else if resolved {
+                        ObservedStatus::Resolved
+                    } else {
+                        ObservedStatus::Nxdomain
+                    },
+                    addresses: if resolved {
+                        row.expected_addresses.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    answered_by: if resolved { answered } else { None },
+                    candidates,
+                    via: Via::ProbePod,
+                    resolver: ResolverSeen {
+                        nameservers: vec!["10.96.0.10".into()],
+                        search: conf.search.clone(),
+                        ndots: 5,
+                    },
+                    as_predicted: None,
+                    notes: Vec::new(),
+                },
+            );
+        }
+        let obs = Observations {
+            summary: Some(ProbeSummary {
+                mode: ProbeMode::Pod,
+                image: Some("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7".into()),
+                clients: vec![ProbeClient {
+                    namespace: "client".into(),
+                    pod: Some("svcdiscover-probe-0a1b2c3d-x7k2p".into()),
+                    via: Via::ProbePod,
+                }],
+                cleanup: Cleanup::Deleted,
+            }),
+            views: vec![view],
+            ..Observations::default()
+        };
+        crate::analysis::diagnose_observed(&state, &facts, &target, &opts, &obs)
+    }
+
+    /// The name forms of a probed run, as the table and `-o wide` show
+    /// them: agreement as `= seen`, the difference with what was seen, and
+    /// (wide) each candidate's answer beside the prediction.
+    #[test]
+    fn probed_name_forms_show_what_was_seen() {
+        let r = probed();
+        let table = render(&r, false);
+        let wide = render(&r, true);
+        for text in [&table, &wide] {
+            for l in text.lines() {
+                assert!(l.chars().count() <= 80, "{l:?}");
+            }
+        }
+        let forms = |t: &str| -> String {
+            t.lines()
+                .skip_while(|l| !l.starts_with("Name forms"))
+                .take_while(|l| !l.starts_with("Findings"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        insta::assert_snapshot!("probed_table_80", forms(&table));
+        insta::assert_snapshot!("probed_wide_80", forms(&wide));
+        assert!(table.contains("≠ seen ✗ timeout"), "{table}");
+        assert!(table.contains("= seen"), "{table}");
+        assert!(wide.contains("seen TIMEOUT"), "{wide}");
     }
 }
