@@ -857,7 +857,12 @@ mod tests {
             assert_eq!(f.severity, Severity::Warning);
             assert!(f.message.contains("registry.invalid/x:1"));
             assert!(f.fix.contains("--probe local"));
-            assert_ne!(r.verdict, Verdict::Unknown);
+            // About the tool's access, not the Service: still reachable.
+            assert_eq!(r.verdict, Verdict::Reachable, "{}", r.verdict_reason);
+            assert!(
+                r.verdict_reason
+                    .contains("not observed: the probe could not run")
+            );
 
             obs.required = true;
             let r = diagnose_observed(&st, &facts, &t, &opts, &obs);

@@ -39,7 +39,13 @@ fn decide_in_full(ctx: &Ctx<'_>, out: &Out) -> (Verdict, String) {
         };
         return (Verdict::Unknown, format!("{why}{also}"));
     }
-    let worst = out.findings.iter().min_by_key(|f| f.severity);
+    // The default probe that could not run says something about the tool's
+    // access, not about the Service: it does not make the Service degraded.
+    let worst = out
+        .findings
+        .iter()
+        .filter(|f| !(f.severity == Severity::Warning && is_probe_problem(f.code)))
+        .min_by_key(|f| f.severity);
     match worst {
         Some(f) if f.severity == Severity::Error => {
             // The first cause, and how many others there are (no-ready-endpoints
@@ -151,7 +157,24 @@ fn reachable_reason(ctx: &Ctx<'_>, out: &Out) -> String {
     } else {
         format!("; {} check(s) could not run", out.not_checked.len())
     };
-    format!("{ready} of {total} endpoint(s) ready{gaps}")
+    let unobserved = if out.findings.iter().any(|f| is_probe_problem(f.code)) {
+        "; not observed: the probe could not run"
+    } else {
+        ""
+    };
+    format!("{ready} of {total} endpoint(s) ready{gaps}{unobserved}")
+}
+
+/// The probe's own problems (it could not run), as opposed to what it saw.
+fn is_probe_problem(code: Code) -> bool {
+    matches!(
+        code,
+        Code::ProbeImagePullFailed
+            | Code::ProbeForbidden
+            | Code::ProbeRejected
+            | Code::ProbeTimeout
+            | Code::ProbeNotRun
+    )
 }
 
 /// A few words that say what a finding means for reaching the Service.

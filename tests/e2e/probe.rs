@@ -1111,6 +1111,16 @@ pub fn forbidden_probe_verbs_are_named(c: &Cluster) {
     // e2e-no-create may not create Jobs: nothing is made.
     let p = probe_run(c, &args, Some("e2e-no-create"));
     let r = p.expect_code(0);
+    // The tool's access, not the Service: still reachable, and said so.
+    assert_eq!(r["verdict"], "reachable", "{}", r["verdict_reason"]);
+    assert!(
+        r["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not observed: the probe could not run"),
+        "{}",
+        r["verdict_reason"]
+    );
     let f = with_code(r, "probe-forbidden");
     assert_eq!(f.len(), 1, "{:?}", codes(r));
     assert_eq!(f[0]["severity"], "warning");
