@@ -8,15 +8,30 @@ use crate::analysis;
 use crate::cli::{Cli, Format};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::model::{ClusterState, Report};
-use crate::plan::{Output, Plan, ProbeMode, Source};
+use crate::model::{ClusterState, LabelSelector, Report, Scan};
+use crate::plan::{Output, Plan, ProbeMode, Source, What};
 use crate::probe::job::Cleanup;
 use crate::render::{self, RenderOpts};
 use crate::source;
 
+/// What a run prints: one Service's report, or a scan.
+pub enum Document {
+    One(Box<Report>),
+    Scan(Scan),
+}
+
+impl Document {
+    fn verdict_reason(&self) -> &str {
+        match self {
+            Document::One(r) => &r.verdict_reason,
+            Document::Scan(s) => &s.verdict_reason,
+        }
+    }
+}
+
 /// Everything a run produced.
 pub struct Outcome {
-    pub report: Report,
+    pub doc: Document,
     pub status: ExitStatus,
     /// One line per required read that failed (printed on stderr).
     pub errors: Vec<String>,
@@ -28,6 +43,9 @@ pub struct Outcome {
 /// Probe Jobs are registered in `cleanup` while they exist, so that an
 /// interrupt can delete them.
 pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
+    if let What::Scan { selector, .. } = &plan.what {
+        return scan(plan, selector.as_deref()).await;
+    }
     let (state, target, client) = match &plan.source {
         Source::Snapshot { path, max_size } => {
             let (path, max) = (path.clone(), *max_size);
@@ -39,10 +57,16 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
         Source::Live(access) => {
             let (client, context_ns) = source::live::client(access).await?;
             let target = plan.what.target(&context_ns);
-            let state =
-                source::live::read(client.clone(), &target, access.request_timeout.0).await?;
+            let Some(t) = &target else {
+                return Err(Error::Usage("no Service named".to_owned()));
+            };
+            let state = source::live::read(client.clone(), t, access.request_timeout.0).await?;
             (state, target, Some(client))
         }
+    };
+    // One Service: `What::One` always has a target (a scan returned above).
+    let Some(target) = target else {
+        return Err(Error::Usage("no Service named".to_owned()));
     };
     source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
     let options = plan.options_for(&target);
@@ -250,7 +274,17 @@ fn run_id() -> String {
 }
 
 fn outcome(state: &ClusterState, report: Report) -> Outcome {
-    // One line per distinct cause: an unreachable server fails every read alike.
+    Outcome {
+        status: ExitStatus::of_verdict(report.verdict),
+        doc: Document::One(Box::new(report)),
+        errors: read_errors(state),
+        notes: Vec::new(),
+    }
+}
+
+/// The stderr lines for the required reads that failed: one per cause (an
+/// unreachable server fails every read alike).
+fn read_errors(state: &ClusterState) -> Vec<String> {
     let mut errors: Vec<String> = Vec::new();
     let mut by_reason: Vec<(&str, Vec<String>, bool)> = Vec::new();
     for f in state.failures.iter().filter(|f| f.required) {
@@ -267,28 +301,67 @@ fn outcome(state: &ClusterState, report: Report) -> Outcome {
         };
         errors.push(format!("cannot {}: {reason}{rbac}", whats.join(", ")));
     }
-    Outcome {
-        status: ExitStatus::of_verdict(report.verdict),
-        report,
-        errors,
-        notes: Vec::new(),
+    errors
+}
+
+/// `--all`/`-A`: read the scope once, diagnose every Service of it.
+async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
+    if plan.probe.explicit {
+        return Err(Error::Usage(
+            "--probe, --from and --connect do not combine with --all or -A yet: probe one Service at a time".to_owned(),
+        ));
     }
+    let parsed = match selector {
+        Some(s) => Some((
+            LabelSelector::parse(s).map_err(|e| Error::Usage(e.to_string()))?,
+            s,
+        )),
+        None => None,
+    };
+    let (state, namespace) = match &plan.source {
+        Source::Snapshot { path, max_size } => {
+            let (path, max) = (path.clone(), *max_size);
+            let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path, max))
+                .await
+                .map_err(Error::SnapshotTask)??;
+            (state, plan.what.scan_namespace("default"))
+        }
+        Source::Live(_) => {
+            return Err(Error::Usage(
+                "a live scan (--all, -A) is not available yet: scan a capture with --snapshot (`kubectl get namespaces,services,endpointslices,pods,events -A -o json`)".to_owned(),
+            ));
+        }
+    };
+    source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
+    let scan = analysis::scan(
+        &state,
+        &plan.options,
+        namespace.as_deref(),
+        parsed.as_ref().map(|(s, t)| (s, *t)),
+    );
+    Ok(Outcome {
+        status: ExitStatus::of_verdict(scan.verdict),
+        doc: Document::Scan(scan),
+        errors: read_errors(&state),
+        notes: Vec::new(),
+    })
 }
 
 /// Render the report for stdout as the plan's output says.
-pub fn render(report: &Report, out: &Output) -> Result<String> {
-    match out.format {
-        Format::Json => render::json(report),
-        Format::Yaml => render::yaml(report),
-        Format::Table | Format::Wide => Ok(render::table(
-            report,
-            &RenderOpts {
-                color: out.color,
-                wide: out.format == Format::Wide,
-                no_headers: out.no_headers,
-                width: out.width,
-            },
-        )),
+pub fn render(doc: &Document, out: &Output) -> Result<String> {
+    let opts = RenderOpts {
+        color: out.color,
+        wide: out.format == Format::Wide,
+        no_headers: out.no_headers,
+        width: out.width,
+    };
+    match (doc, out.format) {
+        (Document::One(r), Format::Json) => render::json(r),
+        (Document::One(r), Format::Yaml) => render::yaml(r),
+        (Document::One(r), Format::Table | Format::Wide) => Ok(render::table(r, &opts)),
+        (Document::Scan(s), Format::Json) => render::json(s),
+        (Document::Scan(s), Format::Yaml) => render::yaml(s),
+        (Document::Scan(s), Format::Table | Format::Wide) => Ok(render::scan_table(s, &opts)),
     }
 }
 
@@ -296,7 +369,7 @@ pub fn render(report: &Report, out: &Output) -> Result<String> {
 pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
     let plan = Plan::from_cli(cli);
     let outcome = diagnose(&plan, cleanup).await?;
-    let text = render(&outcome.report, &plan.output)?;
+    let text = render(&outcome.doc, &plan.output)?;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
@@ -317,7 +390,7 @@ pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
     if outcome.status == ExitStatus::Unknown && outcome.errors.is_empty() {
         say(&format!(
             "error: verdict unknown: {}",
-            render::safe(&outcome.report.verdict_reason)
+            render::safe(outcome.doc.verdict_reason())
         ));
     }
     Ok(outcome.status)

@@ -26,7 +26,9 @@ Examples:
   kubectl svcdiscover service-pay-v1 -n default
   kubectl svcdiscover svc/service-pay-v1 -n default -v=6
   kubectl svcdiscover service-pay-v1 --from-namespace client -o json
-  kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/";
+  kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/
+  kubectl svcdiscover --all -n default --snapshot cluster-dump/     # every Service of a namespace
+  kubectl svcdiscover -A -l tier=web --snapshot cluster-dump/       # every namespace, some labels";
 
 /// Can a pod reach this Service by name, by which name forms, from which
 /// namespaces, and if not, why and what to fix?
@@ -44,8 +46,27 @@ Examples:
 )]
 pub struct Cli {
     /// The Service to diagnose: NAME, svc/NAME, service/NAME or services/NAME
-    #[arg(value_name = "SERVICE", value_parser = parse_service_arg)]
-    pub service: String,
+    /// (omit it with --all or -A)
+    #[arg(
+        value_name = "SERVICE",
+        value_parser = parse_service_arg,
+        required_unless_present_any = ["all", "all_namespaces"],
+        conflicts_with_all = ["all", "all_namespaces", "selector"]
+    )]
+    pub service: Option<String>,
+
+    /// Scan every Service of the namespace (-n, else the context's)
+    #[arg(long, help_heading = "Scan")]
+    pub all: bool,
+
+    /// Scan every Service of every namespace
+    #[arg(short = 'A', long, help_heading = "Scan", conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+
+    /// Scan only the Services with these labels (kubectl syntax: k=v, k!=v,
+    /// k, !k, comma-separated; with --all or -A)
+    #[arg(short = 'l', long, value_name = "SELECTOR", help_heading = "Scan", value_parser = parse_selector)]
+    pub selector: Option<String>,
 
     /// Namespace of the Service [default: the context's namespace, else `default`]
     #[arg(short = 'n', long, value_name = "NAMESPACE", value_parser = parse_namespace)]
@@ -330,6 +351,13 @@ pub enum ProbeArg {
     None,
 }
 
+/// `-l`: checked here, so that a typo is a usage error (exit 2).
+fn parse_selector(s: &str) -> Result<String, String> {
+    crate::model::LabelSelector::parse(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 /// `--from`: `POD` or `NS/POD` (also `pod/POD`, `NS/pod/POD`).
 fn parse_from(s: &str) -> Result<(Option<String>, String), String> {
     let parts: Vec<&str> = s.split('/').collect();
@@ -560,7 +588,11 @@ mod tests {
     #[test]
     fn services_are_taken_as_kubectl_spells_them() {
         for arg in ["web", "svc/web", "service/web", "services/web", "SVC/web"] {
-            assert_eq!(parse(&[arg]).unwrap().service, "web", "{arg}");
+            assert_eq!(
+                parse(&[arg]).unwrap().service.as_deref(),
+                Some("web"),
+                "{arg}"
+            );
         }
         let err = parse(&["deploy/web"]).unwrap_err().to_string();
         assert!(
@@ -581,7 +613,7 @@ mod tests {
     fn verbosity_is_counted_or_numbered_like_kubectl() {
         let level = |args: &[&str]| {
             let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-            assert_eq!(cli.service, "web", "{args:?}");
+            assert_eq!(cli.service.as_deref(), Some("web"), "{args:?}");
             cli.verbosity()
         };
         assert_eq!(level(&["web"]), Verbosity::Off);

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     // whole `Cli`: it holds the token.
     tracing::info!(
         target: "svcdiscover",
-        service = %cli.service,
+        service = cli.service.as_deref().unwrap_or(if cli.all_namespaces { "(every Service, every namespace)" } else { "(every Service)" }),
         namespace = cli.namespace.as_deref().unwrap_or(if cli.snapshot.is_some() {
             "default"
         } else {

@@ -58,6 +58,20 @@ pub enum What {
         namespace: Option<String>,
         name: String,
     },
+    /// Every Service of a namespace or of the cluster (`--all`, `-A`),
+    /// narrowed by `-l`.
+    Scan {
+        namespace: ScanNamespaces,
+        selector: Option<String>,
+    },
+}
+
+/// Which namespaces a scan covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanNamespaces {
+    /// One; `None` for "the kubeconfig context's".
+    One(Option<String>),
+    All,
 }
 
 /// Where the cluster state comes from.
@@ -123,12 +137,29 @@ impl Plan {
             ColorWhen::Never => false,
             ColorWhen::Auto => env.stdout_tty && !env.no_color && !env.dumb,
         };
-        let probe = probe_of(cli, &source);
-        Plan {
-            what: What::One {
+        let mut probe = probe_of(cli, &source);
+        let what = match &cli.service {
+            Some(name) => What::One {
                 namespace,
-                name: cli.service.clone(),
+                name: name.clone(),
             },
+            None => {
+                // A scan probes only when asked.
+                if !probe.explicit {
+                    probe.mode = ProbeMode::None;
+                }
+                What::Scan {
+                    namespace: if cli.all_namespaces {
+                        ScanNamespaces::All
+                    } else {
+                        ScanNamespaces::One(namespace)
+                    },
+                    selector: cli.selector.clone(),
+                }
+            }
+        };
+        Plan {
+            what,
             source,
             options: Options {
                 from_namespaces: cli.from_namespace.clone(),
@@ -212,15 +243,27 @@ pub struct Env {
 }
 
 impl What {
-    /// The target once the namespace is known.
-    pub fn target(&self, context_namespace: &str) -> Target {
+    /// The target once the namespace is known; a scan has none (`None`).
+    pub fn target(&self, context_namespace: &str) -> Option<Target> {
         match self {
-            What::One { namespace, name } => Target {
+            What::One { namespace, name } => Some(Target {
                 namespace: namespace
                     .clone()
                     .unwrap_or_else(|| context_namespace.to_owned()),
                 name: name.clone(),
-            },
+            }),
+            What::Scan { .. } => None,
+        }
+    }
+
+    /// A scan's namespace once the context's is known; `None` for all.
+    pub fn scan_namespace(&self, context_namespace: &str) -> Option<String> {
+        match self {
+            What::Scan {
+                namespace: ScanNamespaces::One(ns),
+                ..
+            } => Some(ns.clone().unwrap_or_else(|| context_namespace.to_owned())),
+            _ => None,
         }
     }
 }
@@ -240,11 +283,11 @@ mod tests {
     #[test]
     fn offline_defaults_to_namespace_default_and_live_to_the_context() {
         let p = plan(&["svc-a", "--snapshot", "x.json"], Env::default());
-        assert_eq!(p.what.target("ignored").namespace, "default");
+        assert_eq!(p.what.target("ignored").unwrap().namespace, "default");
         let p = plan(&["svc-a"], Env::default());
-        assert_eq!(p.what.target("team-a").namespace, "team-a");
+        assert_eq!(p.what.target("team-a").unwrap().namespace, "team-a");
         let p = plan(&["svc-a", "-n", "pay"], Env::default());
-        assert_eq!(p.what.target("team-a").namespace, "pay");
+        assert_eq!(p.what.target("team-a").unwrap().namespace, "pay");
     }
 
     #[test]
@@ -283,14 +326,17 @@ mod tests {
             Env::default(),
         );
         assert!(p.probe.explicit);
-        let t = p.what.target("ctx");
+        let t = p.what.target("ctx").unwrap();
         let from = p.options_for(&t).from_pod.expect("a --from pod");
         assert_eq!(
             (from.namespace.as_str(), from.name.as_str()),
             ("pay", "user-v1")
         );
         let p = plan(&["s", "--from", "client/pod/user-v1"], Env::default());
-        let from = p.options_for(&p.what.target("ctx")).from_pod.unwrap();
+        let from = p
+            .options_for(&p.what.target("ctx").unwrap())
+            .from_pod
+            .unwrap();
         assert_eq!(from.to_string(), "client/user-v1");
     }
 

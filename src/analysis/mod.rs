@@ -28,6 +28,7 @@ mod pod_resolver;
 mod pods;
 mod ports;
 mod resolver;
+mod scan;
 mod service;
 mod statefulset;
 mod text;
@@ -40,6 +41,7 @@ pub use facts::Facts;
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
 pub use pod_resolver::PodResolver;
 pub use resolver::{Resolution, ResolverConf, replay};
+pub use scan::scan;
 pub use zone::{PodsMode, Zone};
 
 use crate::model::{

@@ -2,8 +2,10 @@
 
 pub mod observed;
 pub mod report;
+pub mod selector;
 pub mod state;
 
 pub use observed::*;
 pub use report::*;
+pub use selector::{LabelSelector, SelectorError};
 pub use state::*;

@@ -374,6 +374,71 @@ pub struct NotChecked {
     pub needs: String,
 }
 
+pub const SCAN_KIND: &str = "Scan";
+
+/// Every Service of a namespace or of the cluster (`--all`, `-A`): one
+/// document with a summary and each Service's full report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scan {
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    /// The worst verdict of the Services (`unknown` when no Service could
+    /// be scanned).
+    pub verdict: Verdict,
+    pub verdict_reason: String,
+    pub summary: ScanSummary,
+    /// One report per Service, worst verdict first. Cluster-wide findings
+    /// are in `summary.cluster_findings` only, not repeated here; each
+    /// verdict still counts them.
+    pub reports: Vec<Report>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    /// The namespace scanned; `None` for every namespace.
+    pub namespace: Option<String>,
+    /// The `-l` selector, as given.
+    pub selector: Option<String>,
+    pub services: usize,
+    pub by_verdict: VerdictCounts,
+    /// Findings about the cluster rather than one Service (the cluster DNS),
+    /// reported once.
+    pub cluster_findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct VerdictCounts {
+    pub reachable: usize,
+    pub degraded: usize,
+    pub unreachable: usize,
+    pub unknown: usize,
+}
+
+impl VerdictCounts {
+    pub fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Reachable => self.reachable += 1,
+            Verdict::Degraded => self.degraded += 1,
+            Verdict::Unreachable => self.unreachable += 1,
+            Verdict::Unknown => self.unknown += 1,
+        }
+    }
+}
+
+impl Verdict {
+    /// How bad, for ordering a scan worst first and choosing its exit
+    /// code: unreachable, then unknown, then degraded, then reachable.
+    pub fn badness(self) -> u8 {
+        match self {
+            Verdict::Unreachable => 3,
+            Verdict::Unknown => 2,
+            Verdict::Degraded => 1,
+            Verdict::Reachable => 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

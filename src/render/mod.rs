@@ -2,10 +2,12 @@
 //! a report into a string; every environment decision (colour, width) comes
 //! in through [`RenderOpts`].
 
+mod scan;
 mod table;
 
 use crate::error::{Error, Result};
-use crate::model::Report;
+use crate::model::{Report, Scan};
+use serde::Serialize;
 
 pub use table::safe;
 
@@ -24,8 +26,13 @@ pub fn table(report: &Report, opts: &RenderOpts) -> String {
     table::render(report, opts)
 }
 
+/// The scan's table: one row per Service, worst first.
+pub fn scan_table(scan: &Scan, opts: &RenderOpts) -> String {
+    scan::render(scan, opts)
+}
+
 /// The JSON contract (docs/report.schema.json), pretty-printed, with a final newline.
-pub fn json(report: &Report) -> Result<String> {
+pub fn json<T: Serialize>(report: &T) -> Result<String> {
     serde_json::to_string_pretty(report)
         .map(|s| s + "\n")
         .map_err(|e| Error::Encode {
@@ -35,7 +42,7 @@ pub fn json(report: &Report) -> Result<String> {
 }
 
 /// The same contract as YAML.
-pub fn yaml(report: &Report) -> Result<String> {
+pub fn yaml<T: Serialize>(report: &T) -> Result<String> {
     serde_saphyr::to_string(report).map_err(|e| Error::Encode {
         format: "YAML",
         message: e.to_string(),

@@ -194,7 +194,7 @@ fn verdict(c: &mut Ctx<'_>, r: &Report) {
 
 /// Wrap like [`wrap`], but never inside a `backticked command`, so that a
 /// command pastes as one line (a command wider than the terminal overflows).
-fn wrap_keeping_commands(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
+pub(super) fn wrap_keeping_commands(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
     const GLUE: char = '\u{e000}';
     let mut glued = String::with_capacity(text.len());
     let mut in_code = false;
@@ -226,7 +226,7 @@ fn wrap_keeping_commands(text: &str, width: Option<u16>, indent: &str) -> Vec<St
 
 /// Wrap `text` to `width` columns; continuation lines start with `indent`.
 /// Without a width (not a terminal) the text stays on one line.
-fn wrap(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
+pub(super) fn wrap(text: &str, width: Option<u16>, indent: &str) -> Vec<String> {
     match width {
         Some(w) if usize::from(w) > indent.len() + 10 => {
             let opts = textwrap::Options::new(usize::from(w))

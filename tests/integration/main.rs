@@ -17,5 +17,6 @@ mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
 mod run;
+mod scan;
 mod server;
 mod verdict;

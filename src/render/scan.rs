@@ -1,0 +1,203 @@
+//! The scan's table: one row per Service (worst first), the cluster-wide
+//! findings once, and a closing line counting Services by verdict. `-o
+//! wide` adds each Service's findings under its row.
+
+use std::fmt::Write as _;
+
+use owo_colors::OwoColorize;
+
+use super::RenderOpts;
+use super::table::{safe, wrap, wrap_keeping_commands};
+use crate::model::{Finding, Report, Scan, ServiceType, Severity, Verdict};
+
+fn verdict_word(v: Verdict, color: bool) -> String {
+    let w = v.as_str().to_owned();
+    if !color {
+        return w;
+    }
+    let c = match v {
+        Verdict::Reachable => owo_colors::AnsiColors::Green,
+        Verdict::Degraded => owo_colors::AnsiColors::Yellow,
+        Verdict::Unreachable => owo_colors::AnsiColors::Red,
+        Verdict::Unknown => owo_colors::AnsiColors::Magenta,
+    };
+    w.color(c).to_string()
+}
+
+fn type_word(r: &Report) -> &'static str {
+    match r.service.type_ {
+        Some(ServiceType::ClusterIP) if r.service.headless => "Headless",
+        Some(ServiceType::ClusterIP) => "ClusterIP",
+        Some(ServiceType::NodePort) => "NodePort",
+        Some(ServiceType::LoadBalancer) => "LoadBalancer",
+        Some(ServiceType::ExternalName) => "ExternalName",
+        None => "-",
+    }
+}
+
+fn endpoints_word(r: &Report) -> String {
+    match (&r.service.type_, &r.endpoints) {
+        (Some(ServiceType::ExternalName), _) => "-".to_owned(),
+        (_, Some(e)) => format!("{}/{}", e.ready, e.ready + e.not_ready),
+        (_, None) => "?".to_owned(),
+    }
+}
+
+/// The worst finding, for the row: its code and its message.
+fn worst(r: &Report) -> Option<&Finding> {
+    r.findings.iter().min_by_key(|f| f.severity)
+}
+
+pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
+    let mut out = String::new();
+    let scope = match (&scan.summary.namespace, &scan.summary.selector) {
+        (Some(ns), None) => format!("namespace {ns}"),
+        (Some(ns), Some(sel)) => format!("namespace {ns}, -l {sel}"),
+        (None, None) => "every namespace".to_owned(),
+        (None, Some(sel)) => format!("every namespace, -l {sel}"),
+    };
+    let head = format!(
+        "Scan of {}: {} — {}",
+        safe(&scope),
+        verdict_word(scan.verdict, opts.color).to_ascii_uppercase(),
+        safe(&scan.verdict_reason)
+    );
+    for l in wrap(&head, opts.width, "  ") {
+        let _ = writeln!(out, "{l}");
+    }
+    if !scan.reports.is_empty() {
+        out.push('\n');
+        rows(&mut out, scan, opts);
+    }
+    if !scan.summary.cluster_findings.is_empty() {
+        if !opts.no_headers {
+            let _ = writeln!(
+                out,
+                "\nCluster-wide findings (they count in every Service's verdict)"
+            );
+        }
+        for f in &scan.summary.cluster_findings {
+            finding(&mut out, f, opts, "");
+        }
+    }
+    let c = &scan.summary.by_verdict;
+    let _ = writeln!(
+        out,
+        "\n{} Service(s): {} reachable, {} degraded, {} unreachable, {} unknown",
+        scan.summary.services, c.reachable, c.degraded, c.unreachable, c.unknown
+    );
+    out
+}
+
+fn rows(out: &mut String, scan: &Scan, opts: &RenderOpts) {
+    let rows: Vec<[String; 6]> = scan
+        .reports
+        .iter()
+        .map(|r| {
+            // The worst finding's code, and the verdict's few words.
+            let why = match worst(r).filter(|f| f.severity != Severity::Info) {
+                Some(f) => format!("{}: {}", f.code.as_str(), r.verdict_reason),
+                None => r.verdict_reason.clone(),
+            };
+            [
+                safe(&r.service.namespace).into_owned(),
+                safe(&r.service.name).into_owned(),
+                type_word(r).to_owned(),
+                endpoints_word(r),
+                r.verdict.as_str().to_owned(),
+                safe(&why).into_owned(),
+            ]
+        })
+        .collect();
+    let headers = ["NAMESPACE", "NAME", "TYPE", "READY", "VERDICT", "WHY"];
+    let mut widths = headers.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()).take(5) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let fixed: usize = widths[..5].iter().map(|w| w + 2).sum();
+    // WHY takes what is left of the line; when that is under 40 columns it
+    // goes on the line below its row instead, wrapped, never cut.
+    let below = opts
+        .width
+        .is_some_and(|w| usize::from(w).saturating_sub(fixed) < 40);
+    let last = opts.width.map(|w| usize::from(w).saturating_sub(fixed));
+    let line = |cells: [&str; 6], verdict: Option<Verdict>| -> String {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate().take(5) {
+            let pad = widths[i] - cell.chars().count();
+            let shown = match (i, verdict) {
+                (4, Some(v)) => verdict_word(v, opts.color),
+                _ => (*cell).to_owned(),
+            };
+            let _ = write!(l, "{shown}{}  ", " ".repeat(pad));
+        }
+        let why = cells[5];
+        match last {
+            _ if below => {}
+            Some(n) if why.chars().count() > n => {
+                // Wrapped inside its column.
+                let pad = " ".repeat(fixed);
+                let lines = wrap(why, Some(u16::try_from(n).unwrap_or(u16::MAX)), "");
+                for (i, part) in lines.iter().enumerate() {
+                    if i > 0 {
+                        let _ = write!(l, "\n{pad}");
+                    }
+                    l.push_str(part.trim_end());
+                }
+            }
+            _ => l.push_str(why),
+        }
+        l.trim_end().to_owned()
+    };
+    if !opts.no_headers {
+        let mut h = headers;
+        if below {
+            h[5] = "";
+        }
+        let _ = writeln!(out, "{}", line(h, None));
+    }
+    for (r, cells) in scan.reports.iter().zip(&rows) {
+        let refs = [
+            cells[0].as_str(),
+            cells[1].as_str(),
+            cells[2].as_str(),
+            cells[3].as_str(),
+            cells[4].as_str(),
+            cells[5].as_str(),
+        ];
+        let _ = writeln!(out, "{}", line(refs, Some(r.verdict)));
+        if below {
+            for l in wrap(&format!("  {}", cells[5]), opts.width, "  ") {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+        if opts.wide {
+            for f in &r.findings {
+                finding(out, f, opts, "  ");
+            }
+        }
+    }
+}
+
+fn finding(out: &mut String, f: &Finding, opts: &RenderOpts, indent: &str) {
+    let sev = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    let _ = writeln!(out, "{indent}{sev}  {}", f.code.as_str());
+    let more = format!("{indent}    ");
+    for l in wrap(&format!("{more}{}", safe(&f.message)), opts.width, &more) {
+        let _ = writeln!(out, "{l}");
+    }
+    let fix_indent = format!("{indent}      ");
+    for l in wrap_keeping_commands(
+        &format!("{more}fix: {}", safe(&f.fix)),
+        opts.width,
+        &fix_indent,
+    ) {
+        let _ = writeln!(out, "{l}");
+    }
+}
