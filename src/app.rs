@@ -21,6 +21,13 @@ pub enum Document {
 }
 
 impl Document {
+    pub fn verdict(&self) -> crate::model::Verdict {
+        match self {
+            Document::One(r) => r.verdict,
+            Document::Scan(s) => s.verdict,
+        }
+    }
+
     fn verdict_reason(&self) -> &str {
         match self {
             Document::One(r) => &r.verdict_reason,
@@ -368,7 +375,8 @@ pub fn render(doc: &Document, out: &Output) -> Result<String> {
 /// Run the command: plan, diagnose, print, return the exit status.
 pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
     let plan = Plan::from_cli(cli);
-    let outcome = diagnose(&plan, cleanup).await?;
+    let mut outcome = diagnose(&plan, cleanup).await?;
+    outcome.status = ExitStatus::gated(outcome.doc.verdict(), plan.fail_on);
     let text = render(&outcome.doc, &plan.output)?;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout

@@ -16,6 +16,8 @@ Exit codes (they follow the report's verdict):
        not an API server, credentials rejected, forbidden; a snapshot that does
        not cover the Service or its endpoints); never a pass
   130  interrupted
+  --fail-on warning also fails degraded (1); --fail-on never passes unreachable (0);
+  neither hides 2 or 3
 
 Verbosity (logs on stderr), as kubectl spells it:
   -v / -vv / -vvv        info / debug / trace
@@ -109,6 +111,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Which findings make the exit code 1: error, warning (degraded fails
+    /// too) or never (2 and 3 are never hidden)
+    #[arg(long, value_enum, default_value_t = crate::exit::FailOn::Error, value_name = "SEVERITY")]
+    pub fail_on: crate::exit::FailOn,
 
     /// Log to stderr: -v info, -vv debug, -vvv trace (see also --v)
     #[arg(short, long, action = clap::ArgAction::Count)]

@@ -1,5 +1,18 @@
 //! Exit codes: what each means is part of the contract (docs/exit-codes.md).
 
+/// `--fail-on`: which severity turns the exit code to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// An error finding (verdict `unreachable`).
+    #[default]
+    Error,
+    /// A warning too (verdict `degraded`).
+    Warning,
+    /// Never: findings do not fail the run (usage errors and `unknown`
+    /// still do).
+    Never,
+}
+
 /// The process outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -28,6 +41,20 @@ impl ExitStatus {
             Verdict::Reachable | Verdict::Degraded => ExitStatus::Clean,
             Verdict::Unreachable => ExitStatus::Findings,
             Verdict::Unknown => ExitStatus::Unknown,
+        }
+    }
+
+    /// The status a verdict maps to under `--fail-on`: `error` (the
+    /// default) is [`ExitStatus::of_verdict`]; `warning` also fails a
+    /// degraded verdict; `never` passes an unreachable one. No setting
+    /// hides unknown (3).
+    pub fn gated(v: crate::model::Verdict, fail_on: FailOn) -> ExitStatus {
+        use crate::model::Verdict;
+        match (v, fail_on) {
+            (Verdict::Unknown, _) => ExitStatus::Unknown,
+            (Verdict::Degraded, FailOn::Warning) => ExitStatus::Findings,
+            (Verdict::Unreachable, FailOn::Never) => ExitStatus::Clean,
+            _ => ExitStatus::of_verdict(v),
         }
     }
 

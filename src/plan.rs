@@ -18,6 +18,8 @@ pub struct Plan {
     pub options: Options,
     pub probe: Probe,
     pub output: Output,
+    /// `--fail-on`.
+    pub fail_on: crate::exit::FailOn,
 }
 
 /// How the name forms are observed (live runs only).
@@ -174,6 +176,7 @@ impl Plan {
                 no_headers: out.no_headers,
                 width: env.width,
             },
+            fail_on: cli.fail_on,
         }
     }
 }

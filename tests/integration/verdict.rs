@@ -48,6 +48,52 @@ fn warnings_only_are_degraded_and_exit_0() {
     );
 }
 
+/// `--fail-on`: `warning` fails a degraded verdict, `never` passes an
+/// unreachable one, and nothing hides unknown (3) or a usage error (2).
+#[test]
+fn fail_on_moves_the_line_but_never_hides_unknown() {
+    let mut degraded = scenario();
+    let pod = find(&mut degraded, "Pod", "default", "pay-v1-");
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    for c in pod["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+            c["status"] = json!("False");
+        }
+    }
+    let code = |s: &serde_json::Value, args: &[&str]| run_on(s, args).code;
+    let s = scenario();
+    for (snapshot, svc, fail_on, want) in [
+        (&s, "service-pay-v1", "error", 0),
+        (&s, "service-pay-v1", "warning", 0),
+        (&s, "service-pay-v1", "never", 0),
+        (&degraded, "service-pay-v1", "error", 0),
+        (&degraded, "service-pay-v1", "warning", 1),
+        (&degraded, "service-pay-v1", "never", 0),
+        (&s, "service-v4", "error", 1),
+        (&s, "service-v4", "warning", 1),
+        (&s, "service-v4", "never", 0),
+    ] {
+        assert_eq!(
+            code(snapshot, &[svc, "--fail-on", fail_on]),
+            want,
+            "{svc} --fail-on {fail_on}"
+        );
+    }
+    // Unknown stays 3: a namespace the capture does not cover.
+    let per_ns = per_namespace_capture();
+    assert_eq!(
+        code(&per_ns, &["svc-x", "-n", "elsewhere", "--fail-on", "never"]),
+        3
+    );
+    // A scan: the worst verdict, gated the same way.
+    assert_eq!(code(&s, &["--all", "--fail-on", "never"]), 0);
+    assert_eq!(
+        code(&s, &["--all", "-n", "trouble", "--fail-on", "error"]),
+        1
+    );
+    assert_eq!(code(&s, &["service-v4", "--fail-on", "sometimes"]), 2);
+}
+
 /// The bundled example as a per-namespace capture: without Namespace
 /// objects it says nothing about namespaces it holds no objects of.
 fn per_namespace_capture() -> serde_json::Value {
