@@ -644,8 +644,16 @@ pub async fn read(
         optional("list", Kind::EndpointSlice, Some(KUBE_SYSTEM)),
         dns_slices,
         |st, items| {
-            st.endpoint_slices
-                .extend(items.into_iter().map(convert::endpoint_slice));
+            // The target's own slices when it is kube-dns: the same list.
+            for slice in items.into_iter().map(convert::endpoint_slice) {
+                if !st
+                    .endpoint_slices
+                    .iter()
+                    .any(|s| s.namespace == slice.namespace && s.name == slice.name)
+                {
+                    st.endpoint_slices.push(slice);
+                }
+            }
             st.coverage
                 .add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
         },
@@ -701,7 +709,16 @@ pub async fn read(
                 required("list", Kind::Pod, Some(ns)),
                 result,
                 |st, items| {
-                    st.pods.extend(items.into_iter().map(convert::pod));
+                    // kube-dns selects the CoreDNS pods, read already.
+                    for pod in items.into_iter().map(convert::pod) {
+                        if !st
+                            .pods
+                            .iter()
+                            .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+                        {
+                            st.pods.push(pod);
+                        }
+                    }
                     st.coverage.add_selection(Kind::Pod, ns, sel);
                     matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
                 },
