@@ -5,6 +5,7 @@
 use serde_json::Value;
 use svcdiscover::analysis::{self, Options, Target};
 use svcdiscover::cli::KubeArgs;
+use svcdiscover::model::Kind;
 use svcdiscover::source::{self, ScanScope};
 
 use crate::cluster::*;
@@ -292,6 +293,67 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
     );
 }
 
+pub fn a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded(c: &Cluster) {
+    // e2e-no-pods may read Services, EndpointSlices and Events in `default`
+    // only: no pods, nothing cluster-wide.
+    let rt = runtime();
+    let args = KubeArgs {
+        kubeconfig: Some(c.kubeconfig.clone().into()),
+        as_user: Some("e2e-no-pods".to_owned()),
+        ..KubeArgs::default()
+    };
+    let kc = rt.block_on(source::live::client(&args)).unwrap().0;
+    let read = rt
+        .block_on(source::read_scope(
+            kc.clone(),
+            &scope(Some("default")),
+            None,
+        ))
+        .unwrap();
+    let failed = |kind: Kind, ns: Option<&str>| {
+        read.state
+            .failures
+            .iter()
+            .find(|f| f.kind == kind && f.namespace.as_deref() == ns)
+            .map(|f| (f.forbidden, f.required))
+    };
+    assert!(read.targets.iter().any(|t| t.name == "service-pay-v1"));
+    assert!(read.state.coverage.covers(Kind::Service, "default"));
+    assert!(read.state.coverage.covers(Kind::EndpointSlice, "default"));
+    assert_eq!(failed(Kind::Pod, Some("default")), Some((true, true)));
+    assert_eq!(failed(Kind::Service, None), Some((true, false)));
+    assert_eq!(failed(Kind::Namespace, None), Some((true, false)));
+    assert!(!read.state.coverage.covers(Kind::Pod, "default"));
+    // The diagnosis names the missing permission, as for a single read.
+    let t = Target {
+        namespace: "default".to_owned(),
+        name: "service-pay-v1".to_owned(),
+    };
+    let r = report(&read.state, &t);
+    assert_eq!(r["verdict"], "unknown", "{}", r["verdict_reason"]);
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["needs"] == "RBAC: list pods in namespace default"),
+        "{}",
+        r["not_checked"]
+    );
+
+    // Every namespace: the Service list itself is forbidden.
+    let all = rt
+        .block_on(source::read_scope(kc, &scope(None), None))
+        .unwrap();
+    assert!(all.targets.is_empty());
+    assert!(
+        all.state
+            .failures
+            .iter()
+            .any(|f| f.kind == Kind::Service && f.namespace.is_none() && f.forbidden && f.required)
+    );
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
     (
@@ -305,5 +367,9 @@ pub const TESTS: &[Test] = &[
     (
         "a_scope_with_more_services_than_a_page_is_read_page_by_page",
         a_scope_with_more_services_than_a_page_is_read_page_by_page,
+    ),
+    (
+        "a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded",
+        a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded,
     ),
 ];
