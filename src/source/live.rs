@@ -205,24 +205,24 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Issues reads with a per-request timeout and records failures.
-struct Reader {
-    client: Client,
-    timeout: Option<Duration>,
+pub(super) struct Reader {
+    pub(super) client: Client,
+    pub(super) timeout: Option<Duration>,
 }
 
 /// Why one read failed.
-struct Failed {
-    reason: String,
-    forbidden: bool,
+pub(super) struct Failed {
+    pub(super) reason: String,
+    pub(super) forbidden: bool,
     /// A Kubernetes `Status` said 404: the object does not exist.
-    not_found: bool,
+    pub(super) not_found: bool,
     /// The answer was not what a Kubernetes API server sends (a web page, a
     /// proxy's error page): what came back, for the one error line.
-    not_api: Option<String>,
+    pub(super) not_api: Option<String>,
 }
 
 impl Failed {
-    fn because(reason: String) -> Failed {
+    pub(super) fn because(reason: String) -> Failed {
         Failed {
             reason,
             forbidden: false,
@@ -231,7 +231,7 @@ impl Failed {
         }
     }
 
-    fn not_api(detail: String) -> Failed {
+    pub(super) fn not_api(detail: String) -> Failed {
         Failed {
             reason: format!("this does not look like a Kubernetes API server: {detail}"),
             not_api: Some(detail),
@@ -273,7 +273,11 @@ struct TypeFields {
 }
 
 /// Parse a 200 response as `kind`; anything else means the server is not an API server.
-fn parse_as<T: DeserializeOwned>(text: &str, kind: &str, path: &str) -> Result<T, Failed> {
+pub(super) fn parse_as<T: DeserializeOwned>(
+    text: &str,
+    kind: &str,
+    path: &str,
+) -> Result<T, Failed> {
     let not_api = |why: String| {
         Failed::not_api(format!(
             "HTTP 200 for {path} is not a {kind}: {why}; {}",
@@ -295,7 +299,7 @@ fn parse_as<T: DeserializeOwned>(text: &str, kind: &str, path: &str) -> Result<T
 
 impl Reader {
     /// One request for `path`, bounded by the timeout; its body as text.
-    async fn run(
+    pub(super) async fn run(
         &self,
         path: &str,
         fut: impl Future<Output = kube::Result<String>>,
@@ -412,7 +416,7 @@ impl Reader {
         Ok(list.items)
     }
 
-    async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
+    pub(super) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
@@ -434,16 +438,16 @@ impl Reader {
 }
 
 /// What one read was, for the record of its failure.
-struct Read<'a> {
-    verb: &'static str,
-    kind: Kind,
-    namespace: Option<&'a str>,
-    required: bool,
+pub(super) struct Read<'a> {
+    pub(super) verb: &'static str,
+    pub(super) kind: Kind,
+    pub(super) namespace: Option<&'a str>,
+    pub(super) required: bool,
 }
 
 /// Record a read's outcome: on success `apply` stores what it read (and the
 /// coverage it gives); on failure the state notes what failed and why.
-fn record<T>(
+pub(super) fn record<T>(
     state: &mut ClusterState,
     read: Read<'_>,
     result: Result<T, Failed>,
@@ -644,8 +648,16 @@ pub async fn read(
         optional("list", Kind::EndpointSlice, Some(KUBE_SYSTEM)),
         dns_slices,
         |st, items| {
-            st.endpoint_slices
-                .extend(items.into_iter().map(convert::endpoint_slice));
+            // The target's own slices when it is kube-dns: the same list.
+            for slice in items.into_iter().map(convert::endpoint_slice) {
+                if !st
+                    .endpoint_slices
+                    .iter()
+                    .any(|s| s.namespace == slice.namespace && s.name == slice.name)
+                {
+                    st.endpoint_slices.push(slice);
+                }
+            }
             st.coverage
                 .add_selection(Kind::EndpointSlice, KUBE_SYSTEM, &dns_slice_sel);
         },
@@ -701,7 +713,16 @@ pub async fn read(
                 required("list", Kind::Pod, Some(ns)),
                 result,
                 |st, items| {
-                    st.pods.extend(items.into_iter().map(convert::pod));
+                    // kube-dns selects the CoreDNS pods, read already.
+                    for pod in items.into_iter().map(convert::pod) {
+                        if !st
+                            .pods
+                            .iter()
+                            .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+                        {
+                            st.pods.push(pod);
+                        }
+                    }
                     st.coverage.add_selection(Kind::Pod, ns, sel);
                     matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
                 },

@@ -4,10 +4,23 @@
 
 pub mod convert;
 pub mod live;
+pub mod scope;
 pub mod snapshot;
+
+pub use scope::{ScopeRead, read_scope, read_scope_paged};
 
 use crate::error::{Error, Result};
 use crate::model::{ClusterState, Kind};
+
+/// What a scan reads: one namespace or every namespace, and which Services.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanScope {
+    /// `None`: every namespace.
+    pub namespace: Option<String>,
+    /// `-l`: a label selector for the Services, in kubectl's syntax, passed
+    /// to the API server as `labelSelector`.
+    pub selector: Option<String>,
+}
 
 /// `--from-namespace` names a namespace the state shows does not exist: a
 /// usage error naming those that do. When the namespace list is unknown (not

@@ -24,6 +24,7 @@ mod negative;
 mod probe;
 #[path = "../common/run.rs"]
 mod run;
+mod scope;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -31,7 +32,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 8] = [
+    let modules: [(&str, &[cluster::Test]); 9] = [
         ("access", access::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
@@ -40,6 +41,7 @@ fn main() {
         ("local", local::TESTS),
         ("negative", negative::TESTS),
         ("probe", probe::TESTS),
+        ("scope", scope::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
     let mut trials = Vec::new();

@@ -1,0 +1,625 @@
+//! Live source for a scan: reads a whole scope (one namespace, or every
+//! namespace) once, so that every Service in it can be diagnosed from the
+//! same [`ClusterState`].
+//!
+//! Each kind the analysis of a Service uses is listed once for the scope,
+//! page by page (`limit` and `continue`), at most [`IN_FLIGHT`] lists at a
+//! time: no request per Service and none per pod. What was listed is
+//! recorded in the coverage (cluster-wide for an all-namespaces list, per
+//! namespace otherwise); what failed is recorded like the single-Service
+//! read records it, so a user who may read only part of the scope gets a
+//! partial state with the gaps named.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::Client;
+use kube::api::{Api, ListParams, ObjectList};
+use serde::de::DeserializeOwned;
+
+use super::ScanScope;
+use super::convert;
+use super::live::{Failed, Read, Reader, parse_as, record};
+use crate::analysis::Target;
+use crate::error::{Error, Result};
+use crate::model::{self, ClusterState, KUBE_DNS, KUBE_SYSTEM, Kind, SERVICE_NAME_LABEL, Workload};
+
+/// Objects per page of a list.
+pub const PAGE: u32 = 500;
+/// Lists in flight at once.
+pub const IN_FLIGHT: usize = 4;
+
+/// What a scope read gives: the state, and the Services the scope holds
+/// (those the selector chose), in the order the API listed them.
+///
+/// The state holds more Services than the scope: the name-shadowing check
+/// of a Service needs the Services of every namespace, selected or not, so
+/// the targets cannot be told from the state alone.
+#[derive(Debug, Clone)]
+pub struct ScopeRead {
+    pub state: ClusterState,
+    pub targets: Vec<Target>,
+}
+
+/// One request of a scope read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub kind: Kind,
+    /// `None`: all namespaces (or a cluster-scoped kind).
+    pub namespace: Option<String>,
+    /// A `get` of this object; a list otherwise.
+    pub get: Option<&'static str>,
+    /// `labelSelector`.
+    pub labels: Option<String>,
+    /// `fieldSelector`.
+    pub fields: Option<&'static str>,
+    /// The diagnosis of a Service in the scope cannot stand without it.
+    pub required: bool,
+    /// The Services of the scope (the user's selector applied).
+    pub targets: bool,
+    /// A label-selected read: the coverage is of this selection only.
+    pub selection: Option<BTreeMap<String, String>>,
+}
+
+impl Request {
+    fn list(kind: Kind, namespace: Option<&str>, required: bool) -> Request {
+        Request {
+            kind,
+            namespace: namespace.map(str::to_owned),
+            get: None,
+            labels: None,
+            fields: None,
+            required,
+            targets: false,
+            selection: None,
+        }
+    }
+
+    fn get(kind: Kind, namespace: &str, name: &'static str) -> Request {
+        Request {
+            get: Some(name),
+            ..Request::list(kind, Some(namespace), false)
+        }
+    }
+
+    fn selected(kind: Kind, namespace: &str, selection: BTreeMap<String, String>) -> Request {
+        Request {
+            labels: Some(model::selector_string(&selection)),
+            selection: Some(selection),
+            ..Request::list(kind, Some(namespace), false)
+        }
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.get.is_some() { "get" } else { "list" }
+    }
+
+    /// `list pods (all namespaces) labelSelector=k8s-app=kube-dns`: for tests and logs.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} {}", self.verb(), self.kind.resource());
+        if let Some(name) = self.get {
+            s.push('/');
+            s.push_str(name);
+        }
+        match &self.namespace {
+            Some(ns) => s.push_str(&format!(" in {ns}")),
+            None if self.kind == Kind::Namespace => {}
+            None => s.push_str(" (all namespaces)"),
+        }
+        if let Some(l) = &self.labels {
+            s.push_str(&format!(" labelSelector={l}"));
+        }
+        if let Some(f) = self.fields {
+            s.push_str(&format!(" fieldSelector={f}"));
+        }
+        if self.required {
+            s.push_str(" [required]");
+        }
+        s
+    }
+}
+
+/// The requests a scope read makes, in the order their results are applied.
+///
+/// The kinds the single-Service read (`live::read`) reads, listed for the
+/// whole scope instead of for one Service: Services, EndpointSlices, Pods
+/// (required, as the Service, its slices and its pods are there), Warning
+/// Events, Deployments, StatefulSets, DaemonSets and Namespaces (optional),
+/// and the cluster DNS objects of kube-system, read as that read reads them
+/// unless a list of the scope already holds them.
+pub(crate) fn plan(scope: &ScanScope) -> Vec<Request> {
+    let ns = scope.namespace.as_deref();
+    let mut reqs = Vec::new();
+    // The name-shadowing check of a Service needs the Services of every
+    // namespace (one of the same name elsewhere answers the short name
+    // there), selected or not: listed cluster-wide and optional, as the
+    // single-Service read does, unless the scope list is that list already.
+    let unselected_everywhere = ns.is_none() && scope.selector.is_none();
+    if !unselected_everywhere {
+        reqs.push(Request::list(Kind::Service, None, false));
+    }
+    reqs.push(Request {
+        labels: scope.selector.clone(),
+        targets: true,
+        ..Request::list(Kind::Service, ns, true)
+    });
+    reqs.push(Request::list(Kind::EndpointSlice, ns, true));
+    reqs.push(Request::list(Kind::Pod, ns, true));
+    reqs.push(Request {
+        fields: Some("type=Warning"),
+        ..Request::list(Kind::Event, ns, false)
+    });
+    // ReplicaSets are not read: pods name their Deployment through theirs.
+    for kind in [Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet] {
+        reqs.push(Request::list(kind, ns, false));
+    }
+    reqs.push(Request::list(Kind::Namespace, None, false));
+
+    // The cluster DNS, unless the scope's lists hold it.
+    let holds_dns = ns.is_none_or(|n| n == KUBE_SYSTEM);
+    if !(holds_dns && scope.selector.is_none()) {
+        reqs.push(Request::get(Kind::Service, KUBE_SYSTEM, KUBE_DNS));
+    }
+    if !holds_dns {
+        reqs.push(Request::selected(
+            Kind::EndpointSlice,
+            KUBE_SYSTEM,
+            [(SERVICE_NAME_LABEL.to_owned(), KUBE_DNS.to_owned())].into(),
+        ));
+        reqs.push(Request::selected(
+            Kind::Pod,
+            KUBE_SYSTEM,
+            [(
+                model::DNS_APP_LABEL.0.to_owned(),
+                model::DNS_APP_LABEL.1.to_owned(),
+            )]
+            .into(),
+        ));
+    }
+    reqs.push(Request::get(Kind::ConfigMap, KUBE_SYSTEM, "coredns"));
+    if !holds_dns {
+        reqs.push(Request::get(Kind::DaemonSet, KUBE_SYSTEM, "node-local-dns"));
+    }
+    reqs
+}
+
+/// What one request read, converted to the model.
+enum Items {
+    Services(Vec<model::Service>),
+    Pods(Vec<model::Pod>),
+    Slices(Vec<model::EndpointSlice>),
+    Events(Vec<model::Event>),
+    Workloads(Vec<Workload>),
+    Namespaces(Vec<String>),
+    ConfigMaps(Vec<model::ConfigMap>),
+}
+
+/// Read the scope: every Service in it, and everything their diagnoses use.
+/// A server that answers like no Kubernetes API server would is an error,
+/// not a state.
+pub async fn read_scope(
+    client: Client,
+    scope: &ScanScope,
+    timeout: Option<Duration>,
+) -> Result<ScopeRead> {
+    read_scope_paged(client, scope, timeout, PAGE).await
+}
+
+/// [`read_scope`] with `page` objects per page.
+pub async fn read_scope_paged(
+    client: Client,
+    scope: &ScanScope,
+    timeout: Option<Duration>,
+    page: u32,
+) -> Result<ScopeRead> {
+    let r = Reader { client, timeout };
+    let reqs = plan(scope);
+    let mut results: Vec<(usize, Result<Items, Failed>)> =
+        futures::stream::iter(reqs.iter().enumerate().map(|(i, req)| {
+            let r = &r;
+            async move { (i, fetch(r, req, page).await) }
+        }))
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+
+    if let Some(detail) = results
+        .iter()
+        .filter_map(|(_, res)| res.as_ref().err())
+        .find_map(|f| f.not_api.clone())
+    {
+        return Err(Error::NotApiServer(format!(
+            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
+        )));
+    }
+
+    let mut state = ClusterState {
+        origin: model::Origin::Live,
+        ..ClusterState::default()
+    };
+    let mut targets = Vec::new();
+    for ((_, result), req) in results.into_iter().zip(&reqs) {
+        let read = Read {
+            verb: req.verb(),
+            kind: req.kind,
+            namespace: req.namespace.as_deref(),
+            required: req.required,
+        };
+        record(&mut state, read, result, |st, items| {
+            apply(st, req, items, &mut targets);
+        });
+    }
+    Ok(ScopeRead { state, targets })
+}
+
+/// Store what `req` read, and the coverage it gives.
+fn apply(st: &mut ClusterState, req: &Request, items: Items, targets: &mut Vec<Target>) {
+    if req.targets
+        && let Items::Services(svcs) = &items
+    {
+        targets.extend(svcs.iter().map(|s| Target {
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
+        }));
+    }
+    match items {
+        Items::Services(svcs) => {
+            for s in svcs {
+                // A Service read by a get or a selected list is known to exist.
+                st.coverage.add_object(Kind::Service, &s.namespace, &s.name);
+                if st.service(&s.namespace, &s.name).is_none() {
+                    st.services.push(s);
+                }
+            }
+        }
+        Items::Pods(v) => st.pods.extend(v),
+        Items::Slices(v) => st.endpoint_slices.extend(v),
+        Items::Events(v) => st.events.extend(v),
+        Items::Workloads(v) => st.workloads.extend(v),
+        Items::Namespaces(v) => st.namespaces.extend(v),
+        Items::ConfigMaps(v) => st.config_maps.extend(v),
+    }
+    match (&req.namespace, req.get, &req.selection) {
+        (Some(ns), Some(name), _) => st.coverage.add_object(req.kind, ns, name),
+        (Some(ns), None, Some(sel)) => st.coverage.add_selection(req.kind, ns, sel),
+        // The user's selector: only the Services it chose are known (above).
+        _ if req.targets && req.labels.is_some() => {}
+        (Some(ns), None, None) => st.coverage.add_namespace(req.kind, ns),
+        (None, _, _) => st.coverage.add_all(req.kind),
+    }
+}
+
+/// Issue one request, every page of it.
+async fn fetch(r: &Reader, req: &Request, page: u32) -> Result<Items, Failed> {
+    tracing::debug!("scope read: {}", req.describe());
+    let ns = req.namespace.as_deref();
+    if let (Some(ns), Some(name)) = (ns, req.get) {
+        return Ok(match req.kind {
+            Kind::Service => Items::Services(
+                r.get::<Service>(ns, name)
+                    .await?
+                    .into_iter()
+                    .map(convert::service)
+                    .collect(),
+            ),
+            Kind::ConfigMap => Items::ConfigMaps(
+                r.get::<ConfigMap>(ns, name)
+                    .await?
+                    .and_then(convert::config_map)
+                    .into_iter()
+                    .collect(),
+            ),
+            Kind::DaemonSet => Items::Workloads(
+                r.get::<DaemonSet>(ns, name)
+                    .await?
+                    .into_iter()
+                    .map(convert::daemon_set)
+                    .collect(),
+            ),
+            other => {
+                return Err(Failed::because(format!(
+                    "no get of {} in a scope read",
+                    other.resource()
+                )));
+            }
+        });
+    }
+    let mut lp = ListParams::default();
+    if let Some(l) = &req.labels {
+        lp = lp.labels(l);
+    }
+    if let Some(f) = req.fields {
+        lp = lp.fields(f);
+    }
+    let c = r.client.clone();
+    let ns = ns.map(str::to_owned);
+    fn api<K>(c: Client, ns: &Option<String>) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        match ns {
+            Some(ns) => Api::namespaced(c, ns),
+            None => Api::all(c),
+        }
+    }
+    Ok(match req.kind {
+        Kind::Service => Items::Services(conv(
+            list_pages::<Service>(r, api(c, &ns), &lp, page).await?,
+            convert::service,
+        )),
+        Kind::Pod => Items::Pods(conv(
+            list_pages::<Pod>(r, api(c, &ns), &lp, page).await?,
+            convert::pod,
+        )),
+        Kind::EndpointSlice => Items::Slices(conv(
+            list_pages::<EndpointSlice>(r, api(c, &ns), &lp, page).await?,
+            convert::endpoint_slice,
+        )),
+        Kind::Event => Items::Events(conv(
+            list_pages::<Event>(r, api(c, &ns), &lp, page).await?,
+            convert::core_event,
+        )),
+        Kind::Deployment => Items::Workloads(conv(
+            list_pages::<Deployment>(r, api(c, &ns), &lp, page).await?,
+            convert::deployment,
+        )),
+        Kind::StatefulSet => Items::Workloads(conv(
+            list_pages::<StatefulSet>(r, api(c, &ns), &lp, page).await?,
+            convert::stateful_set,
+        )),
+        Kind::DaemonSet => Items::Workloads(conv(
+            list_pages::<DaemonSet>(r, api(c, &ns), &lp, page).await?,
+            convert::daemon_set,
+        )),
+        Kind::Namespace => Items::Namespaces(
+            list_pages::<Namespace>(r, Api::all(c), &lp, page)
+                .await?
+                .into_iter()
+                .filter_map(|n| n.metadata.name)
+                .collect(),
+        ),
+        Kind::ConfigMap | Kind::ReplicaSet => {
+            return Err(Failed::because(format!(
+                "no list of {} in a scope read",
+                req.kind.resource()
+            )));
+        }
+    })
+}
+
+fn conv<K, T>(items: Vec<K>, f: fn(K) -> T) -> Vec<T> {
+    items.into_iter().map(f).collect()
+}
+
+/// Every page of a list, as `Api::list` requests each, with each answer
+/// checked to be the expected list kind.
+async fn list_pages<K>(
+    r: &Reader,
+    api: Api<K>,
+    lp: &ListParams,
+    page: u32,
+) -> Result<Vec<K>, Failed>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let path = api.resource_url().to_owned();
+    let kind = format!("{}List", K::kind(&Default::default()));
+    paginate(|token| {
+        let mut lp = lp.clone().limit(page);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let (path, kind, client) = (path.clone(), kind.clone(), r.client.clone());
+        async move {
+            let req = kube::core::Request::new(&path)
+                .list(&lp)
+                .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
+            let text = match r.run(&path, client.request_text(req)).await {
+                Ok(text) => text,
+                // As `Reader::list_in`: a 404 for a list means the address is
+                // not (the root of) an API server.
+                Err(f) if f.not_found => {
+                    return Err(Failed::not_api(format!(
+                        "HTTP 404 for the list {path}; check the server address and its path"
+                    )));
+                }
+                Err(f) => return Err(f),
+            };
+            let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
+            Ok((list.items, list.metadata.continue_))
+        }
+    })
+    .await
+}
+
+/// Most pages one list may take: a server that keeps sending a `continue`
+/// token is not listing anything.
+const MAX_PAGES: usize = 100_000;
+
+/// Fetch pages until the server's `continue` token is empty. `fetch` gets
+/// the token of the page to fetch (`None` for the first).
+async fn paginate<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Failed>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), Failed>>,
+{
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = fetch(token.take()).await?;
+        all.extend(items);
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(all),
+        }
+    }
+    Err(Failed::because(format!(
+        "the list did not end after {MAX_PAGES} pages"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(ns: Option<&str>, sel: Option<&str>) -> ScanScope {
+        ScanScope {
+            namespace: ns.map(str::to_owned),
+            selector: sel.map(str::to_owned),
+        }
+    }
+
+    fn described(s: &ScanScope) -> Vec<String> {
+        plan(s).iter().map(Request::describe).collect()
+    }
+
+    #[test]
+    fn every_namespace_is_nine_lists_and_gets() {
+        assert_eq!(
+            described(&scope(None, None)),
+            [
+                "list services (all namespaces) [required]",
+                "list endpointslices.discovery.k8s.io (all namespaces) [required]",
+                "list pods (all namespaces) [required]",
+                "list events (all namespaces) fieldSelector=type=Warning",
+                "list deployments.apps (all namespaces)",
+                "list statefulsets.apps (all namespaces)",
+                "list daemonsets.apps (all namespaces)",
+                "list namespaces",
+                "get configmaps/coredns in kube-system",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_selector_adds_the_unselected_service_list_for_shadowing() {
+        let reqs = described(&scope(None, Some("tier in (web),app!=x")));
+        assert_eq!(reqs.len(), 11);
+        assert_eq!(reqs[0], "list services (all namespaces)");
+        assert_eq!(
+            reqs[1],
+            "list services (all namespaces) labelSelector=tier in (web),app!=x [required]"
+        );
+        // The selected list may leave kube-dns out.
+        assert!(reqs.contains(&"get services/kube-dns in kube-system".to_owned()));
+    }
+
+    #[test]
+    fn one_namespace_reads_the_dns_objects_and_every_namespaces_services() {
+        let reqs = described(&scope(Some("team"), None));
+        assert_eq!(
+            reqs,
+            [
+                "list services (all namespaces)",
+                "list services in team [required]",
+                "list endpointslices.discovery.k8s.io in team [required]",
+                "list pods in team [required]",
+                "list events in team fieldSelector=type=Warning",
+                "list deployments.apps in team",
+                "list statefulsets.apps in team",
+                "list daemonsets.apps in team",
+                "list namespaces",
+                "get services/kube-dns in kube-system",
+                "list endpointslices.discovery.k8s.io in kube-system labelSelector=kubernetes.io/service-name=kube-dns",
+                "list pods in kube-system labelSelector=k8s-app=kube-dns",
+                "get configmaps/coredns in kube-system",
+                "get daemonsets.apps/node-local-dns in kube-system",
+            ]
+        );
+        // kube-system itself holds the DNS objects.
+        let ks = described(&scope(Some(KUBE_SYSTEM), None));
+        assert_eq!(ks.len(), 10, "{ks:#?}");
+        assert!(!ks.iter().any(|r| r.contains("labelSelector")), "{ks:#?}");
+    }
+
+    #[test]
+    fn coverage_follows_the_scope_of_each_list() {
+        let mut st = ClusterState::default();
+        let mut targets = Vec::new();
+        let svc = |ns: &str, name: &str| model::Service {
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            ..model::Service::default()
+        };
+        let reqs = plan(&scope(Some("team"), Some("app=web")));
+        let selected = reqs.iter().find(|r| r.targets).unwrap();
+        apply(
+            &mut st,
+            selected,
+            Items::Services(vec![svc("team", "web")]),
+            &mut targets,
+        );
+        assert_eq!(targets.len(), 1);
+        assert!(st.coverage.covers_object(Kind::Service, "team", "web"));
+        // A selected list says nothing of the Services it left out.
+        assert!(!st.coverage.covers(Kind::Service, "team"));
+        let pods = reqs
+            .iter()
+            .find(|r| r.kind == Kind::Pod && r.required)
+            .unwrap();
+        apply(&mut st, pods, Items::Pods(vec![]), &mut targets);
+        assert!(st.coverage.covers(Kind::Pod, "team"));
+        assert!(!st.coverage.covers(Kind::Pod, "other"));
+        let all = reqs
+            .iter()
+            .find(|r| r.kind == Kind::Service && !r.targets)
+            .unwrap();
+        apply(
+            &mut st,
+            all,
+            Items::Services(vec![svc("team", "web"), svc("other", "web")]),
+            &mut targets,
+        );
+        assert!(st.coverage.covers_all(Kind::Service));
+        assert_eq!(st.services.len(), 2, "no Service twice");
+        assert_eq!(targets.len(), 1, "only the selected list names targets");
+    }
+
+    #[test]
+    fn pages_are_fetched_until_the_continue_token_is_empty() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut seen: Vec<Option<String>> = Vec::new();
+        let all = rt
+            .block_on(paginate(|token| {
+                seen.push(token.clone());
+                let page = token.map_or(0, |t| t.parse::<u32>().unwrap());
+                async move {
+                    let items: Vec<u32> = (page * 3..(page * 3 + 3).min(8)).collect();
+                    let next = (page < 2).then(|| (page + 1).to_string());
+                    // The last page's token is empty, as the API sends it.
+                    Ok((items, Some(next.unwrap_or_default())))
+                }
+            }))
+            .unwrap_or_else(|f| panic!("{}", f.reason));
+        assert_eq!(all, (0..8).collect::<Vec<_>>());
+        assert_eq!(seen, [None, Some("1".to_owned()), Some("2".to_owned())]);
+    }
+
+    #[test]
+    fn a_failed_page_fails_the_list() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let res = rt.block_on(paginate(|token| async move {
+            match token {
+                None => Ok((vec![1], Some("next".to_owned()))),
+                Some(_) => Err(Failed::because("HTTP 410 Gone".to_owned())),
+            }
+        }));
+        assert_eq!(
+            res.err().map(|f| f.reason).as_deref(),
+            Some("HTTP 410 Gone")
+        );
+    }
+}
