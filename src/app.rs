@@ -333,10 +333,17 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
                 .map_err(Error::SnapshotTask)??;
             (state, plan.what.scan_namespace("default"))
         }
-        Source::Live(_) => {
-            return Err(Error::Usage(
-                "a live scan (--all, -A) is not available yet: scan a capture with --snapshot (`kubectl get namespaces,services,endpointslices,pods,events -A -o json`)".to_owned(),
-            ));
+        Source::Live(access) => {
+            let (client, context_ns) = source::live::client(access).await?;
+            let namespace = plan.what.scan_namespace(&context_ns);
+            let scope = source::ScanScope {
+                namespace: namespace.clone(),
+                selector: selector.map(str::to_owned),
+            };
+            // Each kind listed once for the scope; the analysis filters the
+            // Services in scope by namespace and labels, as `targets` lists.
+            let read = source::scope::read_scope(client, &scope, access.request_timeout.0).await?;
+            (read.state, namespace)
         }
     };
     source::check_client_namespaces(&state, &plan.options.from_namespaces)?;

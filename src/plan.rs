@@ -386,6 +386,21 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_does_not_probe_unless_asked() {
+        for args in [&["--all"][..], &["-A"][..], &["-A", "-l", "tier=web"][..]] {
+            let p = plan(args, Env::default());
+            assert!(matches!(p.what, What::Scan { .. }), "{args:?}");
+            assert_eq!(p.probe.mode, ProbeMode::None, "{args:?}");
+        }
+        let p = plan(&["--all", "-n", "shop"], Env::default());
+        assert_eq!(p.what.scan_namespace("ctx").as_deref(), Some("shop"));
+        let p = plan(&["--all"], Env::default());
+        assert_eq!(p.what.scan_namespace("ctx").as_deref(), Some("ctx"));
+        let p = plan(&["-A"], Env::default());
+        assert_eq!(p.what.scan_namespace("ctx"), None);
+    }
+
+    #[test]
     fn probe_flags_that_cannot_work_together_are_usage_errors() {
         for args in [
             &["s", "--snapshot", "x", "--probe", "pod"][..],

@@ -355,7 +355,71 @@ pub fn a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded(c: &Cluster)
 }
 
 /// The tests of this module, for the harness in main.rs.
+/// The binary's live scan: `-A`, `--all -n`, `-l`; each report is the
+/// single-Service run's (without the probe: a scan does not probe), the
+/// cluster-wide findings once in the summary, the exit code the worst
+/// verdict's.
+pub fn the_live_scan_reports_each_service_as_a_single_run_does(c: &Cluster) {
+    let all = c.diagnose(&["-A"], 1);
+    assert_eq!(all["kind"], "Scan");
+    assert_eq!(all["verdict"], "unreachable");
+    assert!(all["summary"]["namespace"].is_null());
+    let reports = all["reports"].as_array().unwrap();
+    let services = c.kubectl(&["get", "services", "-A", "-o", "name"]);
+    assert_eq!(services.code, 0, "{}", services.stderr);
+    assert_eq!(
+        reports.len(),
+        services.stdout.lines().count(),
+        "every Service of the cluster"
+    );
+    let cluster = all["summary"]["cluster_findings"].as_array().unwrap();
+    for r in reports {
+        let ns = r["service"]["namespace"].as_str().unwrap();
+        let name = r["service"]["name"].as_str().unwrap();
+        let code = match r["verdict"].as_str().unwrap() {
+            "unreachable" => 1,
+            "unknown" => 3,
+            _ => 0,
+        };
+        let one = c.diagnose(&[name, "-n", ns, "--no-probe"], code);
+        for field in [
+            "verdict",
+            "verdict_reason",
+            "service",
+            "endpoints",
+            "name_forms",
+        ] {
+            assert_eq!(r[field], one[field], "{ns}/{name}: {field}");
+        }
+        let single: Vec<&Value> = one["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !cluster.contains(f))
+            .collect();
+        let scanned: Vec<&Value> = r["findings"].as_array().unwrap().iter().collect();
+        assert_eq!(scanned, single, "{ns}/{name}: findings");
+    }
+    // One namespace, and a selector.
+    let trouble = c.diagnose(&["--all", "-n", "trouble"], 1);
+    assert_eq!(trouble["summary"]["services"], 3);
+    assert!(
+        trouble["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["service"]["namespace"] == "trouble")
+    );
+    let k = c.diagnose(&["-A", "-l", "provider=kubernetes"], 0);
+    assert_eq!(k["summary"]["services"], 1);
+    assert_eq!(k["reports"][0]["service"]["name"], "kubernetes");
+}
+
 pub const TESTS: &[Test] = &[
+    (
+        "the_live_scan_reports_each_service_as_a_single_run_does",
+        the_live_scan_reports_each_service_as_a_single_run_does,
+    ),
     (
         "every_service_of_a_scope_is_diagnosed_as_the_single_read_diagnoses_it",
         every_service_of_a_scope_is_diagnosed_as_the_single_read_diagnoses_it,
