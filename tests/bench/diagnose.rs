@@ -19,22 +19,29 @@ use svcdiscover::source::snapshot;
 /// A List shaped like `kubectl get -o json`: `services` Services, each with
 /// `pods_per` pods, one EndpointSlice, one Deployment and one Warning event.
 fn generate(services: usize, pods_per: usize) -> Value {
+    generate_in(services, pods_per, 50)
+}
+
+/// The same over `namespaces` namespaces; every tenth Service is broken
+/// (its pods cannot pull their image, or its selector matches nothing).
+fn generate_in(services: usize, pods_per: usize, namespaces: usize) -> Value {
     let mut items = Vec::with_capacity(services * (pods_per + 3) + 3);
     for s in 0..services {
-        let ns = format!("team-{}", s % 50);
+        let ns = format!("team-{}", s % namespaces);
+        let broken = s % 10 == 3;
         let app = format!("app-{s}");
         let ip = format!("10.96.{}.{}", s / 250, s % 250 + 1);
         items.push(json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": format!("svc-{s}"), "namespace": ns, "uid": format!("u-{s}"), "resourceVersion": "1", "creationTimestamp": "2026-11-25T10:00:00Z"},
-            "spec": {"clusterIP": ip, "clusterIPs": [ip], "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": app}, "type": "ClusterIP", "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
+            "spec": {"clusterIP": ip, "clusterIPs": [ip], "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}], "selector": {"app": if broken && s % 20 == 3 { format!("{app}-typo") } else { app.clone() }}, "type": "ClusterIP", "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
             "status": {"loadBalancer": {}}
         }));
         let mut endpoints = Vec::new();
         for p in 0..pods_per {
             let name = format!("{app}-7d9f8c-{p:05}");
             let pod_ip = format!("10.{}.{}.{}", 100 + s / 250, s % 250, p + 1);
-            let ready = (s + p) % 17 != 0;
+            let ready = (s + p) % 17 != 0 && !broken;
             items.push(json!({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": name, "namespace": ns, "labels": {"app": app, "pod-template-hash": "7d9f8c"}, "uid": format!("p-{s}-{p}"),
@@ -44,7 +51,11 @@ fn generate(services: usize, pods_per: usize) -> Value {
                     "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "nodeName": format!("node-{}", p % 20), "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": true},
                 "status": {"phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "hostIP": "10.250.0.2", "qosClass": "BestEffort", "startTime": "2026-11-25T10:00:00Z",
                     "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}, "lastProbeTime": null, "lastTransitionTime": "2026-11-25T10:00:00Z"}, {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2026-11-25T10:00:00Z"}],
-                    "containerStatuses": [{"name": "app", "ready": ready, "restartCount": 0, "image": "registry.example/app:1", "imageID": "", "containerID": "containerd://x", "started": true, "state": {"running": {"startedAt": "2026-11-25T10:00:00Z"}}, "lastState": {}}]}
+                    "containerStatuses": [if broken {
+                        json!({"name": "app", "ready": false, "restartCount": 0, "image": "registry.example/app:missing", "imageID": "", "started": false, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"registry.example/app:missing\""}}, "lastState": {}})
+                    } else {
+                        json!({"name": "app", "ready": ready, "restartCount": 0, "image": "registry.example/app:1", "imageID": "", "containerID": "containerd://x", "started": true, "state": {"running": {"startedAt": "2026-11-25T10:00:00Z"}}, "lastState": {}})
+                    }]}
             }));
             endpoints.push(json!({"addresses": [pod_ip], "conditions": {"ready": ready, "serving": ready, "terminating": false}, "nodeName": format!("node-{}", p % 20), "targetRef": {"kind": "Pod", "name": name, "namespace": ns, "uid": "x"}}));
         }
@@ -107,6 +118,34 @@ fn bench(c: &mut Criterion) {
     };
     g.bench_function("diagnose one Service", |b| {
         b.iter(|| black_box(diagnose(&state, &target, &opts)))
+    });
+    g.finish();
+
+    // The scan's size from the issue: 2,000 Services, 20,000 pods, 20
+    // namespaces, a tenth broken. SVCDISCOVER_BENCH_WRITE=PATH also writes
+    // the file, for tests/bench/scan.sh (the binary against json.load).
+    let scan_file = dir.path().join("scan.json");
+    let bytes = serde_json::to_vec(&generate_in(2_000, 10, 20)).unwrap();
+    std::fs::write(&scan_file, &bytes).unwrap();
+    if let Some(out) = std::env::var_os("SVCDISCOVER_BENCH_WRITE") {
+        std::fs::write(out, &bytes).unwrap();
+    }
+    eprintln!(
+        "generated snapshot: 2000 Services, 20000 pods, 20 namespaces, {} MiB",
+        bytes.len() / (1 << 20)
+    );
+    drop(bytes);
+    let mut g = c.benchmark_group("2k services / 20k pods");
+    g.sample_size(10);
+    g.bench_function("read + scan -A", |b| {
+        b.iter(|| {
+            let state = snapshot::load(&scan_file, snapshot::DEFAULT_MAX_SIZE).unwrap();
+            black_box(svcdiscover::analysis::scan(&state, &opts, None, None))
+        })
+    });
+    let state = snapshot::load(&scan_file, snapshot::DEFAULT_MAX_SIZE).unwrap();
+    g.bench_function("scan -A (state read)", |b| {
+        b.iter(|| black_box(svcdiscover::analysis::scan(&state, &opts, None, None)))
     });
     g.finish();
 }
