@@ -543,17 +543,11 @@ pub async fn exec(
             });
         }
         Err(e) => {
-            let msg = exec_error(&short_error(&e));
-            if no_shell(&msg) {
-                return Err(ProbeError::NoShell(format!(
-                    "{namespace}/{pod} has no shell to run the probe script ({})",
-                    super::show(&msg)
-                )));
-            }
-            return Err(ProbeError::Failed(format!(
-                "exec into {namespace}/{pod}: {}",
-                super::show(&msg)
-            )));
+            return Err(exec_failure(
+                &format!("{namespace}/{pod}"),
+                &format!("exec into {namespace}/{pod}"),
+                &short_error(&e),
+            ));
         }
     };
     let status = proc.take_status();
@@ -609,6 +603,20 @@ pub fn exec_error(full: &str) -> String {
     match full.rfind(": exec failed: ") {
         Some(i) => full[i + 2..].to_owned(),
         None => full.to_owned(),
+    }
+}
+
+/// An exec that could not run the script, from the runtime's words `raw`:
+/// no shell in the image (`who` has none), or another failure (`failed`).
+pub fn exec_failure(who: &str, failed: &str, raw: &str) -> ProbeError {
+    let msg = exec_error(raw);
+    if no_shell(&msg) {
+        ProbeError::NoShell(format!(
+            "{who} has no shell to run the probe script ({})",
+            super::show(&msg)
+        ))
+    } else {
+        ProbeError::Failed(format!("{failed}: {}", super::show(&msg)))
     }
 }
 

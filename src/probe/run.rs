@@ -28,17 +28,21 @@ pub struct PodProbe {
     pub now_unix: i64,
 }
 
-/// The script for one view, and the command that runs it; `connects`: the
-/// TCP connections it also opens (`--connect`).
-fn command_for(view: &ViewPlan, connects: &[ConnectPlan]) -> Result<Vec<String>, String> {
-    let names = view
-        .names
+/// The names a view asks, with their candidates, as the script takes them.
+fn typed_names(view: &ViewPlan) -> Vec<TypedName> {
+    view.names
         .iter()
         .map(|(typed, candidates)| TypedName {
             typed: typed.clone(),
             candidates: candidates.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// The script for one view, and the command that runs it; `connects`: the
+/// TCP connections it also opens (`--connect`).
+fn command_for(view: &ViewPlan, connects: &[ConnectPlan]) -> Result<Vec<String>, String> {
+    let names = typed_names(view);
     let targets: Vec<(String, i32)> = connects
         .iter()
         .map(|c| (c.address.clone(), c.port))
@@ -439,22 +443,16 @@ async fn exec_views(
             let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
             let out = job::exec(client, namespace, pod, container, cmd, execs.until).await?;
             if out.stdout.trim().is_empty() {
-                let why = job::exec_error(
-                    &out.status
-                        .clone()
-                        .or_else(|| out.stderr.lines().next().map(str::to_owned))
-                        .unwrap_or_else(|| "no output".to_owned()),
-                );
-                if job::no_shell(&why) {
-                    return Err(ProbeError::NoShell(format!(
-                        "the pod {namespace}/{pod} has no shell to run the probe script ({})",
-                        super::show(&why)
-                    )));
-                }
-                return Err(ProbeError::Failed(format!(
-                    "the pod {namespace}/{pod} cannot run the probe script: {}",
-                    super::show(&why)
-                )));
+                let raw = out
+                    .status
+                    .clone()
+                    .or_else(|| out.stderr.lines().next().map(str::to_owned))
+                    .unwrap_or_else(|| "no output".to_owned());
+                return Err(job::exec_failure(
+                    &format!("the pod {namespace}/{pod}"),
+                    &format!("the pod {namespace}/{pod} cannot run the probe script"),
+                    &raw,
+                ));
             }
             view_of(v, &out, via)
         }
@@ -492,14 +490,7 @@ pub async fn local(
         ..Observations::default()
     };
     for (plan, conf) in views {
-        let names = plan
-            .names
-            .iter()
-            .map(|(typed, candidates)| TypedName {
-                typed: typed.clone(),
-                candidates: candidates.clone(),
-            })
-            .collect();
+        let names = typed_names(plan);
         let req = match ProbeRequest::new(names, plan.wildcard_checks.clone(), QUERY_TIMEOUT_SECS) {
             Ok(r) => r,
             Err(e) => {
