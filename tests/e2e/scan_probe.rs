@@ -274,6 +274,126 @@ pub fn a_scan_from_a_pod_runs_one_exec_into_it(c: &Cluster) {
     );
 }
 
+/// Two namespaces of this test's own, each with one Service labelled
+/// `scanprobe-test=<tag>`: exec works in the first (a ClusterExec gives
+/// it its search list), not in the second (no ClusterExec: `no exec found
+/// for container`). Deleted when dropped.
+struct TwoNamespaces<'a> {
+    c: &'a Cluster,
+    ok: String,
+    broken: String,
+    label: String,
+}
+
+impl Drop for TwoNamespaces<'_> {
+    fn drop(&mut self) {
+        let exec = format!("exec-{}", self.ok);
+        let _ = self
+            .c
+            .kubectl(&["delete", "clusterexec", &exec, "--ignore-not-found"]);
+        for ns in [&self.ok, &self.broken] {
+            let _ = self.c.kubectl(&[
+                "delete",
+                "namespace",
+                ns,
+                "--ignore-not-found",
+                "--wait=false",
+            ]);
+        }
+    }
+}
+
+fn two_namespaces(c: &Cluster) -> TwoNamespaces<'_> {
+    let id = std::process::id();
+    let t = TwoNamespaces {
+        c,
+        ok: format!("scanprobe-ok-{id}"),
+        broken: format!("scanprobe-noexec-{id}"),
+        label: format!("scanprobe-test={id}"),
+    };
+    let mut m = String::new();
+    for ns in [&t.ok, &t.broken] {
+        m.push_str(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: {ns}\n  labels:\n    scanprobe-test: \"{id}\"\nspec:\n  clusterIP: None\n  selector:\n    app: web\n  ports:\n  - port: 80\n---\n"
+        ));
+    }
+    m.push_str(&format!(
+        "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterExec\nmetadata:\n  name: exec-{ns}\nspec:\n  selector:\n    matchNamespaces: [{ns}]\n  execs:\n  - local:\n      workDir: /tmp\n      envs:\n      - {{name: LOCALDOMAIN, value: \"{ns}.svc.cluster.local svc.cluster.local cluster.local\"}}\n      - {{name: RES_OPTIONS, value: \"ndots:5\"}}\n",
+        ns = t.ok
+    ));
+    let r = c.kubectl_stdin(&["apply", "-f", "-"], &m);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The ServiceAccount admission plugin rejects pods until `default` exists.
+    for ns in [&t.ok, &t.broken] {
+        let sa = crate::probe::eventually(30, || {
+            c.kubectl(&["get", "serviceaccount", "default", "-n", ns])
+                .code
+                == 0
+        });
+        assert!(sa, "ServiceAccount default in {ns}");
+    }
+    t
+}
+
+pub fn a_probe_that_fails_in_one_namespace_leaves_the_others_observed(c: &Cluster) {
+    let t = two_namespaces(c);
+    let p = probe_run(c, &["-A", "-l", &t.label, "--probe", "pod"], None);
+    // The worst verdict: unreachable (the Service with no endpoint), over
+    // unknown (the one not observed).
+    assert_eq!(p.code, 1, "stderr: {}", p.stderr);
+    let scan = p.report.clone();
+    assert_eq!(scan["summary"]["services"], 2, "{scan}");
+    let report = |ns: &str| {
+        scan["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"]["namespace"] == ns)
+            .unwrap_or_else(|| panic!("no report for {ns}"))
+            .clone()
+    };
+    // Where exec works: observed, no probe finding, the prediction holds
+    // (no ready endpoint: unreachable).
+    let ok = report(&t.ok);
+    assert_eq!(ok["verdict"], "unreachable", "{}", ok["verdict_reason"]);
+    assert!(
+        codes(&ok).iter().all(|c| !c.starts_with("probe-")),
+        "{:?}",
+        codes(&ok)
+    );
+    for x in ok["name_forms"].as_array().unwrap() {
+        assert_eq!(x["observed"]["via"], "probe-pod", "{x}");
+    }
+    let clients: Vec<&Value> = ok["probe"]["clients"].as_array().unwrap().iter().collect();
+    assert_eq!(clients.len(), 1);
+    assert_eq!(clients[0]["namespace"], t.ok.as_str());
+    // Where it does not: the probe was asked for, nothing observed there:
+    // probe-not-run, unknown.
+    let broken = report(&t.broken);
+    assert_eq!(broken["verdict"], "unknown", "{}", broken["verdict_reason"]);
+    assert!(
+        codes(&broken).iter().any(|c| c == "probe-not-run"),
+        "{:?}",
+        codes(&broken)
+    );
+    assert!(
+        broken["name_forms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["observed"].is_null())
+    );
+    assert_eq!(scan["verdict"], "unreachable");
+    assert_eq!(scan["summary"]["by_verdict"]["unknown"], 1);
+    // One Job in each namespace, both deleted.
+    let mut jobs: Vec<String> = cleaned(c, &p, 2).into_iter().map(|(ns, _)| ns).collect();
+    jobs.sort();
+    let mut want = vec![t.ok.clone(), t.broken.clone()];
+    want.sort();
+    assert_eq!(jobs, want);
+    nothing_left(c, &scan);
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
     (
@@ -291,5 +411,9 @@ pub const TESTS: &[Test] = &[
     (
         "a_scan_from_a_pod_runs_one_exec_into_it",
         a_scan_from_a_pod_runs_one_exec_into_it,
+    ),
+    (
+        "a_probe_that_fails_in_one_namespace_leaves_the_others_observed",
+        a_probe_that_fails_in_one_namespace_leaves_the_others_observed,
     ),
 ];
