@@ -273,3 +273,99 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOpts, indent: &str) {
         let _ = writeln!(out, "{l}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Options, scan};
+    use crate::model::{ProbeClient, ProbeSummary};
+
+    fn scanned() -> Scan {
+        let st = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        scan(&st, &Options::default(), Some("default"), None)
+    }
+
+    fn client(ns: &str, pod: &str, via: Via) -> ProbeClient {
+        ProbeClient {
+            namespace: ns.into(),
+            pod: Some(pod.into()),
+            via,
+        }
+    }
+
+    #[test]
+    fn the_closing_lines_say_whether_and_how_the_names_were_observed() {
+        let opts = RenderOpts {
+            color: false,
+            wide: false,
+            no_headers: false,
+            width: None,
+        };
+        let mut s = scanned();
+        let text = render(&s, &opts);
+        assert!(
+            text.contains(
+                "Name forms predicted, not observed: a scan observes them only when asked"
+            ),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("0 unknown"), "{text}");
+        for (probe, words) in [
+            (
+                ProbeSummary {
+                    mode: ProbeMode::Pod,
+                    image: Some("img:1".into()),
+                    clients: vec![
+                        client("shop", "svcdiscover-probe-x-1", Via::ProbePod),
+                        client("default", "svcdiscover-probe-x-2", Via::ProbePod),
+                    ],
+                    cleanup: Cleanup::Deleted,
+                },
+                "Name forms observed for 0 of 6 Service(s): a probe Job in each of 2 client namespace(s) (default, shop), image img:1; probe Jobs deleted.",
+            ),
+            (
+                ProbeSummary {
+                    mode: ProbeMode::From,
+                    image: None,
+                    clients: vec![client("client", "client", Via::Exec)],
+                    cleanup: Cleanup::None,
+                },
+                "Name forms observed for 0 of 6 Service(s): exec into pod client/client.",
+            ),
+            (
+                ProbeSummary {
+                    mode: ProbeMode::Local,
+                    image: None,
+                    clients: vec![client("kube-system", "coredns-1", Via::Local)],
+                    cleanup: Cleanup::None,
+                },
+                "through a port-forward to kube-system/coredns-1, which skips the kube-dns ClusterIP",
+            ),
+        ] {
+            s.summary.probe = Some(Box::new(probe));
+            let text = render(&s, &opts);
+            assert!(text.contains(words), "{text}");
+        }
+        // A Service with an observed row counts.
+        let row = &mut s.reports[0].name_forms[0];
+        row.observed = Some(crate::model::Observed {
+            status: crate::model::ObservedStatus::Nxdomain,
+            addresses: vec![],
+            answered_by: None,
+            candidates: vec![],
+            via: Via::Local,
+            resolver: crate::model::ResolverSeen {
+                nameservers: vec![],
+                search: vec![],
+                ndots: 5,
+            },
+            as_predicted: Some(true),
+            notes: vec![],
+        });
+        assert!(render(&s, &opts).contains("observed for 1 of 6 Service(s)"));
+    }
+}
