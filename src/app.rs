@@ -14,6 +14,8 @@ use crate::probe::job::Cleanup;
 use crate::render::{self, RenderOpts};
 use crate::source;
 
+mod scan_probe;
+
 /// What a run prints: one Service's report, or a scan.
 pub enum Document {
     One(Box<Report>),
@@ -51,7 +53,7 @@ pub struct Outcome {
 /// interrupt can delete them.
 pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
     if let What::Scan { selector, .. } = &plan.what {
-        return scan(plan, selector.as_deref()).await;
+        return scan(plan, selector.as_deref(), cleanup).await;
     }
     let (state, target, client) = match &plan.source {
         Source::Snapshot { path, max_size } => {
@@ -311,13 +313,11 @@ fn read_errors(state: &ClusterState) -> Vec<String> {
     errors
 }
 
-/// `--all`/`-A`: read the scope once, diagnose every Service of it.
-async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
-    if plan.probe.explicit {
-        return Err(Error::Usage(
-            "--probe, --from and --connect do not combine with --all or -A yet: probe one Service at a time".to_owned(),
-        ));
-    }
+/// `--all`/`-A`: read the scope once, diagnose every Service of it; with
+/// `--probe pod|local` or `--from`, observe every Service's names with one
+/// probe (`scan_probe`).
+async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<Outcome> {
+    scan_probe::check(plan)?;
     let parsed = match selector {
         Some(s) => Some((
             LabelSelector::parse(s).map_err(|e| Error::Usage(e.to_string()))?,
@@ -325,13 +325,13 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
         )),
         None => None,
     };
-    let (state, namespace) = match &plan.source {
+    let (state, namespace, client) = match &plan.source {
         Source::Snapshot { path, max_size } => {
             let (path, max) = (path.clone(), *max_size);
             let state = tokio::task::spawn_blocking(move || source::snapshot::load(&path, max))
                 .await
                 .map_err(Error::SnapshotTask)??;
-            (state, plan.what.scan_namespace("default"))
+            (state, plan.what.scan_namespace("default"), None)
         }
         Source::Live(access) => {
             let (client, context_ns) = source::live::client(access).await?;
@@ -342,11 +342,30 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.
-            let read = source::scope::read_scope(client, &scope, access.request_timeout.0).await?;
-            (read.state, namespace)
+            let read =
+                source::scope::read_scope(client.clone(), &scope, access.request_timeout.0).await?;
+            (read.state, namespace, Some(client))
         }
     };
     source::check_client_namespaces(&state, &plan.options.from_namespaces)?;
+    if let Some(client) = client.filter(|_| plan.probe.mode != ProbeMode::None) {
+        let selector = parsed.as_ref().map(|(s, t)| (s, *t));
+        let p = scan_probe::probed(
+            plan,
+            &client,
+            state,
+            namespace.as_deref(),
+            selector,
+            cleanup,
+        )
+        .await;
+        return Ok(Outcome {
+            status: ExitStatus::of_verdict(p.scan.verdict),
+            errors: read_errors(&p.state),
+            doc: Document::Scan(p.scan),
+            notes: p.notes,
+        });
+    }
     let scan = analysis::scan(
         &state,
         &plan.options,

@@ -24,6 +24,7 @@ mod external_name;
 mod facts;
 mod forms;
 mod observe;
+mod observe_scan;
 mod pod_resolver;
 mod pods;
 mod ports;
@@ -39,9 +40,10 @@ pub use connect::{ConnectPlan, MAX_ENDPOINTS_PER_PORT, plan_connects};
 pub use corefile::Corefile;
 pub use facts::Facts;
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
+pub use observe_scan::{merge_views, observations_for};
 pub use pod_resolver::PodResolver;
 pub use resolver::{Resolution, ResolverConf, replay};
-pub use scan::scan;
+pub use scan::{scan, scan_of, scan_targets};
 pub use zone::{PodsMode, Zone};
 
 use crate::model::{

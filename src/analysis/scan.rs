@@ -16,32 +16,58 @@ pub fn scan(
     selector: Option<(&LabelSelector, &str)>,
 ) -> Scan {
     let facts = Facts::compute(state, opts);
+    let reports = scan_targets(state, namespace, selector.map(|(s, _)| s))
+        .iter()
+        .map(|target| diagnose_with(state, &facts, target, opts))
+        .collect();
+    scan_of(state, &facts, namespace, selector, reports)
+}
+
+/// The Services a scan covers: those of `namespace` (`None`: every
+/// namespace) whose labels match `selector`, each once, by namespace and
+/// name.
+pub fn scan_targets(
+    state: &ClusterState,
+    namespace: Option<&str>,
+    selector: Option<&LabelSelector>,
+) -> Vec<Target> {
     let mut services: Vec<_> = state
         .services
         .iter()
         .filter(|s| namespace.is_none_or(|ns| s.namespace == ns))
-        .filter(|s| selector.is_none_or(|(sel, _)| sel.matches(&s.labels)))
+        .filter(|s| selector.is_none_or(|sel| sel.matches(&s.labels)))
         .collect();
     services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     services.dedup_by(|a, b| a.namespace == b.namespace && a.name == b.name);
-    let mut reports: Vec<Report> = services
+    services
         .iter()
-        .map(|s| {
-            let target = Target {
-                namespace: s.namespace.clone(),
-                name: s.name.clone(),
-            };
-            let mut r = diagnose_with(state, &facts, &target, opts);
-            // Reported once, in the summary.
-            r.findings.retain(|f| {
-                !facts
-                    .findings
-                    .iter()
-                    .any(|c| c.code == f.code && c.message == f.message)
-            });
-            r
+        .map(|s| Target {
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// The scan of `reports`, one per Service of [`scan_targets`], each made
+/// with `facts` (predicted, or observed by a probe): the cluster-wide
+/// findings moved to the summary, worst first, counted, and the worst
+/// verdict. `summary.probe` is left `None` for the caller.
+pub fn scan_of(
+    state: &ClusterState,
+    facts: &Facts,
+    namespace: Option<&str>,
+    selector: Option<(&LabelSelector, &str)>,
+    mut reports: Vec<Report>,
+) -> Scan {
+    for r in &mut reports {
+        // Reported once, in the summary.
+        r.findings.retain(|f| {
+            !facts
+                .findings
+                .iter()
+                .any(|c| c.code == f.code && c.message == f.message)
+        });
+    }
     reports.sort_by(|a, b| {
         b.verdict
             .badness()
@@ -65,6 +91,7 @@ pub fn scan(
             services: reports.len(),
             by_verdict: counts,
             cluster_findings: facts.findings.clone(),
+            probe: None,
         },
         reports,
     }

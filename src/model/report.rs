@@ -405,6 +405,11 @@ pub struct ScanSummary {
     /// Findings about the cluster rather than one Service (the cluster DNS),
     /// reported once.
     pub cluster_findings: Vec<Finding>,
+    /// How the name forms were observed (`--probe pod|local`, `--from`):
+    /// every client the scan's probe ran in; `None` when the scan only
+    /// predicted. Each report has its own `probe`, with its clients only.
+    /// (Boxed: a scan is mostly predicted, and a `Document` stays small.)
+    pub probe: Option<Box<ProbeSummary>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]

@@ -241,6 +241,26 @@ impl Cleanup {
         }
     }
 
+    /// Delete one registered Job now (its namespace is done), and forget it
+    /// once deleted; a Job that could not be deleted stays registered for
+    /// [`Cleanup::run`]. `None` when no such Job was registered (never
+    /// created).
+    pub async fn delete_now(&self, namespace: &str, job: &str) -> Option<Result<(), String>> {
+        let client = {
+            let v = self.inner.lock().ok()?;
+            v.iter()
+                .find(|(_, ns, j)| ns == namespace && j == job)
+                .map(|(c, _, _)| c.clone())?
+        };
+        let r = delete(&client, namespace, job).await;
+        if r.is_ok()
+            && let Ok(mut v) = self.inner.lock()
+        {
+            v.retain(|(_, ns, j)| !(ns == namespace && j == job));
+        }
+        Some(r)
+    }
+
     /// Whether anything is left to delete.
     pub fn pending(&self) -> bool {
         self.inner.lock().map(|v| !v.is_empty()).unwrap_or(false)

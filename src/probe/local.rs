@@ -186,6 +186,28 @@ pub async fn resolve_local(
     conf: &ResolverConf,
     timeout: Duration,
 ) -> Result<LocalObservation, LocalError> {
+    let mut all =
+        resolve_local_many(client, dns_pod, &[(req.clone(), conf.clone())], timeout).await?;
+    // One request in, one observation out.
+    all.pop().ok_or_else(|| LocalError::Connection {
+        namespace: dns_pod.0.to_owned(),
+        pod: dns_pod.1.to_owned(),
+        message: "no observation came back".to_owned(),
+        source: None,
+    })
+}
+
+/// [`resolve_local`] for several requests (one per client resolver: a
+/// scan's every name) over **one** port-forward: every absolute name of
+/// all of them asked once, then each request's typed names replayed under
+/// its own `conf`. One observation per request, in order; `timeout`
+/// bounds the whole call.
+pub async fn resolve_local_many(
+    client: kube::Client,
+    dns_pod: (&str, &str),
+    reqs: &[(ProbeRequest, ResolverConf)],
+    timeout: Duration,
+) -> Result<Vec<LocalObservation>, LocalError> {
     let (namespace, pod) = dns_pod;
     let deadline = Instant::now() + timeout;
     let mut session = Session {
@@ -197,14 +219,24 @@ pub async fn resolve_local(
         deadline,
         timeout,
     };
-    let result = ask_all(&mut session, req).await;
+    let result = ask_all(&mut session, reqs.iter().map(|(r, _)| r)).await;
     // Close cleanly on every path, bounded by what is left of the deadline
     // (at most CLOSE_GRACE); dropping the connection aborts it anyway.
     if let Some(conn) = session.conn.take() {
         conn.close(deadline).await;
     }
     let asked = result?;
-    Ok(observation(req, conf, namespace, pod, asked))
+    let by_name: HashMap<&str, &LocalAnswer> = asked.iter().map(|(n, a)| (n.as_str(), a)).collect();
+    Ok(reqs
+        .iter()
+        .map(|(req, conf)| {
+            let own: Vec<(String, LocalAnswer)> = names_to_ask(req)
+                .into_iter()
+                .filter_map(|n| by_name.get(n).map(|a| (n.to_owned(), (*a).clone())))
+                .collect();
+            observation(req, conf, namespace, pod, own)
+        })
+        .collect())
 }
 
 /// Every absolute name of `req`, each once: candidates in request order,
@@ -224,15 +256,22 @@ fn names_to_ask(req: &ProbeRequest) -> Vec<&str> {
     out
 }
 
-async fn ask_all(
+/// Every absolute name of `reqs`, each once, in order.
+async fn ask_all<'r>(
     session: &mut Session<'_>,
-    req: &ProbeRequest,
+    reqs: impl Iterator<Item = &'r ProbeRequest>,
 ) -> Result<Vec<(String, LocalAnswer)>, LocalError> {
-    let per_query = Duration::from_secs(u64::from(req.timeout_secs()));
-    let mut asked = Vec::new();
-    for name in names_to_ask(req) {
-        let answer = session.ask(name, per_query).await?;
-        asked.push((name.to_owned(), answer));
+    let mut asked: Vec<(String, LocalAnswer)> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for req in reqs {
+        let per_query = Duration::from_secs(u64::from(req.timeout_secs()));
+        for name in names_to_ask(req) {
+            if !seen.insert(name) {
+                continue;
+            }
+            let answer = session.ask(name, per_query).await?;
+            asked.push((name.to_owned(), answer));
+        }
     }
     Ok(asked)
 }

@@ -31,7 +31,9 @@ pub mod parse;
 pub mod run;
 pub mod script;
 
-pub use local::{LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local};
+pub use local::{
+    LocalAnswer, LocalError, LocalName, LocalObservation, resolve_local, resolve_local_many,
+};
 pub use observe::observe;
 pub use parse::{Connect, ParseError, ProbeOutput, Rcode, ResolverSeen, parse, parse_partial};
 pub use script::{

@@ -16,6 +16,62 @@ use crate::model::{
 /// Per-query timeout handed to dig/nslookup, in seconds.
 const QUERY_TIMEOUT_SECS: u32 = 2;
 
+/// At most this many probe Jobs at once (a scan of many namespaces): the
+/// next namespace's Job is created when one of these is done and deleted.
+pub const MAX_JOBS_IN_FLIGHT: usize = 4;
+/// At most this many typed names per exec: a view with more (a scan of a
+/// namespace with many Services) is split over several execs.
+pub const MAX_NAMES_PER_EXEC: usize = 100;
+/// Nor a longer script per exec: it travels in the exec request's URL and
+/// is one argument of `sh -c` (Linux caps one argument at 128 KiB).
+pub const MAX_SCRIPT_BYTES: usize = 48 * 1024;
+/// At most this many execs at once in one probe pod.
+pub const MAX_EXECS_IN_FLIGHT: usize = 4;
+
+/// `view` split into the parts one exec each runs: at most
+/// [`MAX_NAMES_PER_EXEC`] names and about [`MAX_SCRIPT_BYTES`] of script
+/// each, in order; the wildcard checks go with the first. One part when
+/// the view is small (every single-Service run).
+pub fn exec_chunks(view: &ViewPlan) -> Vec<ViewPlan> {
+    let base = script::base_bytes();
+    let checks: usize = view.wildcard_checks.iter().map(|w| 14 + 2 * w.len()).sum();
+    let empty = ViewPlan {
+        names: Vec::new(),
+        wildcard_checks: Vec::new(),
+        ..view.clone()
+    };
+    let mut chunks = Vec::new();
+    let mut cur = ViewPlan {
+        names: Vec::new(),
+        ..view.clone()
+    };
+    let mut bytes = base + checks;
+    for (typed, candidates) in &view.names {
+        let b = script::name_bytes(typed, candidates);
+        if !cur.names.is_empty()
+            && (cur.names.len() >= MAX_NAMES_PER_EXEC || bytes + b > MAX_SCRIPT_BYTES)
+        {
+            chunks.push(std::mem::replace(&mut cur, empty.clone()));
+            bytes = base;
+        }
+        bytes += b;
+        cur.names.push((typed.clone(), candidates.clone()));
+    }
+    chunks.push(cur);
+    chunks
+}
+
+/// The parts of one view observed by several execs, as one view.
+fn absorb(into: &mut Option<View>, part: View) {
+    match into {
+        Some(v) => {
+            v.names.extend(part.names);
+            v.wildcard_hits.extend(part.wildcard_hits);
+        }
+        None => *into = Some(part),
+    }
+}
+
 /// Everything the pod probe needs besides the views.
 #[derive(Debug, Clone)]
 pub struct PodProbe {
@@ -206,7 +262,10 @@ fn problem(namespace: &str, e: &ProbeError) -> ProbeProblem {
 }
 
 /// One probe Job per namespace the views run in; every view of that
-/// namespace is one exec in it.
+/// namespace is one exec in it (or a few, [`exec_chunks`], when it has many
+/// names). At most [`MAX_JOBS_IN_FLIGHT`] namespaces at once, each Job
+/// deleted as soon as its namespace is done (unless kept); each namespace
+/// has the probe timeout from the moment its turn comes.
 pub async fn pods(
     client: &Client,
     probe: &PodProbe,
@@ -215,7 +274,8 @@ pub async fn pods(
     cleanup: &Cleanup,
     progress: Progress,
 ) -> Observations {
-    let until = Instant::now() + probe.timeout;
+    use futures::StreamExt as _;
+    let begun = Instant::now();
     let plans = connect_plans(connect);
     let plans = &plans;
     let mut namespaces: Vec<&str> = Vec::new();
@@ -224,41 +284,64 @@ pub async fn pods(
             namespaces.push(&v.run_in);
         }
     }
-    let runs = namespaces.iter().map(|ns| async move {
+    let runs = futures::stream::iter(namespaces.iter().copied()).map(|ns| async move {
+        let until = Instant::now() + probe.timeout;
+        // For the expiry annotation: now, not when the run began.
+        let waited = i64::try_from(begun.elapsed().as_secs()).unwrap_or(0);
         let input = JobSpecInput {
-            namespace: (*ns).to_owned(),
+            namespace: ns.to_owned(),
             run_id: probe.run_id.clone(),
             image: probe.image.clone(),
             pull_secret: probe.pull_secret.clone(),
             timeout: probe.timeout,
-            now_unix: probe.now_unix,
+            now_unix: probe.now_unix.saturating_add(waited),
         };
-        job::sweep(client, ns, probe.now_unix).await;
-        let mine: Vec<&ViewPlan> = views.iter().filter(|v| v.run_in == *ns).collect();
+        job::sweep(client, ns, input.now_unix).await;
+        let mine: Vec<&ViewPlan> = views.iter().filter(|v| v.run_in == ns).collect();
         let mut started = None;
         let result = async {
             let running = job::start(client, &input, cleanup, until, progress).await?;
             started = Some(running.pod.clone());
-            // The views' execs run side by side in the one pod; one of them
+            // The views' execs run side by side in the one pod (at most
+            // MAX_EXECS_IN_FLIGHT at once); the first part of one view
             // also opens the connections (`--connect`).
             let pod = running.pod.as_str();
             let carrier = connect_view(&mine);
-            let execs = mine.iter().enumerate().map(|(i, v)| async move {
-                let wanted = plans.as_deref().filter(|_| i == carrier);
-                let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
-                let out = job::exec(client, ns, pod, Some(job::CONTAINER), cmd, until).await?;
-                let (view, seen) = view_of(v, &out, Via::ProbePod)?;
-                Ok::<_, ProbeError>((view, wanted.map(|p| connections(ns, p, &seen))))
-            });
-            let got = futures::future::join_all(execs).await;
-            // Keep what was observed; a view that failed is the problem.
-            let mut views = Vec::new();
+            let parts: Vec<(usize, bool, ViewPlan)> = mine
+                .iter()
+                .enumerate()
+                .flat_map(|(i, v)| {
+                    exec_chunks(v)
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(k, part)| (i, i == carrier && k == 0, part))
+                })
+                .collect();
+            let got: Vec<_> = futures::stream::iter(parts.iter())
+                .map(|(i, carries, part)| async move {
+                    let wanted = plans.as_deref().filter(|_| *carries);
+                    let r = async {
+                        let cmd = command_for(part, wanted.unwrap_or_default())
+                            .map_err(ProbeError::Failed)?;
+                        let out =
+                            job::exec(client, ns, pod, Some(job::CONTAINER), cmd, until).await?;
+                        let (view, seen) = view_of(part, &out, Via::ProbePod)?;
+                        Ok::<_, ProbeError>((view, wanted.map(|p| connections(ns, p, &seen))))
+                    }
+                    .await;
+                    (*i, r)
+                })
+                .buffered(MAX_EXECS_IN_FLIGHT)
+                .collect()
+                .await;
+            // Keep what was observed; a part that failed is the problem.
+            let mut merged: Vec<Option<View>> = vec![None; mine.len()];
             let mut conns = None;
             let mut first_error = None;
-            for g in got {
+            for (i, g) in got {
                 match g {
                     Ok((v, c)) => {
-                        views.push(v);
+                        absorb(&mut merged[i], v);
                         if c.is_some() {
                             conns = c;
                         }
@@ -268,20 +351,29 @@ pub async fn pods(
                     }
                 }
             }
+            let views: Vec<View> = merged.into_iter().flatten().collect();
             Ok::<_, ProbeError>((views, conns, first_error))
         }
         .await;
-        let result = (started, result);
-        let name = input.job_name();
-        (ns.to_string(), name, result)
+        // This namespace is done: its Job goes now, so that no more than
+        // MAX_JOBS_IN_FLIGHT exist at once. One that cannot be deleted
+        // stays registered for the cleanup below.
+        let created = if probe.keep {
+            None
+        } else {
+            cleanup.delete_now(ns, &input.job_name()).await
+        };
+        (ns.to_owned(), (started, result), created.is_some())
     });
-    let results = futures::future::join_all(runs).await;
+    let results: Vec<_> = runs.buffered(MAX_JOBS_IN_FLIGHT).collect().await;
     let mut obs = Observations {
         required: probe.explicit,
         ..Observations::default()
     };
     let mut clients = Vec::new();
-    for (ns, _job, (pod, result)) in results {
+    let mut deleted_any = false;
+    for (ns, (pod, result), deleted) in results {
+        deleted_any |= deleted;
         match result {
             Ok((views, conns, error)) => {
                 obs.views.extend(views);
@@ -300,7 +392,11 @@ pub async fn pods(
             via: Via::ProbePod,
         });
     }
-    let mut cleanup_state = CleanupState::None;
+    let mut cleanup_state = if deleted_any {
+        CleanupState::Deleted
+    } else {
+        CleanupState::None
+    };
     if cleanup.pending() {
         if probe.keep {
             // Only the Jobs that were created: forgotten, so that nothing
@@ -438,36 +534,47 @@ async fn exec_views(
     let refs: Vec<&ViewPlan> = execs.views.iter().collect();
     let carrier = connect_view(&refs);
     for (i, v) in execs.views.iter().enumerate() {
-        let wanted = execs.connect.filter(|_| i == carrier);
-        let r = async {
-            let cmd = command_for(v, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
-            let out = job::exec(client, namespace, pod, container, cmd, execs.until).await?;
-            if out.stdout.trim().is_empty() {
-                let raw = out
-                    .status
-                    .clone()
-                    .or_else(|| out.stderr.lines().next().map(str::to_owned))
-                    .unwrap_or_else(|| "no output".to_owned());
-                return Err(job::exec_failure(
-                    &format!("the pod {namespace}/{pod}"),
-                    &format!("the pod {namespace}/{pod} cannot run the probe script"),
-                    &raw,
-                ));
-            }
-            view_of(v, &out, via)
-        }
-        .await;
-        match r {
-            Ok((view, seen)) => {
-                if let Some(p) = wanted {
-                    obs.connections = Some(connections(&execs.from, p, &seen));
+        // One exec per part of the view (one part unless it has many names).
+        let mut merged = None;
+        for (k, part) in exec_chunks(v).iter().enumerate() {
+            let wanted = execs.connect.filter(|_| i == carrier && k == 0);
+            let r = async {
+                let cmd =
+                    command_for(part, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
+                let out = job::exec(client, namespace, pod, container, cmd, execs.until).await?;
+                if out.stdout.trim().is_empty() {
+                    let raw = out
+                        .status
+                        .clone()
+                        .or_else(|| out.stderr.lines().next().map(str::to_owned))
+                        .unwrap_or_else(|| "no output".to_owned());
+                    return Err(job::exec_failure(
+                        &format!("the pod {namespace}/{pod}"),
+                        &format!("the pod {namespace}/{pod} cannot run the probe script"),
+                        &raw,
+                    ));
                 }
-                obs.views.push(view);
+                view_of(part, &out, via)
             }
-            Err(e) => {
-                result = Err(e);
-                break;
+            .await;
+            match r {
+                Ok((view, seen)) => {
+                    if let Some(p) = wanted {
+                        obs.connections = Some(connections(&execs.from, p, &seen));
+                    }
+                    absorb(&mut merged, view);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
+        }
+        if let Some(view) = merged {
+            obs.views.push(view);
+        }
+        if result.is_err() {
+            break;
         }
     }
     if let Err(e) = &result {
@@ -476,32 +583,37 @@ async fn exec_views(
     obs
 }
 
-/// `--probe local`: no pod; every view resolved in-process through a
-/// port-forward to the CoreDNS pod `dns_pod` (namespace, name).
+/// `--probe local`: no pod; every view resolved in-process through **one**
+/// port-forward to the CoreDNS pod `dns_pod` (namespace, name), each
+/// absolute name asked once whatever the number of views.
 pub async fn local(
     client: &Client,
     dns_pod: (&str, &str),
     views: &[(ViewPlan, crate::analysis::ResolverConf)],
     timeout: Duration,
 ) -> Observations {
-    let until = Instant::now() + timeout;
     let mut obs = Observations {
         required: true,
         ..Observations::default()
     };
+    let mut reqs = Vec::new();
     for (plan, conf) in views {
-        let names = typed_names(plan);
-        let req = match ProbeRequest::new(names, plan.wildcard_checks.clone(), QUERY_TIMEOUT_SECS) {
-            Ok(r) => r,
+        match ProbeRequest::new(
+            typed_names(plan),
+            plan.wildcard_checks.clone(),
+            QUERY_TIMEOUT_SECS,
+        ) {
+            Ok(r) => reqs.push((r, conf.clone())),
             Err(e) => {
                 obs.problems
                     .push(problem(dns_pod.0, &ProbeError::Failed(e.to_string())));
                 break;
             }
-        };
-        let left = until.saturating_duration_since(Instant::now());
-        match super::resolve_local(client.clone(), dns_pod, &req, conf, left).await {
-            Ok(lo) => {
+        }
+    }
+    match super::resolve_local_many(client.clone(), dns_pod, &reqs, timeout).await {
+        Ok(all) => {
+            for ((plan, _), lo) in views.iter().zip(all) {
                 let mut view = View {
                     client: plan.client.clone(),
                     from_pod: plan.from_pod.clone(),
@@ -526,30 +638,29 @@ pub async fn local(
                 }
                 obs.views.push(view);
             }
-            Err(e) => {
-                let p = match &e {
-                    super::LocalError::Forbidden { namespace, .. } => ProbeProblem {
-                        namespace: namespace.clone(),
-                        kind: ProblemKind::Forbidden {
-                            verb: "create".to_owned(),
-                            resource: "pods/portforward".to_owned(),
-                        },
-                        message: e.to_string(),
+        }
+        Err(e) => {
+            let p = match &e {
+                super::LocalError::Forbidden { namespace, .. } => ProbeProblem {
+                    namespace: namespace.clone(),
+                    kind: ProblemKind::Forbidden {
+                        verb: "create".to_owned(),
+                        resource: "pods/portforward".to_owned(),
                     },
-                    super::LocalError::Timeout { .. } => ProbeProblem {
-                        namespace: dns_pod.0.to_owned(),
-                        kind: ProblemKind::Timeout,
-                        message: e.to_string(),
-                    },
-                    _ => ProbeProblem {
-                        namespace: dns_pod.0.to_owned(),
-                        kind: ProblemKind::NotRun,
-                        message: e.to_string(),
-                    },
-                };
-                obs.problems.push(p);
-                break;
-            }
+                    message: e.to_string(),
+                },
+                super::LocalError::Timeout { .. } => ProbeProblem {
+                    namespace: dns_pod.0.to_owned(),
+                    kind: ProblemKind::Timeout,
+                    message: e.to_string(),
+                },
+                _ => ProbeProblem {
+                    namespace: dns_pod.0.to_owned(),
+                    kind: ProblemKind::NotRun,
+                    message: e.to_string(),
+                },
+            };
+            obs.problems.push(p);
         }
     }
     obs.summary = Some(ProbeSummary {
@@ -563,4 +674,78 @@ pub async fn local(
         cleanup: CleanupState::None,
     });
     obs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(names: usize, label_len: usize) -> ViewPlan {
+        let label = |i: usize| {
+            let s = format!("s{i}-");
+            format!("{s}{}", "x".repeat(label_len.saturating_sub(s.len())))
+        };
+        ViewPlan {
+            client: Some("shop".into()),
+            from_pod: None,
+            run_in: "shop".into(),
+            search_override: None,
+            names: (0..names)
+                .map(|i| {
+                    let typed = label(i);
+                    let cands = [
+                        "shop.svc.cluster.local",
+                        "svc.cluster.local",
+                        "cluster.local",
+                    ]
+                    .iter()
+                    .map(|d| format!("{typed}.{d}."))
+                    .chain([format!("{typed}.")])
+                    .collect();
+                    (typed, cands)
+                })
+                .collect(),
+            wildcard_checks: vec!["svcdiscover-absent-x1.shop.svc.cluster.local.".into()],
+        }
+    }
+
+    #[test]
+    fn a_small_view_is_one_exec() {
+        let v = view(4, 10);
+        assert_eq!(exec_chunks(&v), [v]);
+    }
+
+    #[test]
+    fn many_names_are_split_in_order_with_the_wildcard_checks_once() {
+        let v = view(250, 10);
+        let parts = exec_chunks(&v);
+        let sizes: Vec<usize> = parts.iter().map(|p| p.names.len()).collect();
+        assert_eq!(sizes, [MAX_NAMES_PER_EXEC, MAX_NAMES_PER_EXEC, 50]);
+        let again: Vec<_> = parts.iter().flat_map(|p| p.names.clone()).collect();
+        assert_eq!(again, v.names, "every name once, in order");
+        assert_eq!(parts[0].wildcard_checks, v.wildcard_checks);
+        assert!(parts[1..].iter().all(|p| p.wildcard_checks.is_empty()));
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.run_in == v.run_in && p.client == v.client)
+        );
+    }
+
+    #[test]
+    fn long_names_split_by_the_size_of_the_script() {
+        // 63-character labels: each name's lines take ~1.4 KB.
+        let v = view(100, 63);
+        let parts = exec_chunks(&v);
+        assert!(parts.len() > 1, "{}", parts.len());
+        for p in &parts {
+            let cmd = command_for(p, &[]).unwrap();
+            let sh = cmd.last().unwrap();
+            assert!(sh.len() <= MAX_SCRIPT_BYTES, "{} bytes", sh.len());
+        }
+        assert_eq!(
+            parts.iter().map(|p| p.names.len()).sum::<usize>(),
+            v.names.len()
+        );
+    }
 }

@@ -204,6 +204,23 @@ fn check(req: &ProbeRequest) -> Result<(), RequestError> {
     Ok(())
 }
 
+/// The bytes the script spends on one typed name and its candidates (an
+/// upper bound: a candidate shared with an earlier name is asked once), to
+/// split a view with many names over several execs.
+pub fn name_bytes(typed: &str, candidates: &[String]) -> usize {
+    // `cand 'T' 'C'`, `app 'T'`, `ask 'C'`, each with its newline.
+    let per_candidate: usize = candidates
+        .iter()
+        .map(|c| (11 + typed.len() + c.len()) + (7 + c.len()))
+        .sum();
+    per_candidate + 7 + typed.len()
+}
+
+/// The bytes of a script for no name at all (the fixed part, the header).
+pub fn base_bytes() -> usize {
+    BODY.len() + 128
+}
+
 /// Single-quote a checked name (it holds no quote; this is a second fence).
 fn q(name: &str) -> String {
     format!("'{}'", name.replace('\'', r"'\''"))

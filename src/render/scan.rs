@@ -8,7 +8,9 @@ use owo_colors::OwoColorize;
 
 use super::RenderOpts;
 use super::table::{safe, wrap, wrap_keeping_commands};
-use crate::model::{Finding, Report, Scan, ServiceType, Severity, Verdict};
+use crate::model::{
+    Cleanup, Finding, ProbeMode, Report, Scan, ServiceType, Severity, Verdict, Via,
+};
 
 fn verdict_word(v: Verdict, color: bool) -> String {
     let w = v.as_str().to_owned();
@@ -80,13 +82,83 @@ pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
             finding(&mut out, f, opts, "");
         }
     }
+    out.push('\n');
+    for l in wrap(&probe_line(scan), opts.width, "  ") {
+        let _ = writeln!(out, "{l}");
+    }
     let c = &scan.summary.by_verdict;
     let _ = writeln!(
         out,
-        "\n{} Service(s): {} reachable, {} degraded, {} unreachable, {} unknown",
+        "{} Service(s): {} reachable, {} degraded, {} unreachable, {} unknown",
         scan.summary.services, c.reachable, c.degraded, c.unreachable, c.unknown
     );
     out
+}
+
+/// Whether the name forms were observed, how, and for how many Services.
+fn probe_line(scan: &Scan) -> String {
+    let Some(p) = &scan.summary.probe else {
+        return "Name forms predicted, not observed: a scan observes them only when asked (--probe pod, --probe local or --from, on a live cluster).".to_owned();
+    };
+    let observed = scan
+        .reports
+        .iter()
+        .filter(|r| r.name_forms.iter().any(|f| f.observed.is_some()))
+        .count();
+    let first = p.clients.first();
+    let how = match p.mode {
+        ProbeMode::Pod => {
+            const SHOWN: usize = 5;
+            let mut names: Vec<&str> = p
+                .clients
+                .iter()
+                .take(SHOWN)
+                .map(|c| c.namespace.as_str())
+                .collect();
+            let more = p.clients.len().saturating_sub(SHOWN);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            names.sort_unstable();
+            format!(
+                "a probe Job in each of {} client namespace(s) ({}{more}), image {}",
+                p.clients.len(),
+                names.join(", "),
+                p.image.as_deref().unwrap_or("?")
+            )
+        }
+        ProbeMode::From => match first {
+            Some(c) => format!(
+                "exec into pod {}/{}{}",
+                c.namespace,
+                c.pod.as_deref().unwrap_or("?"),
+                if c.via == Via::Ephemeral {
+                    " (an ephemeral container)"
+                } else {
+                    ""
+                }
+            ),
+            None => "exec into the --from pod".to_owned(),
+        },
+        ProbeMode::Local => format!(
+            "from this machine through a port-forward to {}/{}, which skips the kube-dns ClusterIP, a NodeLocal DNSCache and NetworkPolicy",
+            first.map_or("kube-system", |c| c.namespace.as_str()),
+            first.and_then(|c| c.pod.as_deref()).unwrap_or("?")
+        ),
+    };
+    let cleanup = match p.cleanup {
+        Cleanup::Deleted => "; probe Jobs deleted",
+        Cleanup::Kept => "; probe Jobs kept (--keep-probe)",
+        Cleanup::Failed => "; a probe Job could not be deleted",
+        Cleanup::None => "",
+    };
+    format!(
+        "Name forms observed for {observed} of {} Service(s): {}{cleanup}.",
+        scan.reports.len(),
+        safe(&how)
+    )
 }
 
 fn rows(out: &mut String, scan: &Scan, opts: &RenderOpts) {
@@ -199,5 +271,101 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOpts, indent: &str) {
         &fix_indent,
     ) {
         let _ = writeln!(out, "{l}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Options, scan};
+    use crate::model::{ProbeClient, ProbeSummary};
+
+    fn scanned() -> Scan {
+        let st = crate::source::snapshot::from_bytes(
+            std::path::Path::new("scenario.json"),
+            include_bytes!("../../tests/fixtures/scenario.json").to_vec(),
+        )
+        .unwrap();
+        scan(&st, &Options::default(), Some("default"), None)
+    }
+
+    fn client(ns: &str, pod: &str, via: Via) -> ProbeClient {
+        ProbeClient {
+            namespace: ns.into(),
+            pod: Some(pod.into()),
+            via,
+        }
+    }
+
+    #[test]
+    fn the_closing_lines_say_whether_and_how_the_names_were_observed() {
+        let opts = RenderOpts {
+            color: false,
+            wide: false,
+            no_headers: false,
+            width: None,
+        };
+        let mut s = scanned();
+        let text = render(&s, &opts);
+        assert!(
+            text.contains(
+                "Name forms predicted, not observed: a scan observes them only when asked"
+            ),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("0 unknown"), "{text}");
+        for (probe, words) in [
+            (
+                ProbeSummary {
+                    mode: ProbeMode::Pod,
+                    image: Some("img:1".into()),
+                    clients: vec![
+                        client("shop", "svcdiscover-probe-x-1", Via::ProbePod),
+                        client("default", "svcdiscover-probe-x-2", Via::ProbePod),
+                    ],
+                    cleanup: Cleanup::Deleted,
+                },
+                "Name forms observed for 0 of 6 Service(s): a probe Job in each of 2 client namespace(s) (default, shop), image img:1; probe Jobs deleted.",
+            ),
+            (
+                ProbeSummary {
+                    mode: ProbeMode::From,
+                    image: None,
+                    clients: vec![client("client", "client", Via::Exec)],
+                    cleanup: Cleanup::None,
+                },
+                "Name forms observed for 0 of 6 Service(s): exec into pod client/client.",
+            ),
+            (
+                ProbeSummary {
+                    mode: ProbeMode::Local,
+                    image: None,
+                    clients: vec![client("kube-system", "coredns-1", Via::Local)],
+                    cleanup: Cleanup::None,
+                },
+                "through a port-forward to kube-system/coredns-1, which skips the kube-dns ClusterIP",
+            ),
+        ] {
+            s.summary.probe = Some(Box::new(probe));
+            let text = render(&s, &opts);
+            assert!(text.contains(words), "{text}");
+        }
+        // A Service with an observed row counts.
+        let row = &mut s.reports[0].name_forms[0];
+        row.observed = Some(crate::model::Observed {
+            status: crate::model::ObservedStatus::Nxdomain,
+            addresses: vec![],
+            answered_by: None,
+            candidates: vec![],
+            via: Via::Local,
+            resolver: crate::model::ResolverSeen {
+                nameservers: vec![],
+                search: vec![],
+                ndots: 5,
+            },
+            as_predicted: Some(true),
+            notes: vec![],
+        });
+        assert!(render(&s, &opts).contains("observed for 1 of 6 Service(s)"));
     }
 }

@@ -69,16 +69,16 @@ fn args_for(args: &[&str], user: Option<&str>, tag: &str) -> Vec<String> {
 }
 
 /// One finished run.
-struct Probed {
-    report: Value,
-    stderr: String,
-    code: i32,
-    tag: String,
+pub(crate) struct Probed {
+    pub(crate) report: Value,
+    pub(crate) stderr: String,
+    pub(crate) code: i32,
+    pub(crate) tag: String,
 }
 
 impl Probed {
     /// The report, after checking the exit code.
-    fn expect_code(&self, code: i32) -> &Value {
+    pub(crate) fn expect_code(&self, code: i32) -> &Value {
         assert_eq!(
             self.code,
             code,
@@ -90,7 +90,7 @@ impl Probed {
     }
 }
 
-fn probe_run(c: &Cluster, args: &[&str], user: Option<&str>) -> Probed {
+pub(crate) fn probe_run(c: &Cluster, args: &[&str], user: Option<&str>) -> Probed {
     let tag = new_tag();
     let a = args_for(args, user, &tag);
     let refs: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -163,7 +163,7 @@ fn events(c: &Cluster, tag: &str, stage: &str) -> Vec<Value> {
 
 /// The completed requests of a finished run, once the log has stopped
 /// growing for them.
-fn requests(c: &Cluster, tag: &str) -> Vec<Value> {
+pub(crate) fn requests(c: &Cluster, tag: &str) -> Vec<Value> {
     let mut last = events(c, tag, "ResponseComplete");
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(250));
@@ -176,7 +176,7 @@ fn requests(c: &Cluster, tag: &str) -> Vec<Value> {
     last
 }
 
-fn uris(reqs: &[Value]) -> Vec<String> {
+pub(crate) fn uris(reqs: &[Value]) -> Vec<String> {
     reqs.iter()
         .map(|e| {
             format!(
@@ -189,7 +189,7 @@ fn uris(reqs: &[Value]) -> Vec<String> {
 }
 
 /// (namespace, name) of each Job the requests created.
-fn jobs_created(reqs: &[Value]) -> Vec<(String, String)> {
+pub(crate) fn jobs_created(reqs: &[Value]) -> Vec<(String, String)> {
     reqs.iter()
         .filter(|e| {
             e["verb"] == "create"
@@ -225,7 +225,7 @@ fn run_id(job: &str) -> &str {
 // Cleanup checks.
 
 /// Polls `f` every 300 ms until it holds, at most `secs`; whether it held.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs(secs);
     loop {
         if f() {
@@ -239,7 +239,7 @@ fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// The Jobs and pods of probe run `id` in `ns`, by label.
-fn objects_of_run(c: &Cluster, ns: &str, id: &str) -> String {
+pub(crate) fn objects_of_run(c: &Cluster, ns: &str, id: &str) -> String {
     let sel = format!("{SELECTOR},{RUN_LABEL}={id}");
     let r = c.kubectl(&["get", "jobs,pods", "-n", ns, "-l", &sel, "-o", "name"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -258,7 +258,7 @@ fn assert_gone(c: &Cluster, ns: &str, job: &str) {
 }
 
 /// The Jobs the run created (exactly `jobs` of them), each checked gone.
-fn cleaned(c: &Cluster, p: &Probed, jobs: usize) -> Vec<(String, String)> {
+pub(crate) fn cleaned(c: &Cluster, p: &Probed, jobs: usize) -> Vec<(String, String)> {
     let created = jobs_created(&requests(c, &p.tag));
     assert_eq!(created.len(), jobs, "probe Jobs created: {created:?}");
     for (ns, job) in &created {

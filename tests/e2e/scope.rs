@@ -356,7 +356,7 @@ pub fn a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded(c: &Cluster)
 
 /// The tests of this module, for the harness in main.rs.
 /// The binary's live scan: `-A`, `--all -n`, `-l`; each report is the
-/// single-Service run's (without the probe: a scan does not probe), the
+/// single-Service run's (without the probe: a scan probes only when asked), the
 /// cluster-wide findings once in the summary, the exit code the worst
 /// verdict's.
 pub fn the_live_scan_reports_each_service_as_a_single_run_does(c: &Cluster) {
