@@ -123,7 +123,6 @@ fn pay_v1_split_and_timeouts(c: &Cluster) {
     };
     assert_eq!(up.1, listening);
 
-    let started = std::time::Instant::now();
     let r = c.diagnose(&["service-pay-v1", "-n", "default", "--connect"], 0);
     let mut got = connections(&r);
     got[1..].sort_by(|a, b| a.2.cmp(&b.2));
@@ -174,8 +173,6 @@ fn pay_v1_split_and_timeouts(c: &Cluster) {
     );
     assert_eq!(r["verdict"], "degraded");
     job_is_gone(c, &r);
-    // Two 2 s timeouts and the lookups, well within the probe's 30 s.
-    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 
     // The table shows them, in 80 columns.
     let t = c.svcdiscover(&["service-pay-v1", "-n", "default", "--connect", "--no-probe"]);

@@ -20,8 +20,10 @@ use crate::fixtures::*;
 const IN_PROCESS: usize = 3000;
 /// Of which this many also go through the binary.
 const THROUGH_BINARY: usize = 250;
-/// Longest time one input may take in-process (debug build, busy machine).
-const PER_INPUT: Duration = Duration::from_secs(3);
+/// An input that takes this long has hung (an endless loop, a blow-up):
+/// a guard against hangs, far above any real cost, not a performance
+/// limit (speed is measured by the benchmarks, tests/bench).
+const HANG: Duration = Duration::from_secs(120);
 
 /// xorshift64*: tiny, deterministic, good enough to pick mutations.
 struct Rng(u64);
@@ -224,7 +226,6 @@ fn save_failure(n: usize, input: &[u8]) -> String {
 
 #[test]
 fn mutated_snapshots_never_panic_hang_or_print_debug_text() {
-    let started = Instant::now();
     let seeds = seeds();
     let targets = [
         Target {
@@ -289,8 +290,8 @@ fn mutated_snapshots_never_panic_hang_or_print_debug_text() {
             Err(_) => panic!("{context} panicked; saved as {}", save_failure(n, &input)),
         }
         assert!(
-            elapsed < PER_INPUT,
-            "{context} took {elapsed:?}; saved as {}",
+            elapsed < HANG,
+            "{context} hung ({elapsed:?}); saved as {}",
             save_failure(n, &input)
         );
         if n % (IN_PROCESS / THROUGH_BINARY) == 0 {
@@ -310,7 +311,7 @@ fn mutated_snapshots_never_panic_hang_or_print_debug_text() {
             .args(["service-v4", "--snapshot"])
             .arg(&p)
             .args(["-o", "json"])
-            .timeout(Duration::from_secs(20))
+            .timeout(HANG)
             .output()
             .unwrap();
         let run = Run::from_output(out);
@@ -333,9 +334,4 @@ fn mutated_snapshots_never_panic_hang_or_print_debug_text() {
             validate(&run.json());
         }
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "the fuzz budget is about 30 s: took {:?}",
-        started.elapsed()
-    );
 }
