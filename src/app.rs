@@ -62,12 +62,20 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
             (state, plan.what.target("default"), None)
         }
         Source::Live(access) => {
-            let (client, context_ns) = source::live::client(access).await?;
+            let saving = source::capture::Saving::start(plan.save_snapshot.as_deref())?;
+            let (client, context_ns, server) = source::live::client_and_server(access).await?;
             let target = plan.what.target(&context_ns);
             let Some(t) = &target else {
                 return Err(Error::Usage("no Service named".to_owned()));
             };
-            let state = source::live::read(client.clone(), t, access.request_timeout.0).await?;
+            let state =
+                source::live::read_kept(client.clone(), t, access.request_timeout.0, saving.kept())
+                    .await?;
+            let captured = source::capture::CaptureTarget::Service {
+                namespace: t.namespace.clone(),
+                name: t.name.clone(),
+            };
+            saving.finish(&state, captured, server)?;
             (state, target, Some(client))
         }
     };
@@ -334,7 +342,8 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
             (state, plan.what.scan_namespace("default"))
         }
         Source::Live(access) => {
-            let (client, context_ns) = source::live::client(access).await?;
+            let saving = source::capture::Saving::start(plan.save_snapshot.as_deref())?;
+            let (client, context_ns, server) = source::live::client_and_server(access).await?;
             let namespace = plan.what.scan_namespace(&context_ns);
             let scope = source::ScanScope {
                 namespace: namespace.clone(),
@@ -342,7 +351,19 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.
-            let read = source::scope::read_scope(client, &scope, access.request_timeout.0).await?;
+            let read = source::scope::read_scope_kept(
+                client,
+                &scope,
+                access.request_timeout.0,
+                source::scope::PAGE,
+                saving.kept(),
+            )
+            .await?;
+            let captured = source::capture::CaptureTarget::Scan {
+                namespace: namespace.clone(),
+                label_selector: selector.map(str::to_owned),
+            };
+            saving.finish(&read.state, captured, server)?;
             (read.state, namespace)
         }
     };

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -18,6 +19,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
+use super::capture::Kept;
 use super::convert;
 use crate::analysis::Target;
 use crate::cli::KubeArgs;
@@ -29,6 +31,13 @@ use crate::model::{
 /// Build a client from the kubeconfig and the kubectl-style flags; returns
 /// it with the context's namespace.
 pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
+    let (client, namespace, _) = client_and_server(args).await?;
+    Ok((client, namespace))
+}
+
+/// [`client`], with the API server's host (for a capture's record; no
+/// port, no path, nothing from the credentials).
+pub async fn client_and_server(args: &KubeArgs) -> Result<(Client, String, Option<String>)> {
     let opts = KubeConfigOptions {
         context: args.context.clone(),
         cluster: args.cluster.clone(),
@@ -102,8 +111,9 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
     // `Reader::run`); it is never the client's read timeout, which would cut
     // exec and port-forward streams.
     let namespace = config.default_namespace.clone();
+    let server = config.cluster_url.host().map(str::to_owned);
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
-    Ok((client, namespace))
+    Ok((client, namespace, server))
 }
 
 /// A `--server` value that does not parse as a URI.
@@ -208,6 +218,8 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 pub(super) struct Reader {
     pub(super) client: Client,
     pub(super) timeout: Option<Duration>,
+    /// `--save-snapshot`: every object read is kept here too.
+    pub(super) kept: Option<Arc<Kept>>,
 }
 
 /// Why one read failed.
@@ -382,6 +394,7 @@ impl Reader {
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
             + DeserializeOwned
+            + serde::Serialize
             + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
@@ -392,7 +405,7 @@ impl Reader {
     /// be the expected list kind.
     async fn list_in<K>(&self, api: Api<K>, lp: &ListParams) -> Result<Vec<K>, Failed>
     where
-        K: kube::Resource + Clone + DeserializeOwned + Debug,
+        K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
         let path = api.resource_url().to_owned();
@@ -413,7 +426,17 @@ impl Reader {
         };
         let kind = format!("{}List", K::kind(&Default::default()));
         let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
+        self.keep(&list.items);
         Ok(list.items)
+    }
+
+    /// Keep what was read for the capture file, when one is written.
+    pub(super) fn keep<K: serde::Serialize>(&self, items: &[K]) {
+        if let Some(kept) = &self.kept {
+            for item in items {
+                kept.keep(item);
+            }
+        }
     }
 
     pub(super) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
@@ -421,6 +444,7 @@ impl Reader {
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
             + DeserializeOwned
+            + serde::Serialize
             + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
@@ -430,7 +454,11 @@ impl Reader {
             .get(name, &GetParams::default())
             .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
         match self.run(&path, self.client.request_text(req)).await {
-            Ok(text) => parse_as(&text, &K::kind(&Default::default()), &path).map(Some),
+            Ok(text) => {
+                let object: K = parse_as(&text, &K::kind(&Default::default()), &path)?;
+                self.keep(std::slice::from_ref(&object));
+                Ok(Some(object))
+            }
             Err(f) if f.not_found => Ok(None),
             Err(f) => Err(f),
         }
@@ -480,7 +508,21 @@ pub async fn read(
     target: &Target,
     timeout: Option<Duration>,
 ) -> Result<ClusterState> {
-    let r = Reader { client, timeout };
+    read_kept(client, target, timeout, None).await
+}
+
+/// [`read`], keeping every object read in `kept` (for `--save-snapshot`).
+pub async fn read_kept(
+    client: Client,
+    target: &Target,
+    timeout: Option<Duration>,
+    kept: Option<Arc<Kept>>,
+) -> Result<ClusterState> {
+    let r = Reader {
+        client,
+        timeout,
+        kept,
+    };
     let ns = target.namespace.as_str();
     let slice_sel: BTreeMap<String, String> =
         [(SERVICE_NAME_LABEL.to_owned(), target.name.clone())].into();

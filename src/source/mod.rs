@@ -2,6 +2,7 @@
 //! ([`snapshot`]). Both produce the same [`crate::model::ClusterState`]
 //! through the same conversions ([`convert`]).
 
+pub mod capture;
 pub mod convert;
 pub mod live;
 pub mod scope;

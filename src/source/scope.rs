@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,6 +25,7 @@ use kube::api::{Api, ListParams, ObjectList};
 use serde::de::DeserializeOwned;
 
 use super::ScanScope;
+use super::capture::Kept;
 use super::convert;
 use super::live::{Failed, Read, Reader, parse_as, record};
 use crate::analysis::Target;
@@ -218,34 +220,43 @@ pub async fn read_scope_paged(
     timeout: Option<Duration>,
     page: u32,
 ) -> Result<ScopeRead> {
-    let r = Reader { client, timeout };
-    let reqs = plan(scope);
-    let mut results: Vec<(usize, Result<Items, Failed>)> =
-        futures::stream::iter(reqs.iter().enumerate().map(|(i, req)| {
-            let r = &r;
-            async move { (i, fetch(r, req, page).await) }
-        }))
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
+    read_scope_kept(client, scope, timeout, page, None).await
+}
 
-    if let Some(detail) = results
-        .iter()
-        .filter_map(|(_, res)| res.as_ref().err())
-        .find_map(|f| f.not_api.clone())
-    {
-        return Err(Error::NotApiServer(format!(
-            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
-        )));
+/// [`read_scope_paged`], keeping every object read in `kept` (for
+/// `--save-snapshot`).
+pub async fn read_scope_kept(
+    client: Client,
+    scope: &ScanScope,
+    timeout: Option<Duration>,
+    page: u32,
+    kept: Option<Arc<Kept>>,
+) -> Result<ScopeRead> {
+    let r = Reader {
+        client,
+        timeout,
+        kept,
+    };
+    let reqs = plan(scope);
+    let results = fetch_all(&r, &reqs, page).await;
+    let not_api = |results: &[Result<Items, Failed>]| {
+        results
+            .iter()
+            .filter_map(|res| res.as_ref().err())
+            .find_map(|f| f.not_api.clone())
+    };
+    if let Some(detail) = not_api(&results) {
+        return Err(not_api_server(detail));
     }
+    let done: Vec<(Request, Result<Items, Failed>)> = reqs.into_iter().zip(results).collect();
 
     let mut state = ClusterState {
         origin: model::Origin::Live,
         ..ClusterState::default()
     };
     let mut targets = Vec::new();
-    for ((_, result), req) in results.into_iter().zip(&reqs) {
+    for (req, result) in done {
+        let req = &req;
         let read = Read {
             verb: req.verb(),
             kind: req.kind,
@@ -257,6 +268,26 @@ pub async fn read_scope_paged(
         });
     }
     Ok(ScopeRead { state, targets })
+}
+
+fn not_api_server(detail: String) -> Error {
+    Error::NotApiServer(format!(
+        "{detail}; check the server address (--server, or the kubeconfig's cluster)"
+    ))
+}
+
+/// Issue `reqs`, at most [`IN_FLIGHT`] at a time; the results in their order.
+async fn fetch_all(r: &Reader, reqs: &[Request], page: u32) -> Vec<Result<Items, Failed>> {
+    let mut results: Vec<(usize, Result<Items, Failed>)> = futures::stream::iter(
+        reqs.iter()
+            .enumerate()
+            .map(|(i, req)| async move { (i, fetch(r, req, page).await) }),
+    )
+    .buffer_unordered(IN_FLIGHT)
+    .collect()
+    .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, res)| res).collect()
 }
 
 /// Store what `req` read, and the coverage it gives.
@@ -408,7 +439,7 @@ async fn list_pages<K>(
     page: u32,
 ) -> Result<Vec<K>, Failed>
 where
-    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
     <K as kube::Resource>::DynamicType: Default,
 {
     let path = api.resource_url().to_owned();
@@ -435,6 +466,7 @@ where
                 Err(f) => return Err(f),
             };
             let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
+            r.keep(&list.items);
             Ok((list.items, list.metadata.continue_))
         }
     })

@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
 mod access;
+mod capture;
 mod cluster;
 mod connect;
 mod diagnose;
@@ -32,8 +33,9 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 9] = [
+    let modules: [(&str, &[cluster::Test]); 10] = [
         ("access", access::TESTS),
+        ("capture", capture::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
