@@ -17,7 +17,7 @@ use crate::source;
 /// What a run prints: one Service's report, or a scan.
 pub enum Document {
     One(Box<Report>),
-    Scan(Scan),
+    Scan(Box<Scan>),
 }
 
 impl Document {
@@ -348,6 +348,7 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
             let scope = source::ScanScope {
                 namespace: namespace.clone(),
                 selector: selector.map(str::to_owned),
+                context_namespace: Some(context_ns.clone()),
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.
@@ -376,7 +377,7 @@ async fn scan(plan: &Plan, selector: Option<&str>) -> Result<Outcome> {
     );
     Ok(Outcome {
         status: ExitStatus::of_verdict(scan.verdict),
-        doc: Document::Scan(scan),
+        doc: Document::Scan(Box::new(scan)),
         errors: read_errors(&state),
         notes: Vec::new(),
     })

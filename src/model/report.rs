@@ -405,6 +405,10 @@ pub struct ScanSummary {
     /// Findings about the cluster rather than one Service (the cluster DNS),
     /// reported once.
     pub cluster_findings: Vec<Finding>,
+    /// What of the scope could not be read, and so was not scanned: the
+    /// namespaces whose Services could not be listed (one entry each, or one
+    /// for them all when there are many).
+    pub not_checked: Vec<NotChecked>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]

@@ -80,6 +80,7 @@ pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
             finding(&mut out, f, opts, "");
         }
     }
+    not_scanned(&mut out, scan, opts);
     let c = &scan.summary.by_verdict;
     let _ = writeln!(
         out,
@@ -87,6 +88,22 @@ pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
         scan.summary.services, c.reachable, c.degraded, c.unreachable, c.unknown
     );
     out
+}
+
+/// What of the scope was not read, so not scanned.
+fn not_scanned(out: &mut String, scan: &Scan, opts: &RenderOpts) {
+    if scan.summary.not_checked.is_empty() {
+        return;
+    }
+    if !opts.no_headers {
+        let _ = writeln!(out, "\nNot scanned (not read)");
+    }
+    for n in &scan.summary.not_checked {
+        let line = format!("- {}: {} (needs {})", n.check, n.reason, n.needs);
+        for l in wrap(&safe(&line), opts.width, "    ") {
+            let _ = writeln!(out, "{l}");
+        }
+    }
 }
 
 fn rows(out: &mut String, scan: &Scan, opts: &RenderOpts) {

@@ -248,7 +248,15 @@ pub async fn read_scope_kept(
     if let Some(detail) = not_api(&results) {
         return Err(not_api_server(detail));
     }
-    let done: Vec<(Request, Result<Items, Failed>)> = reqs.into_iter().zip(results).collect();
+    let mut done: Vec<(Request, Result<Items, Failed>)> = reqs.into_iter().zip(results).collect();
+    fall_back(&r, scope, &mut done, page).await;
+    if let Some(detail) = done
+        .iter()
+        .filter_map(|(_, res)| res.as_ref().err())
+        .find_map(|f| f.not_api.clone())
+    {
+        return Err(not_api_server(detail));
+    }
 
     let mut state = ClusterState {
         origin: model::Origin::Live,
@@ -288,6 +296,87 @@ async fn fetch_all(r: &Reader, reqs: &[Request], page: u32) -> Vec<Result<Items,
     .await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, res)| res).collect()
+}
+
+/// An all-namespaces list the user may not make (403): list that kind per
+/// namespace instead, in the namespaces the user may read.
+///
+/// The namespaces are those of the namespace list when it was read, else
+/// the kubeconfig context's namespace alone (nothing else names them). The
+/// Services come first; the other kinds are listed only in the namespaces
+/// whose Services could be read (the others hold nothing to scan). With the
+/// namespace list read, each namespace's outcome replaces the cluster-wide
+/// failure; without it the cluster-wide failure stays, for the namespaces
+/// that were not tried.
+async fn fall_back(
+    r: &Reader,
+    scope: &ScanScope,
+    done: &mut Vec<(Request, Result<Items, Failed>)>,
+    page: u32,
+) {
+    let forbidden_everywhere = |(req, res): &(Request, Result<Items, Failed>)| {
+        req.namespace.is_none()
+            && req.get.is_none()
+            && req.kind != Kind::Namespace
+            && res.as_ref().is_err_and(|f| f.forbidden)
+    };
+    if scope.namespace.is_some() || !done.iter().any(forbidden_everywhere) {
+        return;
+    }
+    let listed: Option<Vec<String>> = done.iter().find_map(|(req, res)| match res {
+        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => Some(names.clone()),
+        _ => None,
+    });
+    let namespaces: Vec<String> = match &listed {
+        Some(names) => {
+            let mut names = names.clone();
+            names.sort();
+            names
+        }
+        None => scope.context_namespace.iter().cloned().collect(),
+    };
+    tracing::debug!(
+        namespaces = namespaces.len(),
+        from_list = listed.is_some(),
+        "an all-namespaces list is forbidden: listing per namespace"
+    );
+    let (failed, kept): (Vec<_>, Vec<_>) = std::mem::take(done)
+        .into_iter()
+        .partition(|d| forbidden_everywhere(d));
+    *done = kept;
+    let per_ns = |req: &Request, nss: &[String]| -> Vec<Request> {
+        nss.iter()
+            .map(|ns| Request {
+                namespace: Some(ns.clone()),
+                ..req.clone()
+            })
+            .collect()
+    };
+    // The Services of the scope first: they decide where the rest is read.
+    let (services, others): (Vec<_>, Vec<_>) = failed.into_iter().partition(|(q, _)| q.targets);
+    let mut readable = namespaces.clone();
+    for (req, res) in services {
+        let reqs = per_ns(&req, &namespaces);
+        let results = fetch_all(r, &reqs, page).await;
+        readable = reqs
+            .iter()
+            .zip(&results)
+            .filter(|(_, res)| res.is_ok())
+            .filter_map(|(q, _)| q.namespace.clone())
+            .collect();
+        if listed.is_none() {
+            done.push((req, res));
+        }
+        done.extend(reqs.into_iter().zip(results));
+    }
+    for (req, res) in others {
+        let reqs = per_ns(&req, &readable);
+        let results = fetch_all(r, &reqs, page).await;
+        if listed.is_none() {
+            done.push((req, res));
+        }
+        done.extend(reqs.into_iter().zip(results));
+    }
 }
 
 /// Store what `req` read, and the coverage it gives.
@@ -507,6 +596,7 @@ mod tests {
         ScanScope {
             namespace: ns.map(str::to_owned),
             selector: sel.map(str::to_owned),
+            context_namespace: None,
         }
     }
 

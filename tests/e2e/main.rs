@@ -22,6 +22,7 @@ mod fix;
 mod fixes;
 mod local;
 mod negative;
+mod partial;
 mod probe;
 #[path = "../common/run.rs"]
 mod run;
@@ -33,7 +34,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 10] = [
+    let modules: [(&str, &[cluster::Test]); 11] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("connect", connect::TESTS),
@@ -42,6 +43,7 @@ fn main() {
         ("fixes", fixes::TESTS),
         ("local", local::TESTS),
         ("negative", negative::TESTS),
+        ("partial", partial::TESTS),
         ("probe", probe::TESTS),
         ("scope", scope::TESTS),
     ];
