@@ -26,7 +26,8 @@ fn differing(a: &Value, b: &Value) -> Vec<String> {
 }
 
 /// Run `args` live with `--save-snapshot`, then replay the file with the
-/// same target; assert both exit with `code` and report the same.
+/// same target; assert both exit with `code` (`-1`: whatever the live run
+/// exits with) and report the same.
 fn live_then_replay(c: &Cluster, args: &[&str], code: i32) -> (Value, Value) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("capture.json");
@@ -38,6 +39,7 @@ fn live_then_replay(c: &Cluster, args: &[&str], code: i32) -> (Value, Value) {
     }
     live_args.extend(["-o", "json", "--save-snapshot", file]);
     let live = c.svcdiscover(&live_args);
+    let code = if code == -1 { live.code } else { code };
     assert_eq!(live.code, code, "live {args:?}: {}", live.stderr);
 
     #[cfg(unix)]
@@ -110,6 +112,23 @@ pub fn a_forbidden_read_stays_forbidden_in_the_replay(c: &Cluster) {
     }
 }
 
+pub fn a_partly_read_scan_replays_with_its_gaps(c: &Cluster) {
+    // e2e-some-namespaces reads `default` and `trouble` one by one (its
+    // all-namespaces lists are forbidden): the record keeps those reads and
+    // the forbidden ones, so the replay scans the same Services and names
+    // the same namespaces as not read.
+    let (live, _) = live_then_replay(c, &["-A", "--as", "e2e-some-namespaces"], -1);
+    assert!(
+        !live["summary"]["not_checked"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        live["summary"]
+    );
+    assert!(live["summary"]["services"].as_u64().unwrap() > 0);
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
     (
@@ -123,5 +142,9 @@ pub const TESTS: &[Test] = &[
     (
         "a_forbidden_read_stays_forbidden_in_the_replay",
         a_forbidden_read_stays_forbidden_in_the_replay,
+    ),
+    (
+        "a_partly_read_scan_replays_with_its_gaps",
+        a_partly_read_scan_replays_with_its_gaps,
     ),
 ];
