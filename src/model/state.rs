@@ -238,7 +238,9 @@ impl Coverage {
         self.covers_all(kind) || self.named_everywhere.contains(&(kind, name.to_owned()))
     }
 
-    /// Every read recorded, in a stable order.
+    /// Every read recorded, in a stable order; an object or a selection
+    /// that a whole-namespace (or every-namespace) read of its kind already
+    /// covers is left out: it adds nothing.
     pub fn entries(&self) -> Vec<Covered> {
         let entry =
             |kind, namespace: Option<&str>, name: Option<&str>, sel: Option<&str>| Covered {
@@ -257,16 +259,24 @@ impl Coverage {
             }
         }
         for (kind, ns, name) in &self.objects {
-            out.push(entry(*kind, Some(ns), Some(name), None));
+            if !self.covers(*kind, ns) {
+                out.push(entry(*kind, Some(ns), Some(name), None));
+            }
         }
         for (kind, ns, sel) in &self.selections {
-            out.push(entry(*kind, Some(ns), None, Some(sel)));
+            if !self.covers(*kind, ns) {
+                out.push(entry(*kind, Some(ns), None, Some(sel)));
+            }
         }
         for (kind, sel) in &self.selections_everywhere {
-            out.push(entry(*kind, None, None, Some(sel)));
+            if !self.covers_all(*kind) {
+                out.push(entry(*kind, None, None, Some(sel)));
+            }
         }
         for (kind, name) in &self.named_everywhere {
-            out.push(entry(*kind, None, Some(name), None));
+            if !self.covers_all(*kind) {
+                out.push(entry(*kind, None, Some(name), None));
+            }
         }
         out
     }

@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn every_coverage_entry_round_trips() {
         let mut st = ClusterState::default();
-        st.coverage.add_all(Kind::Service);
+        st.coverage.add_all(Kind::Namespace);
         st.coverage.add_namespace(Kind::Pod, "shop");
         st.coverage
             .add_object(Kind::ConfigMap, "kube-system", "coredns");
@@ -419,6 +419,32 @@ mod tests {
         back.apply(&mut replay).unwrap();
         assert_eq!(replay.coverage, st.coverage);
         assert_eq!(replay.failures, st.failures);
+    }
+
+    #[test]
+    fn reads_a_wider_read_covers_are_not_recorded_twice() {
+        let mut st = ClusterState::default();
+        st.coverage.add_all(Kind::Service);
+        st.coverage.add_object(Kind::Service, "shop", "web");
+        st.coverage.add_named_everywhere(Kind::Service, "web");
+        st.coverage.add_namespace(Kind::Pod, "shop");
+        st.coverage.add_selection(
+            Kind::Pod,
+            "shop",
+            &[("app".to_owned(), "web".to_owned())].into(),
+        );
+        let entries = st.coverage.entries();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        let mut replay = ClusterState::default();
+        for e in &entries {
+            replay.coverage.add_entry(e).unwrap();
+        }
+        assert!(replay.coverage.covers_object(Kind::Service, "shop", "web"));
+        assert!(replay.coverage.covers_selection(
+            Kind::Pod,
+            "shop",
+            &[("app".to_owned(), "web".to_owned())].into()
+        ));
     }
 
     #[test]
