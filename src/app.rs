@@ -19,7 +19,7 @@ mod scan_probe;
 /// What a run prints: one Service's report, or a scan.
 pub enum Document {
     One(Box<Report>),
-    Scan(Scan),
+    Scan(Box<Scan>),
 }
 
 impl Document {
@@ -64,12 +64,20 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
             (state, plan.what.target("default"), None)
         }
         Source::Live(access) => {
-            let (client, context_ns) = source::live::client(access).await?;
+            let saving = source::capture::Saving::start(plan.save_snapshot.as_deref())?;
+            let (client, context_ns, server) = source::live::client_and_server(access).await?;
             let target = plan.what.target(&context_ns);
             let Some(t) = &target else {
                 return Err(Error::Usage("no Service named".to_owned()));
             };
-            let state = source::live::read(client.clone(), t, access.request_timeout.0).await?;
+            let state =
+                source::live::read_kept(client.clone(), t, access.request_timeout.0, saving.kept())
+                    .await?;
+            let captured = source::capture::CaptureTarget::Service {
+                namespace: t.namespace.clone(),
+                name: t.name.clone(),
+            };
+            saving.finish(&state, captured, server)?;
             (state, target, Some(client))
         }
     };
@@ -334,16 +342,29 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
             (state, plan.what.scan_namespace("default"), None)
         }
         Source::Live(access) => {
-            let (client, context_ns) = source::live::client(access).await?;
+            let saving = source::capture::Saving::start(plan.save_snapshot.as_deref())?;
+            let (client, context_ns, server) = source::live::client_and_server(access).await?;
             let namespace = plan.what.scan_namespace(&context_ns);
             let scope = source::ScanScope {
                 namespace: namespace.clone(),
                 selector: selector.map(str::to_owned),
+                context_namespace: Some(context_ns.clone()),
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.
-            let read =
-                source::scope::read_scope(client.clone(), &scope, access.request_timeout.0).await?;
+            let read = source::scope::read_scope_kept(
+                client.clone(),
+                &scope,
+                access.request_timeout.0,
+                source::scope::PAGE,
+                saving.kept(),
+            )
+            .await?;
+            let captured = source::capture::CaptureTarget::Scan {
+                namespace: namespace.clone(),
+                label_selector: selector.map(str::to_owned),
+            };
+            saving.finish(&read.state, captured, server)?;
             (read.state, namespace, Some(client))
         }
     };
@@ -362,7 +383,7 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
         return Ok(Outcome {
             status: ExitStatus::of_verdict(p.scan.verdict),
             errors: read_errors(&p.state),
-            doc: Document::Scan(p.scan),
+            doc: Document::Scan(Box::new(p.scan)),
             notes: p.notes,
         });
     }
@@ -374,7 +395,7 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
     );
     Ok(Outcome {
         status: ExitStatus::of_verdict(scan.verdict),
-        doc: Document::Scan(scan),
+        doc: Document::Scan(Box::new(scan)),
         errors: read_errors(&state),
         notes: Vec::new(),
     })

@@ -103,6 +103,12 @@ pub struct Cli {
     )]
     pub max_snapshot_size: u64,
 
+    /// Also write every object read, and what was read in which scope, to
+    /// FILE (a JSON List, mode 0600) for `--snapshot FILE` to diagnose later;
+    /// probe results are not saved
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    pub save_snapshot: Option<PathBuf>,
+
     #[command(flatten)]
     pub probe: ProbeArgs,
 

@@ -50,6 +50,14 @@ pub enum Error {
     #[error("snapshot {} holds no Kubernetes object: {message}", path.display())]
     SnapshotNoObject { path: PathBuf, message: String },
 
+    /// The `--save-snapshot` file cannot be written.
+    #[error("cannot write the capture {}: {source}", path.display())]
+    SaveSnapshot {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The kubeconfig cannot be loaded or used.
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),

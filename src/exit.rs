@@ -68,6 +68,7 @@ impl ExitStatus {
             | SnapshotNotFile { .. }
             | SnapshotTooLarge { .. }
             | SnapshotNoObject { .. }
+            | SaveSnapshot { .. }
             | Kubeconfig(_) => ExitStatus::Usage,
             Connect(_) | NotApiServer(_) => ExitStatus::Unknown,
             // Internal failures after the diagnosis: no verdict reached stdout.

@@ -20,6 +20,8 @@ pub struct Plan {
     pub output: Output,
     /// `--fail-on`.
     pub fail_on: crate::exit::FailOn,
+    /// `--save-snapshot`: where a live run writes what it read.
+    pub save_snapshot: Option<PathBuf>,
 }
 
 /// How the name forms are observed (live runs only).
@@ -177,6 +179,7 @@ impl Plan {
                 width: env.width,
             },
             fail_on: cli.fail_on,
+            save_snapshot: cli.save_snapshot.clone(),
         }
     }
 }

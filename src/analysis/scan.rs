@@ -4,7 +4,8 @@
 
 use super::{Facts, Options, Target, diagnose_with};
 use crate::model::{
-    ClusterState, Kind, LabelSelector, Report, Scan, ScanSummary, Verdict, VerdictCounts,
+    ClusterState, Kind, LabelSelector, NotChecked, ReadFailure, Report, Scan, ScanSummary, Verdict,
+    VerdictCounts,
 };
 
 /// Diagnose every Service of `namespace` (`None`: every namespace) whose
@@ -79,7 +80,11 @@ pub fn scan_of(
     for r in &reports {
         counts.add(r.verdict);
     }
-    let (verdict, verdict_reason) = decide(state, namespace, &reports, &counts);
+    let (verdict, mut verdict_reason) = decide(state, namespace, &reports, &counts);
+    let (not_checked, unread) = not_scanned(state, namespace);
+    if !reports.is_empty() && !not_checked.is_empty() {
+        verdict_reason.push_str(&format!("; not scanned: {unread}"));
+    }
     Scan {
         api_version: crate::model::API_VERSION,
         kind: crate::model::SCAN_KIND,
@@ -92,9 +97,128 @@ pub fn scan_of(
             by_verdict: counts,
             cluster_findings: facts.findings.clone(),
             probe: None,
+            not_checked,
         },
         reports,
     }
+}
+
+/// Namespaces listed one by one in `not_checked`; more make one entry.
+const MAX_NAMESPACE_ENTRIES: usize = 5;
+
+/// The parts of the scope whose Services could not be listed: one entry per
+/// namespace (one for all when there are many), and one for a failed
+/// cluster-wide list that no per-namespace read replaced; and those parts in
+/// a few words, for the verdict's reason.
+fn not_scanned(state: &ClusterState, namespace: Option<&str>) -> (Vec<NotChecked>, String) {
+    let unread = |f: &&ReadFailure| {
+        f.kind == Kind::Service && f.required && f.verb == "list" && f.namespace.is_some()
+    };
+    let failed: Vec<&ReadFailure> = state
+        .failures
+        .iter()
+        .filter(unread)
+        .filter(|f| {
+            f.namespace.as_deref().is_some_and(|n| {
+                namespace.is_none_or(|s| s == n) && !state.coverage.covers(Kind::Service, n)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut words = Vec::new();
+    if !failed.is_empty() {
+        words.push(format!(
+            "the Services of {} namespace(s) could not be read",
+            failed.len()
+        ));
+    }
+    let why = |f: &ReadFailure| {
+        if f.forbidden {
+            format!("forbidden: {}", f.reason)
+        } else {
+            f.reason.clone()
+        }
+    };
+    let needs = |f: &ReadFailure| {
+        if f.forbidden {
+            format!("RBAC: {}", f.what())
+        } else {
+            f.what()
+        }
+    };
+    if failed.len() <= MAX_NAMESPACE_ENTRIES {
+        for f in &failed {
+            out.push(NotChecked {
+                check: format!(
+                    "Services of namespace {}",
+                    f.namespace.as_deref().unwrap_or_default()
+                ),
+                reason: why(f),
+                needs: needs(f),
+            });
+        }
+    } else {
+        let names: Vec<&str> = failed
+            .iter()
+            .filter_map(|f| f.namespace.as_deref())
+            .collect();
+        let shown = format!(
+            "{} and {} more",
+            names[..MAX_NAMESPACE_ENTRIES].join(", "),
+            names.len() - MAX_NAMESPACE_ENTRIES
+        );
+        let forbidden = failed.iter().all(|f| f.forbidden);
+        out.push(NotChecked {
+            check: format!("Services of {} namespaces", names.len()),
+            reason: if forbidden {
+                format!("forbidden: list services in namespaces {shown}")
+            } else {
+                format!("list services failed in namespaces {shown}")
+            },
+            needs: if forbidden {
+                format!("RBAC: list services in namespaces {shown} (or cluster-wide)")
+            } else {
+                format!("list services in namespaces {shown}")
+            },
+        });
+    }
+    // A cluster-wide list that failed, and no namespace list to go on: only
+    // the namespaces read one by one (the context's) were scanned.
+    if namespace.is_none()
+        && let Some(f) = state.failures.iter().find(|f| {
+            f.kind == Kind::Service && f.required && f.verb == "list" && f.namespace.is_none()
+        })
+    {
+        let read: Vec<String> = state
+            .coverage
+            .entries()
+            .into_iter()
+            .filter(|e| e.kind == Kind::Service && e.name.is_none() && e.label_selector.is_none())
+            .filter_map(|e| e.namespace)
+            .collect();
+        let tried = if read.is_empty() {
+            "no namespace could be read".to_owned()
+        } else {
+            format!("only namespace {} was read", read.join(", "))
+        };
+        words.push("the namespaces could not be listed".to_owned());
+        out.push(NotChecked {
+            check: "Services of every namespace".to_owned(),
+            reason: format!(
+                "{}; the namespaces could not be listed to read them one by one, so {tried}",
+                why(f)
+            ),
+            needs: if f.forbidden {
+                format!(
+                    "RBAC: {}, or list namespaces to scan each namespace you may read",
+                    f.what()
+                )
+            } else {
+                f.what()
+            },
+        });
+    }
+    (out, words.join(" and "))
 }
 
 fn decide(
@@ -228,5 +352,77 @@ mod tests {
         assert_eq!(some.summary.selector.as_deref(), Some("tier=api"));
         let none = scan(&st, &Options::default(), Some("empty"), None);
         assert_eq!(none.verdict, Verdict::Unknown);
+    }
+
+    fn forbidden(ns: Option<&str>) -> ReadFailure {
+        ReadFailure {
+            verb: "list",
+            kind: Kind::Service,
+            namespace: ns.map(str::to_owned),
+            reason: "services is forbidden".to_owned(),
+            forbidden: true,
+            required: true,
+        }
+    }
+
+    #[test]
+    fn namespaces_not_read_are_named_and_do_not_make_the_scan_unknown() {
+        let mut st = state();
+        st.failures.push(forbidden(Some("locked")));
+        let s = scan(&st, &Options::default(), None, None);
+        assert_eq!(s.summary.services, 3);
+        assert_ne!(s.verdict, Verdict::Unknown, "{}", s.verdict_reason);
+        assert!(s.reports.iter().all(|r| r.verdict != Verdict::Unknown));
+        assert_eq!(s.summary.not_checked.len(), 1);
+        let n = &s.summary.not_checked[0];
+        assert_eq!(n.check, "Services of namespace locked");
+        assert_eq!(n.needs, "RBAC: list services in namespace locked");
+        assert!(
+            s.verdict_reason
+                .ends_with("; not scanned: the Services of 1 namespace(s) could not be read"),
+            "{}",
+            s.verdict_reason
+        );
+
+        // Many: one entry for them all.
+        for i in 0..6 {
+            st.failures.push(forbidden(Some(&format!("locked-{i}"))));
+        }
+        let s = scan(&st, &Options::default(), None, None);
+        assert_eq!(
+            s.summary.not_checked.len(),
+            1,
+            "{:?}",
+            s.summary.not_checked
+        );
+        assert_eq!(s.summary.not_checked[0].check, "Services of 7 namespaces");
+        assert!(s.summary.not_checked[0].reason.ends_with(" and 2 more"));
+    }
+
+    #[test]
+    fn a_cluster_wide_failure_with_nothing_read_is_unknown() {
+        let mut st = ClusterState::default();
+        st.failures.push(forbidden(None));
+        st.failures.push(forbidden(Some("default")));
+        let s = scan(&st, &Options::default(), None, None);
+        assert_eq!(s.verdict, Verdict::Unknown);
+        let checks: Vec<&str> = s
+            .summary
+            .not_checked
+            .iter()
+            .map(|n| n.check.as_str())
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                "Services of namespace default",
+                "Services of every namespace"
+            ]
+        );
+        assert!(
+            s.summary.not_checked[1]
+                .reason
+                .contains("no namespace could be read")
+        );
     }
 }

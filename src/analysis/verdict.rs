@@ -95,8 +95,16 @@ fn external_target_unknown(ctx: &Ctx<'_>, out: &Out) -> bool {
 fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
     let state = ctx.state;
     let t = ctx.target;
-    // A required read that failed (live): the first cause.
-    if let Some(f) = state.failures.iter().find(|f| f.required) {
+    // A required read that failed (live): the first cause. A scan's failed
+    // read of another namespace says nothing of this Service, nor does a
+    // failed cluster-wide list whose kind was then read in its namespace.
+    if let Some(f) = state.failures.iter().find(|f| {
+        f.required
+            && match &f.namespace {
+                Some(ns) => *ns == t.namespace,
+                None => !state.coverage.covers(f.kind, &t.namespace),
+            }
+    }) {
         let what = f.what();
         return Some(if f.forbidden {
             format!("cannot {what} (forbidden)")

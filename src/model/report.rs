@@ -410,6 +410,10 @@ pub struct ScanSummary {
     /// predicted. Each report has its own `probe`, with its clients only.
     /// (Boxed: a scan is mostly predicted, and a `Document` stays small.)
     pub probe: Option<Box<ProbeSummary>>,
+    /// What of the scope could not be read, and so was not scanned: the
+    /// namespaces whose Services could not be listed (one entry each, or one
+    /// for them all when there are many).
+    pub not_checked: Vec<NotChecked>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -18,7 +18,7 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 pub const KUBE_DNS: &str = "kube-dns";
 
 /// Kinds of object the model holds; used for coverage and read failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Kind {
     Service,
     Pod,
@@ -102,7 +102,7 @@ impl ReadFailure {
 }
 
 /// What a source read: kinds and the namespaces they cover.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
     scopes: BTreeMap<Kind, Scope>,
     /// Single objects whose presence or absence is known (a `get`).
@@ -111,6 +111,30 @@ pub struct Coverage {
     selections: BTreeSet<(Kind, String, String)>,
     /// Label-selected reads in every namespace.
     selections_everywhere: BTreeSet<(Kind, String)>,
+    /// Reads of the objects of one name in every namespace
+    /// (`fieldSelector=metadata.name=NAME`).
+    named_everywhere: BTreeSet<(Kind, String)>,
+}
+
+/// One read a coverage records, as a capture file stores it (a Capture
+/// record's `reads`): `kind` alone is every namespace; with `namespace`, that
+/// namespace; with `name` too, one object; with `labelSelector`, the objects
+/// it selects (in `namespace`, else in every namespace); with `name` and no
+/// `namespace`, the objects of that name in every namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Covered {
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        rename = "labelSelector",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub label_selector: Option<String>,
 }
 
 impl Coverage {
@@ -154,6 +178,7 @@ impl Coverage {
             || self
                 .objects
                 .contains(&(kind, namespace.to_owned(), name.to_owned()))
+            || self.named_everywhere.contains(&(kind, name.to_owned()))
     }
 
     /// Record a read of every `kind` in `namespace` matching `selector`.
@@ -201,6 +226,89 @@ impl Coverage {
     /// Whether the state holds every object of `kind` in every namespace.
     pub fn covers_all(&self, kind: Kind) -> bool {
         matches!(self.scopes.get(&kind), Some(Scope::All))
+    }
+
+    /// Record a read of every `kind` named `name`, in all namespaces.
+    pub fn add_named_everywhere(&mut self, kind: Kind, name: &str) {
+        self.named_everywhere.insert((kind, name.to_owned()));
+    }
+
+    /// Whether every `kind` named `name` was read, in every namespace.
+    pub fn covers_named_everywhere(&self, kind: Kind, name: &str) -> bool {
+        self.covers_all(kind) || self.named_everywhere.contains(&(kind, name.to_owned()))
+    }
+
+    /// Every read recorded, in a stable order; an object or a selection
+    /// that a whole-namespace (or every-namespace) read of its kind already
+    /// covers is left out: it adds nothing.
+    pub fn entries(&self) -> Vec<Covered> {
+        let entry =
+            |kind, namespace: Option<&str>, name: Option<&str>, sel: Option<&str>| Covered {
+                kind,
+                namespace: namespace.map(str::to_owned),
+                name: name.map(str::to_owned),
+                label_selector: sel.map(str::to_owned),
+            };
+        let mut out = Vec::new();
+        for (kind, scope) in &self.scopes {
+            match scope {
+                Scope::All => out.push(entry(*kind, None, None, None)),
+                Scope::Namespaces(set) => {
+                    out.extend(set.iter().map(|ns| entry(*kind, Some(ns), None, None)));
+                }
+            }
+        }
+        for (kind, ns, name) in &self.objects {
+            if !self.covers(*kind, ns) {
+                out.push(entry(*kind, Some(ns), Some(name), None));
+            }
+        }
+        for (kind, ns, sel) in &self.selections {
+            if !self.covers(*kind, ns) {
+                out.push(entry(*kind, Some(ns), None, Some(sel)));
+            }
+        }
+        for (kind, sel) in &self.selections_everywhere {
+            if !self.covers_all(*kind) {
+                out.push(entry(*kind, None, None, Some(sel)));
+            }
+        }
+        for (kind, name) in &self.named_everywhere {
+            if !self.covers_all(*kind) {
+                out.push(entry(*kind, None, Some(name), None));
+            }
+        }
+        out
+    }
+
+    /// Record one read as [`Coverage::entries`] lists it; `Err` says why an
+    /// entry means nothing (a name and a selector together).
+    pub fn add_entry(&mut self, e: &Covered) -> Result<(), String> {
+        let (ns, name, sel) = (
+            e.namespace.as_deref(),
+            e.name.as_deref(),
+            e.label_selector.as_deref(),
+        );
+        match (ns, name, sel) {
+            (None, None, None) => self.add_all(e.kind),
+            (Some(ns), None, None) => self.add_namespace(e.kind, ns),
+            (Some(ns), Some(name), None) => self.add_object(e.kind, ns, name),
+            (Some(ns), None, Some(sel)) => {
+                self.selections
+                    .insert((e.kind, ns.to_owned(), sel.to_owned()));
+            }
+            (None, None, Some(sel)) => {
+                self.selections_everywhere.insert((e.kind, sel.to_owned()));
+            }
+            (None, Some(name), None) => self.add_named_everywhere(e.kind, name),
+            (_, Some(_), Some(_)) => {
+                return Err(format!(
+                    "a read of {} names both an object and a labelSelector",
+                    e.kind.resource()
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

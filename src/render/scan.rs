@@ -82,6 +82,7 @@ pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
             finding(&mut out, f, opts, "");
         }
     }
+    not_scanned(&mut out, scan, opts);
     out.push('\n');
     for l in wrap(&probe_line(scan), opts.width, "  ") {
         let _ = writeln!(out, "{l}");
@@ -159,6 +160,22 @@ fn probe_line(scan: &Scan) -> String {
         scan.reports.len(),
         safe(&how)
     )
+}
+
+/// What of the scope was not read, so not scanned.
+fn not_scanned(out: &mut String, scan: &Scan, opts: &RenderOpts) {
+    if scan.summary.not_checked.is_empty() {
+        return;
+    }
+    if !opts.no_headers {
+        let _ = writeln!(out, "\nNot scanned (not read)");
+    }
+    for n in &scan.summary.not_checked {
+        let line = format!("- {}: {} (needs {})", n.check, n.reason, n.needs);
+        for l in wrap(&safe(&line), opts.width, "    ") {
+            let _ = writeln!(out, "{l}");
+        }
+    }
 }
 
 fn rows(out: &mut String, scan: &Scan, opts: &RenderOpts) {

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -18,6 +19,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
+use super::capture::Kept;
 use super::convert;
 use crate::analysis::Target;
 use crate::cli::KubeArgs;
@@ -29,6 +31,13 @@ use crate::model::{
 /// Build a client from the kubeconfig and the kubectl-style flags; returns
 /// it with the context's namespace.
 pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
+    let (client, namespace, _) = client_and_server(args).await?;
+    Ok((client, namespace))
+}
+
+/// [`client`], with the API server's host (for a capture's record; no
+/// port, no path, nothing from the credentials).
+pub async fn client_and_server(args: &KubeArgs) -> Result<(Client, String, Option<String>)> {
     let opts = KubeConfigOptions {
         context: args.context.clone(),
         cluster: args.cluster.clone(),
@@ -102,8 +111,9 @@ pub async fn client(args: &KubeArgs) -> Result<(Client, String)> {
     // `Reader::run`); it is never the client's read timeout, which would cut
     // exec and port-forward streams.
     let namespace = config.default_namespace.clone();
+    let server = config.cluster_url.host().map(str::to_owned);
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
-    Ok((client, namespace))
+    Ok((client, namespace, server))
 }
 
 /// A `--server` value that does not parse as a URI.
@@ -208,6 +218,8 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 pub(super) struct Reader {
     pub(super) client: Client,
     pub(super) timeout: Option<Duration>,
+    /// `--save-snapshot`: every object read is kept here too.
+    pub(super) kept: Option<Arc<Kept>>,
 }
 
 /// Why one read failed.
@@ -382,6 +394,7 @@ impl Reader {
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
             + DeserializeOwned
+            + serde::Serialize
             + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
@@ -392,7 +405,7 @@ impl Reader {
     /// be the expected list kind.
     async fn list_in<K>(&self, api: Api<K>, lp: &ListParams) -> Result<Vec<K>, Failed>
     where
-        K: kube::Resource + Clone + DeserializeOwned + Debug,
+        K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
         let path = api.resource_url().to_owned();
@@ -413,7 +426,17 @@ impl Reader {
         };
         let kind = format!("{}List", K::kind(&Default::default()));
         let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
+        self.keep(&list.items);
         Ok(list.items)
+    }
+
+    /// Keep what was read for the capture file, when one is written.
+    pub(super) fn keep<K: serde::Serialize>(&self, items: &[K]) {
+        if let Some(kept) = &self.kept {
+            for item in items {
+                kept.keep(item);
+            }
+        }
     }
 
     pub(super) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
@@ -421,6 +444,7 @@ impl Reader {
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
             + DeserializeOwned
+            + serde::Serialize
             + Debug,
         <K as kube::Resource>::DynamicType: Default,
     {
@@ -430,7 +454,11 @@ impl Reader {
             .get(name, &GetParams::default())
             .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
         match self.run(&path, self.client.request_text(req)).await {
-            Ok(text) => parse_as(&text, &K::kind(&Default::default()), &path).map(Some),
+            Ok(text) => {
+                let object: K = parse_as(&text, &K::kind(&Default::default()), &path)?;
+                self.keep(std::slice::from_ref(&object));
+                Ok(Some(object))
+            }
             Err(f) if f.not_found => Ok(None),
             Err(f) => Err(f),
         }
@@ -480,7 +508,21 @@ pub async fn read(
     target: &Target,
     timeout: Option<Duration>,
 ) -> Result<ClusterState> {
-    let r = Reader { client, timeout };
+    read_kept(client, target, timeout, None).await
+}
+
+/// [`read`], keeping every object read in `kept` (for `--save-snapshot`).
+pub async fn read_kept(
+    client: Client,
+    target: &Target,
+    timeout: Option<Duration>,
+    kept: Option<Arc<Kept>>,
+) -> Result<ClusterState> {
+    let r = Reader {
+        client,
+        timeout,
+        kept,
+    };
     let ns = target.namespace.as_str();
     let slice_sel: BTreeMap<String, String> =
         [(SERVICE_NAME_LABEL.to_owned(), target.name.clone())].into();
@@ -491,6 +533,7 @@ pub async fn read(
         model::DNS_APP_LABEL.1.to_owned(),
     )]
     .into();
+    let names = looked_up_names(target);
 
     // The Service, then at once its selected pods; beside it, everything that
     // does not depend on its selector. All in flight together.
@@ -514,7 +557,8 @@ pub async fn read(
         (svc, selector, selected_pods),
         slices,
         events,
-        services,
+        named,
+        ns_services,
         namespaces,
         dns_svc,
         dns_slices,
@@ -526,7 +570,8 @@ pub async fn read(
         svc_then_pods,
         r.list::<EndpointSlice>(Some(ns), labels(&slice_sel)),
         r.list::<Event>(Some(ns), ListParams::default().fields("type=Warning")),
-        r.list::<Service>(None, ListParams::default()),
+        named_services(&r, &names),
+        r.list::<Service>(Some(ns), ListParams::default()),
         list_namespaces(&r),
         r.get::<Service>(KUBE_SYSTEM, KUBE_DNS),
         r.list::<EndpointSlice>(Some(KUBE_SYSTEM), labels(&dns_slice_sel)),
@@ -542,7 +587,8 @@ pub async fn read(
         selected_pods.as_ref().and_then(|p| p.as_ref().err()),
         slices.as_ref().err(),
         events.as_ref().err(),
-        services.as_ref().err(),
+        named.iter().find_map(|(_, res)| res.as_ref().err()),
+        ns_services.as_ref().err(),
         namespaces.as_ref().err(),
         dns_svc.as_ref().err(),
         dns_slices.as_ref().err(),
@@ -563,7 +609,6 @@ pub async fn read(
         origin: model::Origin::Live,
         ..ClusterState::default()
     };
-    let all_services_read = services.is_ok();
     let optional = |verb, kind, ns| Read {
         verb,
         kind,
@@ -577,15 +622,33 @@ pub async fn read(
         required: true,
     };
 
-    record(
-        &mut state,
-        optional("list", Kind::Service, None),
-        services,
-        |st, items| {
-            st.services.extend(items.into_iter().map(convert::service));
-            st.coverage.add_all(Kind::Service);
-        },
-    );
+    // The Services of the names the name forms look up, in every namespace.
+    let mut named_failure = None;
+    for (name, result) in named {
+        match result {
+            Ok(items) => {
+                for s in items.into_iter().map(convert::service) {
+                    if state.service(&s.namespace, &s.name).is_none() {
+                        state.services.push(s);
+                    }
+                }
+                state.coverage.add_named_everywhere(Kind::Service, &name);
+            }
+            Err(f) => {
+                named_failure.get_or_insert(f);
+            }
+        }
+    }
+    if let Some(f) = named_failure {
+        // One record for the three lists: they fail alike.
+        record(
+            &mut state,
+            optional("list", Kind::Service, None),
+            Err::<(), _>(f),
+            |_, ()| {},
+        );
+    }
+    let not_found = matches!(svc, Ok(None));
     let mut target_svc = None;
     record(
         &mut state,
@@ -641,6 +704,34 @@ pub async fn read(
             {
                 st.services.push(s);
             }
+        },
+    );
+    // The Services of the target's namespace: close names when it does not
+    // exist (then required, as nothing else tells), the StatefulSets'
+    // governing Services, and every lookup the name forms make there.
+    record(
+        &mut state,
+        if not_found {
+            required("list", Kind::Service, Some(ns))
+        } else {
+            optional("list", Kind::Service, Some(ns))
+        },
+        ns_services,
+        |st, items| {
+            // The target and the named lists' Services of `ns` are there already.
+            let known: std::collections::HashSet<String> = st
+                .services
+                .iter()
+                .filter(|s| s.namespace == ns)
+                .map(|s| s.name.clone())
+                .collect();
+            st.services.extend(
+                items
+                    .into_iter()
+                    .map(convert::service)
+                    .filter(|s| !known.contains(&s.name)),
+            );
+            st.coverage.add_namespace(Kind::Service, ns);
         },
     );
     record(
@@ -705,86 +796,127 @@ pub async fn read(
     );
 
     // What the Service's outcome calls for.
-    match (&target_svc, &selector, selected_pods) {
-        (Some(_), Some(sel), Some(result)) => {
-            let mut matched = false;
-            record(
-                &mut state,
-                required("list", Kind::Pod, Some(ns)),
-                result,
-                |st, items| {
-                    // kube-dns selects the CoreDNS pods, read already.
-                    for pod in items.into_iter().map(convert::pod) {
-                        if !st
-                            .pods
-                            .iter()
-                            .any(|p| p.namespace == pod.namespace && p.name == pod.name)
-                        {
-                            st.pods.push(pod);
-                        }
+    if let (Some(_), Some(sel), Some(result)) = (&target_svc, &selector, selected_pods) {
+        let mut matched = false;
+        record(
+            &mut state,
+            required("list", Kind::Pod, Some(ns)),
+            result,
+            |st, items| {
+                // kube-dns selects the CoreDNS pods, read already.
+                for pod in items.into_iter().map(convert::pod) {
+                    if !st
+                        .pods
+                        .iter()
+                        .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+                    {
+                        st.pods.push(pod);
                     }
-                    st.coverage.add_selection(Kind::Pod, ns, sel);
-                    matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
-                },
-            );
-            let pods_read = !state
-                .failures
-                .iter()
-                .any(|f| f.required && f.kind == Kind::Pod);
-            if !matched && pods_read {
-                near_miss_reads(&r, ns, &mut state).await;
-                // Pods with every selector label in other namespaces.
-                let result = r.list::<Pod>(None, labels(sel)).await;
-                record(
-                    &mut state,
-                    optional("list", Kind::Pod, None),
-                    result,
-                    |st, items| {
-                        st.pods.extend(
-                            items
-                                .into_iter()
-                                .map(convert::pod)
-                                .filter(|p| p.namespace != ns),
-                        );
-                        st.coverage.add_selection_everywhere(Kind::Pod, sel);
-                    },
-                );
-            } else if pods_read {
-                // Pods the selector leaves out (selector-excludes-pods).
-                let result = r.list::<Pod>(Some(ns), ListParams::default()).await;
-                record(
-                    &mut state,
-                    optional("list", Kind::Pod, Some(ns)),
-                    result,
-                    |st, items| {
-                        st.pods.retain(|p| p.namespace != ns);
-                        st.pods.extend(items.into_iter().map(convert::pod));
-                        st.coverage.add_namespace(Kind::Pod, ns);
-                    },
-                );
-            }
-        }
-        (None, _, _)
-            if !all_services_read
-                && state
-                    .coverage
-                    .covers_object(Kind::Service, ns, &target.name) =>
-        {
-            // Not found: the Services of its namespace, for close names.
-            let result = r.list::<Service>(Some(ns), ListParams::default()).await;
+                }
+                st.coverage.add_selection(Kind::Pod, ns, sel);
+                matched = st.pods.iter().any(|p| p.namespace == ns && p.matches(sel));
+            },
+        );
+        let pods_read = !state
+            .failures
+            .iter()
+            .any(|f| f.required && f.kind == Kind::Pod);
+        if !matched && pods_read {
+            near_miss_reads(&r, ns, &mut state).await;
+            // Pods with every selector label in other namespaces.
+            let result = r.list::<Pod>(None, labels(sel)).await;
             record(
                 &mut state,
-                required("list", Kind::Service, Some(ns)),
+                optional("list", Kind::Pod, None),
                 result,
                 |st, items| {
-                    st.services.extend(items.into_iter().map(convert::service));
-                    st.coverage.add_namespace(Kind::Service, ns);
+                    st.pods.extend(
+                        items
+                            .into_iter()
+                            .map(convert::pod)
+                            .filter(|p| p.namespace != ns),
+                    );
+                    st.coverage.add_selection_everywhere(Kind::Pod, sel);
+                },
+            );
+        } else if pods_read {
+            // Pods the selector leaves out (selector-excludes-pods).
+            let result = r.list::<Pod>(Some(ns), ListParams::default()).await;
+            record(
+                &mut state,
+                optional("list", Kind::Pod, Some(ns)),
+                result,
+                |st, items| {
+                    st.pods.retain(|p| p.namespace != ns);
+                    st.pods.extend(items.into_iter().map(convert::pod));
+                    st.coverage.add_namespace(Kind::Pod, ns);
                 },
             );
         }
-        _ => {}
     }
+    // An ExternalName among the Services the name forms reach is a CNAME
+    // CoreDNS follows to names of any namespace: then every Service.
+    if reaches_external_name(&state, target, &names) {
+        let result = r.list::<Service>(None, ListParams::default()).await;
+        record(
+            &mut state,
+            optional("list", Kind::Service, None),
+            result,
+            |st, items| {
+                for s in items.into_iter().map(convert::service) {
+                    if st.service(&s.namespace, &s.name).is_none() {
+                        st.services.push(s);
+                    }
+                }
+                st.coverage.add_all(Kind::Service);
+            },
+        );
+    }
+    // In the API's order (namespace, then name), whatever read them.
+    state
+        .services
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(state)
+}
+
+/// The Service names a diagnosis of `target` looks up in every namespace:
+/// its name (the same name elsewhere answers the short name there, and is
+/// hinted when it does not exist), its namespace's name (`svc.ns` from a
+/// namespace holding a Service named `ns`), and `svc` (`svc.ns.svc` from a
+/// namespace holding a Service named `svc`).
+pub fn looked_up_names(target: &Target) -> Vec<String> {
+    let mut names = vec![target.name.clone()];
+    for n in [target.namespace.as_str(), "svc"] {
+        if !names.iter().any(|x| x == n) {
+            names.push(n.to_owned());
+        }
+    }
+    names
+}
+
+/// The Services named `names`, in every namespace: one list each, by
+/// `fieldSelector=metadata.name=NAME` (the answer's size does not grow with
+/// the cluster).
+async fn named_services(
+    r: &Reader,
+    names: &[String],
+) -> Vec<(String, Result<Vec<Service>, Failed>)> {
+    let lists = names.iter().map(|name| async move {
+        let lp = ListParams::default().fields(&format!("metadata.name={name}"));
+        (name.clone(), r.list::<Service>(None, lp).await)
+    });
+    futures::future::join_all(lists).await
+}
+
+/// Whether the name forms of `target` reach an ExternalName Service: the
+/// target, or a Service of one of the looked-up names.
+fn reaches_external_name(state: &ClusterState, target: &Target, names: &[String]) -> bool {
+    !state.coverage.covers_all(Kind::Service)
+        && state.services.iter().any(|s| {
+            s.type_ == model::ServiceType::ExternalName
+                && (names.contains(&s.name)
+                    || (s.namespace == target.namespace && s.name == target.name))
+        })
 }
 
 async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {

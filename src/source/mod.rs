@@ -2,6 +2,7 @@
 //! ([`snapshot`]). Both produce the same [`crate::model::ClusterState`]
 //! through the same conversions ([`convert`]).
 
+pub mod capture;
 pub mod convert;
 pub mod live;
 pub mod scope;
@@ -20,6 +21,10 @@ pub struct ScanScope {
     /// `-l`: a label selector for the Services, in kubectl's syntax, passed
     /// to the API server as `labelSelector`.
     pub selector: Option<String>,
+    /// The kubeconfig context's namespace: where a scan of every namespace
+    /// falls back to when it may list neither a kind in every namespace nor
+    /// the namespaces.
+    pub context_namespace: Option<String>,
 }
 
 /// `--from-namespace` names a namespace the state shows does not exist: a

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,6 +25,7 @@ use kube::api::{Api, ListParams, ObjectList};
 use serde::de::DeserializeOwned;
 
 use super::ScanScope;
+use super::capture::Kept;
 use super::convert;
 use super::live::{Failed, Read, Reader, parse_as, record};
 use crate::analysis::Target;
@@ -218,26 +220,42 @@ pub async fn read_scope_paged(
     timeout: Option<Duration>,
     page: u32,
 ) -> Result<ScopeRead> {
-    let r = Reader { client, timeout };
-    let reqs = plan(scope);
-    let mut results: Vec<(usize, Result<Items, Failed>)> =
-        futures::stream::iter(reqs.iter().enumerate().map(|(i, req)| {
-            let r = &r;
-            async move { (i, fetch(r, req, page).await) }
-        }))
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
+    read_scope_kept(client, scope, timeout, page, None).await
+}
 
-    if let Some(detail) = results
+/// [`read_scope_paged`], keeping every object read in `kept` (for
+/// `--save-snapshot`).
+pub async fn read_scope_kept(
+    client: Client,
+    scope: &ScanScope,
+    timeout: Option<Duration>,
+    page: u32,
+    kept: Option<Arc<Kept>>,
+) -> Result<ScopeRead> {
+    let r = Reader {
+        client,
+        timeout,
+        kept,
+    };
+    let reqs = plan(scope);
+    let results = fetch_all(&r, &reqs, page).await;
+    let not_api = |results: &[Result<Items, Failed>]| {
+        results
+            .iter()
+            .filter_map(|res| res.as_ref().err())
+            .find_map(|f| f.not_api.clone())
+    };
+    if let Some(detail) = not_api(&results) {
+        return Err(not_api_server(detail));
+    }
+    let mut done: Vec<(Request, Result<Items, Failed>)> = reqs.into_iter().zip(results).collect();
+    fall_back(&r, scope, &mut done, page).await;
+    if let Some(detail) = done
         .iter()
         .filter_map(|(_, res)| res.as_ref().err())
         .find_map(|f| f.not_api.clone())
     {
-        return Err(Error::NotApiServer(format!(
-            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
-        )));
+        return Err(not_api_server(detail));
     }
 
     let mut state = ClusterState {
@@ -245,7 +263,8 @@ pub async fn read_scope_paged(
         ..ClusterState::default()
     };
     let mut targets = Vec::new();
-    for ((_, result), req) in results.into_iter().zip(&reqs) {
+    for (req, result) in done {
+        let req = &req;
         let read = Read {
             verb: req.verb(),
             kind: req.kind,
@@ -257,6 +276,107 @@ pub async fn read_scope_paged(
         });
     }
     Ok(ScopeRead { state, targets })
+}
+
+fn not_api_server(detail: String) -> Error {
+    Error::NotApiServer(format!(
+        "{detail}; check the server address (--server, or the kubeconfig's cluster)"
+    ))
+}
+
+/// Issue `reqs`, at most [`IN_FLIGHT`] at a time; the results in their order.
+async fn fetch_all(r: &Reader, reqs: &[Request], page: u32) -> Vec<Result<Items, Failed>> {
+    let mut results: Vec<(usize, Result<Items, Failed>)> = futures::stream::iter(
+        reqs.iter()
+            .enumerate()
+            .map(|(i, req)| async move { (i, fetch(r, req, page).await) }),
+    )
+    .buffer_unordered(IN_FLIGHT)
+    .collect()
+    .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, res)| res).collect()
+}
+
+/// An all-namespaces list the user may not make (403): list that kind per
+/// namespace instead, in the namespaces the user may read.
+///
+/// The namespaces are those of the namespace list when it was read, else
+/// the kubeconfig context's namespace alone (nothing else names them). The
+/// Services come first; the other kinds are listed only in the namespaces
+/// whose Services could be read (the others hold nothing to scan). With the
+/// namespace list read, each namespace's outcome replaces the cluster-wide
+/// failure; without it the cluster-wide failure stays, for the namespaces
+/// that were not tried.
+async fn fall_back(
+    r: &Reader,
+    scope: &ScanScope,
+    done: &mut Vec<(Request, Result<Items, Failed>)>,
+    page: u32,
+) {
+    let forbidden_everywhere = |(req, res): &(Request, Result<Items, Failed>)| {
+        req.namespace.is_none()
+            && req.get.is_none()
+            && req.kind != Kind::Namespace
+            && res.as_ref().is_err_and(|f| f.forbidden)
+    };
+    if scope.namespace.is_some() || !done.iter().any(forbidden_everywhere) {
+        return;
+    }
+    let listed: Option<Vec<String>> = done.iter().find_map(|(req, res)| match res {
+        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => Some(names.clone()),
+        _ => None,
+    });
+    let namespaces: Vec<String> = match &listed {
+        Some(names) => {
+            let mut names = names.clone();
+            names.sort();
+            names
+        }
+        None => scope.context_namespace.iter().cloned().collect(),
+    };
+    tracing::debug!(
+        namespaces = namespaces.len(),
+        from_list = listed.is_some(),
+        "an all-namespaces list is forbidden: listing per namespace"
+    );
+    let (failed, kept): (Vec<_>, Vec<_>) = std::mem::take(done)
+        .into_iter()
+        .partition(|d| forbidden_everywhere(d));
+    *done = kept;
+    let per_ns = |req: &Request, nss: &[String]| -> Vec<Request> {
+        nss.iter()
+            .map(|ns| Request {
+                namespace: Some(ns.clone()),
+                ..req.clone()
+            })
+            .collect()
+    };
+    // The Services of the scope first: they decide where the rest is read.
+    let (services, others): (Vec<_>, Vec<_>) = failed.into_iter().partition(|(q, _)| q.targets);
+    let mut readable = namespaces.clone();
+    for (req, res) in services {
+        let reqs = per_ns(&req, &namespaces);
+        let results = fetch_all(r, &reqs, page).await;
+        readable = reqs
+            .iter()
+            .zip(&results)
+            .filter(|(_, res)| res.is_ok())
+            .filter_map(|(q, _)| q.namespace.clone())
+            .collect();
+        if listed.is_none() {
+            done.push((req, res));
+        }
+        done.extend(reqs.into_iter().zip(results));
+    }
+    for (req, res) in others {
+        let reqs = per_ns(&req, &readable);
+        let results = fetch_all(r, &reqs, page).await;
+        if listed.is_none() {
+            done.push((req, res));
+        }
+        done.extend(reqs.into_iter().zip(results));
+    }
 }
 
 /// Store what `req` read, and the coverage it gives.
@@ -408,7 +528,7 @@ async fn list_pages<K>(
     page: u32,
 ) -> Result<Vec<K>, Failed>
 where
-    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
     <K as kube::Resource>::DynamicType: Default,
 {
     let path = api.resource_url().to_owned();
@@ -435,6 +555,7 @@ where
                 Err(f) => return Err(f),
             };
             let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
+            r.keep(&list.items);
             Ok((list.items, list.metadata.continue_))
         }
     })
@@ -475,6 +596,7 @@ mod tests {
         ScanScope {
             namespace: ns.map(str::to_owned),
             selector: sel.map(str::to_owned),
+            context_namespace: None,
         }
     }
 

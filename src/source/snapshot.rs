@@ -277,6 +277,16 @@ struct Builder {
     skipped: Vec<(Option<String>, SkippedObject)>,
 }
 
+/// The parts of a [`Builder`] coverage is inferred from.
+struct Inference {
+    seen: BTreeSet<(Kind, String)>,
+    endpoints_seen: BTreeSet<String>,
+    namespace_list: bool,
+    cluster_wide: BTreeSet<Kind>,
+    cluster_wide_endpoints: bool,
+    cluster_namespaces: BTreeSet<String>,
+}
+
 /// Identity of an object for de-duplication: its uid with its kind,
 /// namespace and name (an edited copy that kept the uid stays apart), else
 /// kind, namespace and name; `None` when it has neither uid nor name.
@@ -372,10 +382,46 @@ impl Builder {
         }
         // The parsed documents replace the text: keep one copy, not two.
         drop(text);
+        // A `--save-snapshot` file: its Capture record says what was read,
+        // so its objects add nothing to the inferred coverage.
+        let record = super::capture::find(path, &docs)?;
+        let inferred = record.as_ref().map(|_| self.inference());
         for (i, doc) in docs.into_iter().enumerate() {
             self.add_document(path, i + 1, doc)?;
         }
+        if let (Some(record), Some(inferred)) = (record, inferred) {
+            self.restore(inferred);
+            record
+                .apply(&mut self.state)
+                .map_err(|message| Error::SnapshotParse {
+                    path: path.to_owned(),
+                    position: None,
+                    message: format!("the {} record: {message}", super::capture::KIND),
+                })?;
+        }
         Ok(())
+    }
+
+    /// What the coverage is inferred from, to be restored after a file
+    /// whose Capture record states its coverage.
+    fn inference(&self) -> Inference {
+        Inference {
+            seen: self.seen.clone(),
+            endpoints_seen: self.endpoints_seen.clone(),
+            namespace_list: self.namespace_list,
+            cluster_wide: self.cluster_wide.clone(),
+            cluster_wide_endpoints: self.cluster_wide_endpoints,
+            cluster_namespaces: self.cluster_namespaces.clone(),
+        }
+    }
+
+    fn restore(&mut self, i: Inference) {
+        self.seen = i.seen;
+        self.endpoints_seen = i.endpoints_seen;
+        self.namespace_list = i.namespace_list;
+        self.cluster_wide = i.cluster_wide;
+        self.cluster_wide_endpoints = i.cluster_wide_endpoints;
+        self.cluster_namespaces = i.cluster_namespaces;
     }
 
     /// One top-level document: null, an object, or a list of objects.

@@ -221,7 +221,7 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
                     && e["stage"] == "ResponseComplete"
             })
             .collect();
-        if events.len() >= 13 {
+        if events.len() >= 16 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
@@ -231,8 +231,21 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
         .map(|e| e["requestURI"].as_str().unwrap())
         .collect();
     // The Service, its selected pods, then all pods of its namespace (for
-    // pods the selector leaves out), beside 10 independent reads.
-    assert_eq!(events.len(), 13, "API requests of one diagnosis: {uris:#?}");
+    // pods the selector leaves out), beside 13 independent reads.
+    assert_eq!(events.len(), 16, "API requests of one diagnosis: {uris:#?}");
+    // No list that grows with the cluster: the Services of every namespace
+    // only by name (`fieldSelector=metadata.name=…`).
+    let everywhere: Vec<&&str> = uris
+        .iter()
+        .filter(|u| u.starts_with("/api/v1/services"))
+        .collect();
+    assert_eq!(everywhere.len(), 3, "{uris:#?}");
+    assert!(
+        everywhere
+            .iter()
+            .all(|u| u.contains("fieldSelector=metadata.name%3D")),
+        "{uris:#?}"
+    );
     assert!(
         uris.iter().all(|u| !u.starts_with("/api/v1/pods")),
         "no cluster-wide pod list: {uris:#?}"

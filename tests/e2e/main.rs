@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
 mod access;
+mod capture;
 mod cluster;
 mod connect;
 mod diagnose;
@@ -21,6 +22,7 @@ mod fix;
 mod fixes;
 mod local;
 mod negative;
+mod partial;
 mod probe;
 #[path = "../common/run.rs"]
 mod run;
@@ -33,14 +35,16 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 10] = [
+    let modules: [(&str, &[cluster::Test]); 12] = [
         ("access", access::TESTS),
+        ("capture", capture::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
         ("fixes", fixes::TESTS),
         ("local", local::TESTS),
         ("negative", negative::TESTS),
+        ("partial", partial::TESTS),
         ("probe", probe::TESTS),
         ("scan_probe", scan_probe::TESTS),
         ("scope", scope::TESTS),

@@ -33,6 +33,7 @@ fn scope(ns: Option<&str>) -> ScanScope {
     ScanScope {
         namespace: ns.map(str::to_owned),
         selector: None,
+        context_namespace: None,
     }
 }
 
@@ -252,6 +253,7 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
         &ScanScope {
             namespace: Some(ns.clone()),
             selector: Some("e2e-scope=pages".to_owned()),
+            context_namespace: None,
         },
         None,
         PAGE,

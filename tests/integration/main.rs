@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state expectations with unwrap
 
+mod capture;
 mod cli;
 mod coverage;
 mod findings;
