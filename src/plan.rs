@@ -20,6 +20,8 @@ pub struct Plan {
     pub output: Output,
     /// `--fail-on`.
     pub fail_on: crate::exit::FailOn,
+    /// `--wait`: re-check until the gate passes or this runs out (live only).
+    pub wait: Option<Duration>,
 }
 
 /// How the name forms are observed (live runs only).
@@ -93,6 +95,8 @@ pub struct Output {
     pub no_headers: bool,
     /// The terminal's width; `None` when stdout is not a terminal.
     pub width: Option<u16>,
+    /// `--fail-on`, which JUnit's failures follow.
+    pub fail_on: crate::exit::FailOn,
 }
 
 impl Plan {
@@ -175,8 +179,10 @@ impl Plan {
                 color,
                 no_headers: out.no_headers,
                 width: env.width,
+                fail_on: cli.fail_on,
             },
             fail_on: cli.fail_on,
+            wait: cli.wait,
         }
     }
 }

@@ -25,6 +25,9 @@ mod probe;
 #[path = "../common/run.rs"]
 mod run;
 mod scope;
+mod wait;
+#[path = "../common/junit.rs"]
+mod xsd;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -32,7 +35,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 9] = [
+    let modules: [(&str, &[cluster::Test]); 10] = [
         ("access", access::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
@@ -42,6 +45,7 @@ fn main() {
         ("negative", negative::TESTS),
         ("probe", probe::TESTS),
         ("scope", scope::TESTS),
+        ("wait", wait::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
     let mut trials = Vec::new();

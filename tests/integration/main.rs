@@ -13,6 +13,7 @@ mod fixes;
 mod fixtures;
 mod fuzz;
 mod input;
+mod junit;
 mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
@@ -20,3 +21,5 @@ mod run;
 mod scan;
 mod server;
 mod verdict;
+#[path = "../common/junit.rs"]
+mod xsd;
