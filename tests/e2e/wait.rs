@@ -145,14 +145,14 @@ fn finish(mut child: Child, secs: u64) -> Run {
 
 pub fn a_fix_mid_wait_ends_the_wait_long_before_the_deadline(c: &Cluster) {
     let ns = Ns::new(c, "wait-fix");
-    ns.deployment("web", "web", BROKEN, 1);
-    ns.service("web", "web");
+    ns.deployment("pay-fix", "pay-fix", BROKEN, 1);
+    ns.service("pay-fix", "pay-fix");
     ns.wait_for_reason("ErrImagePull");
     // The default probe (a Job) runs once the prediction passes.
-    let child = spawn(c, &["web", "-n", &ns.name, "--wait", "60s", "-o", "json"]);
+    let child = spawn(c, &["pay-fix", "-n", &ns.name, "--wait", "60s", "-o", "json"]);
     std::thread::sleep(Duration::from_secs(3));
     let fixed = Instant::now();
-    ns.set_image("web", GOOD);
+    ns.set_image("pay-fix", GOOD);
     let run = finish(child, 90);
     let took = fixed.elapsed();
     assert_eq!(
@@ -184,12 +184,12 @@ pub fn a_fix_mid_wait_ends_the_wait_long_before_the_deadline(c: &Cluster) {
 
 pub fn expiry_exits_1_with_the_last_report_and_what_still_fails(c: &Cluster) {
     let ns = Ns::new(c, "wait-expiry");
-    ns.deployment("web", "web", BROKEN, 1);
-    ns.service("web", "web");
+    ns.deployment("pay-expiry", "pay-expiry", BROKEN, 1);
+    ns.service("pay-expiry", "pay-expiry");
     ns.wait_for_reason("ErrImagePull");
     let started = Instant::now();
     let run = finish(
-        spawn(c, &["web", "-n", &ns.name, "--wait", "5s", "-o", "json"]),
+        spawn(c, &["pay-expiry", "-n", &ns.name, "--wait", "5s", "-o", "json"]),
         60,
     );
     let took = started.elapsed();
@@ -198,7 +198,7 @@ pub fn expiry_exits_1_with_the_last_report_and_what_still_fails(c: &Cluster) {
     let r = run.json();
     assert_eq!(r["verdict"], "unreachable", "{r:#}");
     let line = format!(
-        "still failing after 5s: {}/web: image-pull-failure",
+        "still failing after 5s: {}/pay-expiry: image-pull-failure",
         ns.name
     );
     assert!(
@@ -212,10 +212,10 @@ pub fn expiry_exits_1_with_the_last_report_and_what_still_fails(c: &Cluster) {
 
 pub fn a_scan_waits_for_every_service(c: &Cluster) {
     let ns = Ns::new(c, "wait-scan");
-    ns.deployment("good", "good", GOOD, 1);
-    ns.service("good", "good");
-    ns.deployment("bad", "bad", BROKEN, 1);
-    ns.service("bad", "bad");
+    ns.deployment("scan-good", "scan-good", GOOD, 1);
+    ns.service("scan-good", "scan-good");
+    ns.deployment("scan-bad", "scan-bad", BROKEN, 1);
+    ns.service("scan-bad", "scan-bad");
     ns.wait_for_reason("ErrImagePull");
     let child = spawn(
         c,
@@ -223,7 +223,7 @@ pub fn a_scan_waits_for_every_service(c: &Cluster) {
     );
     std::thread::sleep(Duration::from_secs(3));
     let fixed = Instant::now();
-    ns.set_image("bad", GOOD);
+    ns.set_image("scan-bad", GOOD);
     let run = finish(child, 90);
     assert_eq!(
         run.code, 0,
@@ -241,19 +241,19 @@ pub fn a_scan_waits_for_every_service(c: &Cluster) {
     assert!(!run.stdout.contains("<failure"), "{}", run.stdout);
     // The same scan, never fixed, expires naming the failing Service only.
     let ns2 = Ns::new(c, "wait-scan2");
-    ns2.deployment("good", "good", GOOD, 1);
-    ns2.service("good", "good");
-    ns2.deployment("bad", "bad", BROKEN, 1);
-    ns2.service("bad", "bad");
+    ns2.deployment("scan-good", "scan-good", GOOD, 1);
+    ns2.service("scan-good", "scan-good");
+    ns2.deployment("scan-bad", "scan-bad", BROKEN, 1);
+    ns2.service("scan-bad", "scan-bad");
     ns2.wait_for_reason("ErrImagePull");
     let run = finish(spawn(c, &["--all", "-n", &ns2.name, "--wait", "3s"]), 60);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let line = format!(
-        "still failing after 3s: {}/bad: image-pull-failure",
+        "still failing after 3s: {}/scan-bad: image-pull-failure",
         ns2.name
     );
     assert!(run.stderr.contains(&line), "{line}: {}", run.stderr);
-    assert!(!run.stderr.contains("/good"), "{}", run.stderr);
+    assert!(!run.stderr.contains("/scan-good"), "{}", run.stderr);
 }
 
 /// A user who may list but not watch: the wait says so once and still
@@ -287,13 +287,13 @@ pub fn a_forbidden_watch_falls_back_to_re_reads(c: &Cluster) {
         }
     }
     let _rbac = Rbac(c, ns.name.clone());
-    ns.deployment("web", "web", BROKEN, 1);
-    ns.service("web", "web");
+    ns.deployment("pay-nowatch", "pay-nowatch", BROKEN, 1);
+    ns.service("pay-nowatch", "pay-nowatch");
     ns.wait_for_reason("ErrImagePull");
     let child = spawn(
         c,
         &[
-            "web",
+            "pay-nowatch",
             "-n",
             &ns.name,
             "--as",
@@ -306,7 +306,7 @@ pub fn a_forbidden_watch_falls_back_to_re_reads(c: &Cluster) {
         ],
     );
     std::thread::sleep(Duration::from_secs(3));
-    ns.set_image("web", GOOD);
+    ns.set_image("pay-nowatch", GOOD);
     let run = finish(child, 90);
     assert_eq!(
         run.code, 0,
@@ -328,17 +328,17 @@ pub fn a_forbidden_watch_falls_back_to_re_reads(c: &Cluster) {
 /// and an unreachable one.
 pub fn fail_on_moves_the_exit_code_on_a_degraded_service(c: &Cluster) {
     let ns = Ns::new(c, "failon");
-    ns.deployment("web-good", "web", GOOD, 1);
-    ns.deployment("web-bad", "web", BROKEN, 1);
-    ns.service("web", "web");
-    ns.deployment("down", "down", BROKEN, 1);
-    ns.service("down", "down");
+    ns.deployment("failon-good", "failon-web", GOOD, 1);
+    ns.deployment("failon-bad", "failon-web", BROKEN, 1);
+    ns.service("failon-web", "failon-web");
+    ns.deployment("failon-down", "failon-down", BROKEN, 1);
+    ns.service("failon-down", "failon-down");
     ns.wait_for_reason("ErrImagePull");
     // Until the good pod is ready and in the EndpointSlice.
     let until = Instant::now() + Duration::from_secs(30);
     let mut last = serde_json::Value::Null;
     while Instant::now() < until {
-        let r = c.svcdiscover(&["web", "-n", &ns.name, "--no-probe", "-o", "json"]);
+        let r = c.svcdiscover(&["failon-web", "-n", &ns.name, "--no-probe", "-o", "json"]);
         last = r.json();
         if last["verdict"] == "degraded" {
             break;
@@ -347,12 +347,12 @@ pub fn fail_on_moves_the_exit_code_on_a_degraded_service(c: &Cluster) {
     }
     assert_eq!(last["verdict"], "degraded", "{last:#}");
     for (svc, fail_on, want) in [
-        ("web", "error", 0),
-        ("web", "warning", 1),
-        ("web", "never", 0),
-        ("down", "error", 1),
-        ("down", "warning", 1),
-        ("down", "never", 0),
+        ("failon-web", "error", 0),
+        ("failon-web", "warning", 1),
+        ("failon-web", "never", 0),
+        ("failon-down", "error", 1),
+        ("failon-down", "warning", 1),
+        ("failon-down", "never", 0),
     ] {
         let r = c.svcdiscover(&[svc, "-n", &ns.name, "--no-probe", "--fail-on", fail_on]);
         assert_eq!(r.code, want, "{svc} --fail-on {fail_on}: {}", r.stderr);
