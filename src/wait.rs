@@ -108,26 +108,32 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup, limit: Duration) -> Result
         }
         let probe_failed = outcome.probed;
         last = Some(outcome.inner);
-        if let Some(o) = &last
-            && progress
-        {
-            show_progress(
-                started.elapsed(),
-                limit,
-                &still_failing(&o.doc, plan.fail_on),
-            );
+        let line = last
+            .as_ref()
+            .map(|o| still_failing(&o.doc, plan.fail_on))
+            .unwrap_or_default();
+        if progress {
+            show_progress(started.elapsed(), limit, &line);
         }
         let retry_at = probe_failed.then(|| Instant::now() + probe_retry);
         if probe_failed {
             probe_retry = (probe_retry * 2).min(RETRY_MAX);
         }
-        let woke = tokio::select! {
-            () = tokio::time::sleep_until(deadline) => false,
-            () = changes.notified() => {
-                settle(&changes, deadline).await;
-                true
+        // On a terminal the progress line's clock ticks every second.
+        let mut tick = progress.then(|| Instant::now() + Duration::from_secs(1));
+        let woke = loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break false,
+                () = changes.notified() => {
+                    settle(&changes, deadline).await;
+                    break true;
+                }
+                () = sleep_until_some(retry_at) => break true,
+                () = sleep_until_some(tick) => {
+                    show_progress(started.elapsed(), limit, &line);
+                    tick = Some(Instant::now() + Duration::from_secs(1));
+                }
             }
-            () = sleep_until_some(retry_at) => true,
         };
         if !woke || Instant::now() >= deadline {
             break;

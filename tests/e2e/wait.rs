@@ -149,7 +149,10 @@ pub fn a_fix_mid_wait_ends_the_wait_long_before_the_deadline(c: &Cluster) {
     ns.service("pay-fix", "pay-fix");
     ns.wait_for_reason("ErrImagePull");
     // The default probe (a Job) runs once the prediction passes.
-    let child = spawn(c, &["pay-fix", "-n", &ns.name, "--wait", "60s", "-o", "json"]);
+    let child = spawn(
+        c,
+        &["pay-fix", "-n", &ns.name, "--wait", "60s", "-o", "json"],
+    );
     std::thread::sleep(Duration::from_secs(3));
     let fixed = Instant::now();
     ns.set_image("pay-fix", GOOD);
@@ -189,7 +192,10 @@ pub fn expiry_exits_1_with_the_last_report_and_what_still_fails(c: &Cluster) {
     ns.wait_for_reason("ErrImagePull");
     let started = Instant::now();
     let run = finish(
-        spawn(c, &["pay-expiry", "-n", &ns.name, "--wait", "5s", "-o", "json"]),
+        spawn(
+            c,
+            &["pay-expiry", "-n", &ns.name, "--wait", "5s", "-o", "json"],
+        ),
         60,
     );
     let took = started.elapsed();
