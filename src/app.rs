@@ -416,13 +416,18 @@ pub fn render(doc: &Document, out: &Output) -> Result<String> {
         (Document::Scan(s), Format::Json) => render::json(s),
         (Document::Scan(s), Format::Yaml) => render::yaml(s),
         (Document::Scan(s), Format::Table | Format::Wide) => Ok(render::scan_table(s, &opts)),
+        (Document::One(r), Format::Junit) => Ok(render::junit_one(r, out.fail_on)),
+        (Document::Scan(s), Format::Junit) => Ok(render::junit_scan(s, out.fail_on)),
     }
 }
 
 /// Run the command: plan, diagnose, print, return the exit status.
 pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
     let plan = Plan::from_cli(cli);
-    let mut outcome = diagnose(&plan, cleanup).await?;
+    let mut outcome = match plan.wait {
+        Some(limit) => crate::wait::diagnose(&plan, cleanup, limit).await?,
+        None => diagnose(&plan, cleanup).await?,
+    };
     outcome.status = ExitStatus::gated(outcome.doc.verdict(), plan.fail_on);
     let text = render(&outcome.doc, &plan.output)?;
     let mut stdout = std::io::stdout().lock();

@@ -18,6 +18,8 @@ Exit codes (they follow the report's verdict):
   130  interrupted
   --fail-on warning also fails degraded (1); --fail-on never passes unreachable (0);
   neither hides 2 or 3
+  --wait: 0 once the gate passes; when the time runs out, the last report's code
+  (1, or 3 when it is unknown) and a \"still failing after\" line on stderr
 
 Verbosity (logs on stderr), as kubectl spells it:
   -v / -vv / -vvv        info / debug / trace
@@ -30,7 +32,8 @@ Examples:
   kubectl svcdiscover service-pay-v1 --from-namespace client -o json
   kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/
   kubectl svcdiscover --all -n default --snapshot cluster-dump/     # every Service of a namespace
-  kubectl svcdiscover -A -l tier=web --snapshot cluster-dump/       # every namespace, some labels";
+  kubectl svcdiscover -A -l tier=web --snapshot cluster-dump/       # every namespace, some labels
+  kubectl svcdiscover service-pay-v1 --wait 2m -o junit > svcdiscover.xml   # a CI gate (docs/ci.md)";
 
 /// Can a pod reach this Service by name, by which name forms, from which
 /// namespaces, and if not, why and what to fix?
@@ -121,7 +124,14 @@ pub struct Cli {
     /// Which findings make the exit code 1: error, warning (degraded fails
     /// too) or never (2 and 3 are never hidden)
     #[arg(long, value_enum, default_value_t = crate::exit::FailOn::Error, value_name = "SEVERITY")]
+    #[arg(help_heading = "CI gate")]
     pub fail_on: crate::exit::FailOn,
+
+    /// Re-check until the Service (every scanned Service) passes the
+    /// --fail-on gate, or DURATION (e.g. 30s, 2m; at most 1h) runs out;
+    /// re-checks on changes the API server reports (watches). Live only
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait, help_heading = "CI gate")]
+    pub wait: Option<Duration>,
 
     /// Log to stderr: -v info, -vv debug, -vvv trace (see also --v)
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -168,9 +178,14 @@ impl Cli {
     /// clap's own usage errors (exit 2).
     pub fn validate(&self) -> Result<(), clap::Error> {
         use clap::CommandFactory;
-        self.probe
-            .validate()
-            .map_err(|why| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why))
+        let conflict =
+            |why: String| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, why);
+        if self.wait.is_some() && self.snapshot.is_some() {
+            return Err(conflict(
+                "--wait re-reads a live cluster until the gate passes; a --snapshot never changes, so it cannot be waited on".to_owned(),
+            ));
+        }
+        self.probe.validate().map_err(conflict)
     }
 
     /// The log level: the higher of the counted `-v` and kubectl's `-v=N`.
@@ -409,6 +424,28 @@ fn parse_probe_timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The longest `--wait`: a pipeline step that waits longer is better served
+/// by its own timeout.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// `--wait`: a positive humantime duration (`30s`, `2m`, `1m30s`; a bare
+/// number is seconds), at most [`MAX_WAIT`].
+pub fn parse_wait(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let d = match s.parse::<u64>() {
+        Ok(n) => Duration::from_secs(n),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("not a duration such as 30s or 2m: {e}"))?,
+    };
+    if d.is_zero() {
+        return Err("the wait must be positive, e.g. 30s or 2m".to_owned());
+    }
+    if d > MAX_WAIT {
+        return Err("the wait must be at most 1h".to_owned());
+    }
+    Ok(d)
+}
+
 /// A per-request timeout; `None` means no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timeout(pub Option<Duration>);
@@ -435,6 +472,8 @@ pub enum Format {
     Wide,
     Json,
     Yaml,
+    /// JUnit XML for CI test reports (docs/ci.md)
+    Junit,
 }
 
 impl Format {
@@ -444,6 +483,7 @@ impl Format {
             Format::Wide => "wide",
             Format::Json => "json",
             Format::Yaml => "yaml",
+            Format::Junit => "junit",
         }
     }
 }
@@ -689,6 +729,24 @@ mod tests {
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
         let cli = parse(&["web", "-s", "https://x:6443", "--token", "t"]).unwrap();
         assert_eq!(cli.kube.server.as_deref(), Some("https://x:6443"));
+    }
+
+    #[test]
+    fn wait_takes_a_positive_bounded_duration_and_no_snapshot() {
+        assert_eq!(parse_wait("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_wait("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_wait("1h"), Ok(MAX_WAIT));
+        for bad in ["0", "0s", "soon", "-5s", "61m", "2h"] {
+            assert!(parse_wait(bad).is_err(), "{bad}");
+        }
+        let cli = parse(&["web", "--wait", "2m"]).unwrap();
+        assert_eq!(cli.wait, Some(Duration::from_secs(120)));
+        let err = parse(&["web", "--wait", "2m", "--snapshot", "s.json"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("cannot be waited on"), "{err}");
+        assert!(parse(&["--all", "--wait", "30s"]).is_ok());
     }
 
     #[test]

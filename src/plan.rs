@@ -22,6 +22,8 @@ pub struct Plan {
     pub fail_on: crate::exit::FailOn,
     /// `--save-snapshot`: where a live run writes what it read.
     pub save_snapshot: Option<PathBuf>,
+    /// `--wait`: re-check until the gate passes or this runs out (live only).
+    pub wait: Option<Duration>,
 }
 
 /// How the name forms are observed (live runs only).
@@ -95,6 +97,8 @@ pub struct Output {
     pub no_headers: bool,
     /// The terminal's width; `None` when stdout is not a terminal.
     pub width: Option<u16>,
+    /// `--fail-on`, which JUnit's failures follow.
+    pub fail_on: crate::exit::FailOn,
 }
 
 impl Plan {
@@ -177,9 +181,11 @@ impl Plan {
                 color,
                 no_headers: out.no_headers,
                 width: env.width,
+                fail_on: cli.fail_on,
             },
             fail_on: cli.fail_on,
             save_snapshot: cli.save_snapshot.clone(),
+            wait: cli.wait,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Rendering the report: table, wide table, JSON, YAML. Renderers only turn
+//! Rendering the report: table, wide table, JSON, YAML, JUnit XML. Renderers only turn
 //! a report into a string; every environment decision (colour, width) comes
 //! in through [`RenderOpts`].
 
+pub mod junit;
 mod scan;
 mod table;
 
@@ -29,6 +30,16 @@ pub fn table(report: &Report, opts: &RenderOpts) -> String {
 /// The scan's table: one row per Service, worst first.
 pub fn scan_table(scan: &Scan, opts: &RenderOpts) -> String {
     scan::render(scan, opts)
+}
+
+/// JUnit XML for one Service, failures as `--fail-on` decides (docs/ci.md).
+pub fn junit_one(report: &Report, fail_on: crate::exit::FailOn) -> String {
+    junit::one(report, fail_on)
+}
+
+/// JUnit XML for a scan: a suite per namespace.
+pub fn junit_scan(scan: &Scan, fail_on: crate::exit::FailOn) -> String {
+    junit::scan(scan, fail_on)
 }
 
 /// The JSON contract (docs/report.schema.json), pretty-printed, with a final newline.

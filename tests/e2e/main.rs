@@ -28,6 +28,9 @@ mod probe;
 mod run;
 mod scan_probe;
 mod scope;
+mod wait;
+#[path = "../common/junit.rs"]
+mod xsd;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -35,7 +38,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 12] = [
+    let modules: [(&str, &[cluster::Test]); 13] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("connect", connect::TESTS),
@@ -48,6 +51,7 @@ fn main() {
         ("probe", probe::TESTS),
         ("scan_probe", scan_probe::TESTS),
         ("scope", scope::TESTS),
+        ("wait", wait::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
     let mut trials = Vec::new();

@@ -187,3 +187,34 @@ fn a_stderr_that_cannot_be_written_does_not_change_the_exit_code() {
     assert_eq!(run(&["service-v4", "-v=6"]), Some(1));
     assert_eq!(run(&["service-v4", "-n", "nowhere"]), Some(1));
 }
+
+/// `--wait` waits on a live cluster only, for a positive time of at most 1h:
+/// anything else is a usage error (2) with a one-line reason, before any read.
+#[test]
+fn wait_is_a_usage_error_with_a_snapshot_or_a_bad_duration() {
+    for (args, says) in [
+        (
+            &["service-v4", "--wait", "30s", "--snapshot", "-"][..],
+            "a --snapshot never changes, so it cannot be waited on",
+        ),
+        (
+            &["service-v4", "--wait", "0s"][..],
+            "the wait must be positive",
+        ),
+        (
+            &["service-v4", "--wait", "2h"][..],
+            "the wait must be at most 1h",
+        ),
+        (
+            &["service-v4", "--wait", "soon"][..],
+            "not a duration such as 30s or 2m",
+        ),
+    ] {
+        let out = cmd().args(args).output().expect("run");
+        let run = Run::from_output(out);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+}

@@ -14,6 +14,7 @@ mod fixes;
 mod fixtures;
 mod fuzz;
 mod input;
+mod junit;
 mod name_forms;
 mod output;
 #[path = "../common/run.rs"]
@@ -21,3 +22,5 @@ mod run;
 mod scan;
 mod server;
 mod verdict;
+#[path = "../common/junit.rs"]
+mod xsd;
