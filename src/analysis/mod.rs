@@ -15,6 +15,8 @@
 //! (a pod's resolver replayed), `pod_resolver.rs` (the resolver the kubelet
 //! gives a real pod) and `zone.rs` (what CoreDNS answers) are no checks:
 //! they are the models the name-form check (`forms.rs`) and the probe share.
+//! `netpol.rs` is no check either: it evaluates NetworkPolicies for a pair
+//! of pods (docs/netpol.md).
 
 mod connect;
 mod corefile;
@@ -23,6 +25,7 @@ mod endpoints;
 mod external_name;
 mod facts;
 mod forms;
+pub mod netpol;
 mod observe;
 mod observe_scan;
 mod pod_resolver;

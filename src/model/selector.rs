@@ -2,6 +2,10 @@
 //! `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`. Used to
 //! narrow a scan to some Services; the same string goes to the API server
 //! as `labelSelector` on a live scan.
+//!
+//! The same type holds an API `LabelSelector` (`matchLabels` plus
+//! `matchExpressions`, [`LabelSelector::from_api`]), as NetworkPolicies use
+//! it: no requirement at all (`{}`) selects everything.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +44,12 @@ fn valid(s: &str, key: bool) -> bool {
         s.len() <= 63 && s.chars().all(ok)
     }
 }
+
+/// The operators of an API `matchExpressions` entry.
+const IN: &str = "In";
+const NOT_IN: &str = "NotIn";
+const EXISTS: &str = "Exists";
+const DOES_NOT_EXIST: &str = "DoesNotExist";
 
 /// Split at commas outside parentheses.
 fn split_top(s: &str) -> Vec<&str> {
@@ -128,16 +138,111 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
+    /// An API `LabelSelector`: every `matchLabels` pair and every
+    /// `matchExpressions` entry `(key, operator, values)` must hold. The
+    /// operators are the API's (`In`, `NotIn`, `Exists`, `DoesNotExist`);
+    /// another one is refused, as the API server refuses it.
+    pub fn from_api<'a>(
+        match_labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+        match_expressions: impl IntoIterator<Item = (&'a str, &'a str, Vec<String>)>,
+    ) -> Result<LabelSelector, SelectorError> {
+        let mut reqs: Vec<Req> = match_labels
+            .into_iter()
+            .map(|(k, v)| Req::Eq(k.to_owned(), v.to_owned()))
+            .collect();
+        for (k, op, values) in match_expressions {
+            let k = k.to_owned();
+            reqs.push(match op {
+                IN => Req::In(k, values),
+                NOT_IN => Req::NotIn(k, values),
+                EXISTS => Req::Exists(k),
+                DOES_NOT_EXIST => Req::Absent(k),
+                other => {
+                    return Err(SelectorError {
+                        selector: format!("{k} {other} ({})", values.join(",")),
+                        why: format!("`{other}` is not a label selector operator"),
+                    });
+                }
+            });
+        }
+        Ok(LabelSelector { reqs })
+    }
+
+    /// The selector with no requirement (`{}`), which selects everything.
+    pub fn everything() -> LabelSelector {
+        LabelSelector::default()
+    }
+
+    /// Whether this selector has no requirement, so selects everything.
+    pub fn is_everything(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
     /// Whether `labels` meet every requirement.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.reqs.iter().all(|r| match r {
+        self.reqs.iter().all(|r| r.holds(labels))
+    }
+
+    /// [`matches`](Self::matches) when only some of the labels are known:
+    /// `labels` are the known ones and, unless `complete`, a requirement on
+    /// a key missing from them cannot be decided. `None` = undecided (no
+    /// requirement failed, one could not be decided).
+    pub fn matches_known(&self, labels: &BTreeMap<String, String>, complete: bool) -> Option<bool> {
+        let mut undecided = false;
+        for r in &self.reqs {
+            if !complete && !labels.contains_key(r.key()) {
+                undecided = true;
+            } else if !r.holds(labels) {
+                return Some(false);
+            }
+        }
+        if undecided { None } else { Some(true) }
+    }
+}
+
+impl Req {
+    fn key(&self) -> &str {
+        match self {
+            Req::Eq(k, _)
+            | Req::Ne(k, _)
+            | Req::Exists(k)
+            | Req::Absent(k)
+            | Req::In(k, _)
+            | Req::NotIn(k, _) => k,
+        }
+    }
+
+    fn holds(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
             Req::Eq(k, v) => labels.get(k) == Some(v),
             Req::Ne(k, v) => labels.get(k) != Some(v),
             Req::Exists(k) => labels.contains_key(k),
             Req::Absent(k) => !labels.contains_key(k),
             Req::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
             Req::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
-        })
+        }
+    }
+}
+
+/// `kubectl -l` syntax; the empty selector is `{}` (everything).
+impl std::fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.reqs.is_empty() {
+            return f.write_str("{}");
+        }
+        let parts: Vec<String> = self
+            .reqs
+            .iter()
+            .map(|r| match r {
+                Req::Eq(k, v) => format!("{k}={v}"),
+                Req::Ne(k, v) => format!("{k}!={v}"),
+                Req::Exists(k) => k.clone(),
+                Req::Absent(k) => format!("!{k}"),
+                Req::In(k, vs) => format!("{k} in ({})", vs.join(",")),
+                Req::NotIn(k, vs) => format!("{k} notin ({})", vs.join(",")),
+            })
+            .collect();
+        f.write_str(&parts.join(","))
     }
 }
 
@@ -180,6 +285,37 @@ mod tests {
             let s = LabelSelector::parse(sel).unwrap();
             assert_eq!(s.matches(&l), want, "{sel}");
         }
+    }
+
+    /// The API form: matchLabels and matchExpressions are ANDed, the
+    /// operators are In/NotIn/Exists/DoesNotExist, and `{}` selects
+    /// everything ("Labels and Selectors", "Resources that support
+    /// set-based requirements").
+    #[test]
+    fn api_selectors_and_partial_knowledge() {
+        let l = labels(&[("app", "pay"), ("env", "prod")]);
+        let s = LabelSelector::from_api(
+            [("app", "pay")],
+            [
+                ("env", "In", vec!["prod".into(), "stage".into()]),
+                ("canary", "DoesNotExist", vec![]),
+            ],
+        )
+        .unwrap();
+        assert!(s.matches(&l));
+        assert_eq!(s.to_string(), "app=pay,env in (prod,stage),!canary");
+        let s = LabelSelector::from_api([], [("env", "NotIn", vec!["prod".into()])]).unwrap();
+        assert!(!s.matches(&l));
+        assert!(LabelSelector::from_api([], [("env", "Like", vec![])]).is_err());
+        assert!(LabelSelector::everything().matches(&BTreeMap::new()));
+        // Only `app` is known: a requirement on `env` is undecided unless
+        // the labels are complete.
+        let known = labels(&[("app", "pay")]);
+        let s = LabelSelector::from_api([("app", "pay"), ("env", "prod")], []).unwrap();
+        assert_eq!(s.matches_known(&known, false), None);
+        assert_eq!(s.matches_known(&known, true), Some(false));
+        let s = LabelSelector::from_api([("app", "web"), ("env", "prod")], []).unwrap();
+        assert_eq!(s.matches_known(&known, false), Some(false));
     }
 
     #[test]

@@ -6,13 +6,16 @@ use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::api::events::v1 as events;
+use k8s_openapi::api::networking::v1 as networking;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::model::{
-    Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, DnsConfig,
-    DnsPolicy, Endpoint, EndpointPort, EndpointSlice, Event, Kind, Pod, Service, ServicePort,
-    ServiceType, TargetPort, Terminated, Waiting, Workload,
+    Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, Direction,
+    DnsConfig, DnsPolicy, Endpoint, EndpointPort, EndpointSlice, Event, Kind, LabelSelector,
+    NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyPortValue, PolicyRule, SelectorError,
+    Service, ServicePort, ServiceType, TargetPort, Terminated, Waiting, Workload,
 };
 
 fn ns(meta: &ObjectMeta) -> String {
@@ -442,9 +445,255 @@ pub fn config_map(c: core::ConfigMap) -> Option<ConfigMap> {
     })
 }
 
+/// An API `LabelSelector` (matchLabels and matchExpressions).
+pub fn label_selector(s: &meta::LabelSelector) -> Result<LabelSelector, SelectorError> {
+    LabelSelector::from_api(
+        s.match_labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+        s.match_expressions.iter().flatten().map(|e| {
+            (
+                e.key.as_str(),
+                e.operator.as_str(),
+                e.values.clone().unwrap_or_default(),
+            )
+        }),
+    )
+}
+
+fn policy_ports(ports: Option<Vec<networking::NetworkPolicyPort>>) -> Vec<PolicyPort> {
+    ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| PolicyPort {
+            protocol: p.protocol.unwrap_or_else(|| "TCP".to_owned()),
+            port: p.port.map(|v| match v {
+                IntOrString::Int(n) => PolicyPortValue::Number(n),
+                // A number in a string is a number (as for a Service's
+                // targetPort); a name is a container port's name.
+                IntOrString::String(s) => match s.parse::<i32>() {
+                    Ok(n) => PolicyPortValue::Number(n),
+                    Err(_) => PolicyPortValue::Name(s),
+                },
+            }),
+            end_port: p.end_port,
+        })
+        .collect()
+}
+
+fn policy_peers(
+    peers: Option<Vec<networking::NetworkPolicyPeer>>,
+) -> Result<Vec<PolicyPeer>, SelectorError> {
+    peers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            Ok(match p.ip_block {
+                // The API allows ipBlock only alone in its peer.
+                Some(b) => PolicyPeer::IpBlock {
+                    cidr: b.cidr,
+                    except: b.except.unwrap_or_default(),
+                },
+                None => PolicyPeer::Pods {
+                    pod_selector: p.pod_selector.as_ref().map(label_selector).transpose()?,
+                    namespace_selector: p
+                        .namespace_selector
+                        .as_ref()
+                        .map(label_selector)
+                        .transpose()?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// A NetworkPolicy. Refused (to be listed as skipped) only for a selector
+/// the API server would have refused.
+pub fn network_policy(p: networking::NetworkPolicy) -> Result<NetworkPolicy, SelectorError> {
+    let spec = p.spec.unwrap_or_default();
+    let policy_types = spec
+        .policy_types
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| match t.as_str() {
+            "Ingress" => Some(Direction::Ingress),
+            "Egress" => Some(Direction::Egress),
+            _ => None,
+        })
+        .collect();
+    let ingress = spec
+        .ingress
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            Ok(PolicyRule {
+                peers: policy_peers(r.from)?,
+                ports: policy_ports(r.ports),
+            })
+        })
+        .collect::<Result<_, SelectorError>>()?;
+    let egress = spec
+        .egress
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            Ok(PolicyRule {
+                peers: policy_peers(r.to)?,
+                ports: policy_ports(r.ports),
+            })
+        })
+        .collect::<Result<_, SelectorError>>()?;
+    Ok(NetworkPolicy {
+        namespace: ns(&p.metadata),
+        name: name(&p.metadata),
+        // Go's zero LabelSelector (absent) is `{}`: every pod.
+        pod_selector: spec
+            .pod_selector
+            .as_ref()
+            .map(label_selector)
+            .transpose()?
+            .unwrap_or_default(),
+        policy_types,
+        ingress,
+        egress,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy_from(json: serde_json::Value) -> Result<NetworkPolicy, SelectorError> {
+        network_policy(serde_json::from_value(json).unwrap())
+    }
+
+    /// The Kubernetes documentation's example ("The NetworkPolicy
+    /// resource", test-network-policy), field by field.
+    #[test]
+    fn a_network_policy_keeps_selectors_peers_ports_and_types() {
+        let p = policy_from(serde_json::json!({
+            "metadata": {"name": "test-network-policy", "namespace": "default"},
+            "spec": {
+                "podSelector": {"matchLabels": {"role": "db"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{
+                    "from": [
+                        {"ipBlock": {"cidr": "172.17.0.0/16", "except": ["172.17.1.0/24"]}},
+                        {"namespaceSelector": {"matchLabels": {"project": "myproject"}}},
+                        {"podSelector": {"matchLabels": {"role": "frontend"}}},
+                    ],
+                    "ports": [{"protocol": "TCP", "port": 6379}],
+                }],
+                "egress": [{
+                    "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
+                    "ports": [{"protocol": "TCP", "port": 5978}],
+                }],
+            },
+        }))
+        .unwrap();
+        assert_eq!(p.id(), "default/test-network-policy");
+        assert_eq!(p.pod_selector.to_string(), "role=db");
+        assert_eq!(p.policy_types, vec![Direction::Ingress, Direction::Egress]);
+        assert_eq!(p.ingress.len(), 1);
+        assert_eq!(
+            p.ingress[0].peers[0],
+            PolicyPeer::IpBlock {
+                cidr: "172.17.0.0/16".into(),
+                except: vec!["172.17.1.0/24".into()],
+            }
+        );
+        match &p.ingress[0].peers[1] {
+            PolicyPeer::Pods {
+                pod_selector: None,
+                namespace_selector: Some(n),
+            } => assert_eq!(n.to_string(), "project=myproject"),
+            other => panic!("{other:?}"),
+        }
+        match &p.ingress[0].peers[2] {
+            PolicyPeer::Pods {
+                pod_selector: Some(s),
+                namespace_selector: None,
+            } => assert_eq!(s.to_string(), "role=frontend"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            p.egress[0].ports,
+            vec![PolicyPort {
+                protocol: "TCP".into(),
+                port: Some(PolicyPortValue::Number(5978)),
+                end_port: None,
+            }]
+        );
+    }
+
+    /// Defaults and forms: no protocol is TCP, a named port stays a name,
+    /// endPort is kept, `{}` selectors select everything, matchExpressions
+    /// are read, empty policyTypes stay empty (the evaluator defaults
+    /// them), and an operator the API refuses refuses the policy.
+    #[test]
+    fn a_network_policy_keeps_defaults_named_ports_and_ranges() {
+        let p = policy_from(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {
+                "podSelector": {},
+                "egress": [{
+                    "to": [{
+                        "namespaceSelector": {},
+                        "podSelector": {"matchExpressions": [
+                            {"key": "k8s-app", "operator": "In", "values": ["kube-dns"]},
+                        ]},
+                    }],
+                    "ports": [
+                        {"port": "dns"},
+                        {"protocol": "UDP", "port": 32000, "endPort": 32768},
+                        {"protocol": "SCTP"},
+                    ],
+                }],
+            },
+        }))
+        .unwrap();
+        assert!(p.pod_selector.is_everything());
+        assert!(p.policy_types.is_empty());
+        assert!(p.applies(Direction::Ingress) && p.applies(Direction::Egress));
+        assert_eq!(
+            p.egress[0].ports,
+            vec![
+                PolicyPort {
+                    protocol: "TCP".into(),
+                    port: Some(PolicyPortValue::Name("dns".into())),
+                    end_port: None,
+                },
+                PolicyPort {
+                    protocol: "UDP".into(),
+                    port: Some(PolicyPortValue::Number(32000)),
+                    end_port: Some(32768),
+                },
+                PolicyPort {
+                    protocol: "SCTP".into(),
+                    port: None,
+                    end_port: None,
+                },
+            ]
+        );
+        match &p.egress[0].peers[0] {
+            PolicyPeer::Pods {
+                pod_selector: Some(s),
+                namespace_selector: Some(n),
+            } => {
+                assert_eq!(s.to_string(), "k8s-app in (kube-dns)");
+                assert!(n.is_everything());
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = policy_from(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {"podSelector": {"matchExpressions": [
+                {"key": "a", "operator": "Near", "values": ["b"]},
+            ]}},
+        }));
+        assert!(bad.is_err());
+    }
 
     fn pod_from(spec: serde_json::Value) -> Pod {
         let json = serde_json::json!({
