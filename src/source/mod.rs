@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod live;
+mod node;
 pub mod scope;
 pub mod snapshot;
 
