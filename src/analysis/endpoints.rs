@@ -1,5 +1,6 @@
 //! EndpointSlices: ready, serving and terminating endpoints, against the pods.
 
+use super::index::Index;
 use super::{Ctx, Facts, Out};
 use crate::model::{
     ClusterState, Code, EndpointAddress, EndpointSummary, Kind, ObjectRef, Service, ServiceType,
@@ -7,7 +8,7 @@ use crate::model::{
 };
 
 /// Count a Service's endpoints; `None` when its slices were not read.
-pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
+pub fn summary(state: &ClusterState, index: &Index, svc: &Service) -> Option<EndpointSummary> {
     let sel = super::dns::slice_selector(&svc.name);
     if !state
         .coverage
@@ -24,7 +25,7 @@ pub fn summary(state: &ClusterState, svc: &Service) -> Option<EndpointSummary> {
         from_endpoints: false,
         addresses: Vec::new(),
     };
-    for slice in state.slices_of(svc) {
+    for slice in index.slices_of(state, svc) {
         s.slices += 1;
         s.from_endpoints |= slice.from_endpoints;
         for ep in &slice.endpoints {
@@ -209,13 +210,13 @@ fn alias_target(ctx: &Ctx<'_>, facts: &Facts, svc: &Service, out: &mut Out) {
     let Some((name, ns)) = rest.split_once('.').filter(|(_, ns)| !ns.contains('.')) else {
         return;
     };
-    let Some(t) = ctx.state.service(ns, name) else {
+    let Some(t) = ctx.index.service(ctx.state, ns, name) else {
         return; // a target that does not exist is external-name-unresolvable
     };
     if t.type_ == ServiceType::ExternalName || t.headless {
         return; // a chain, or a headless target that does not resolve without endpoints
     }
-    let Some(s) = summary(ctx.state, t) else {
+    let Some(s) = summary(ctx.state, ctx.index, t) else {
         ctx.require(
             out,
             "ExternalName target endpoints",

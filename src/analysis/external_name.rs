@@ -81,7 +81,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     };
     let state = ctx.state;
     let mut close: Vec<(String, String)> = Vec::new();
-    let message_why = match state.namespace_exists(ns) {
+    let index = ctx.index;
+    let message_why = match index.namespace_exists(state, ns) {
         Some(false) => {
             let mut near: Vec<&String> = state
                 .namespaces
@@ -90,7 +91,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 .collect();
             near.sort_by_key(|n| (text::edit_distance(ns, n), n.as_str()));
             close.extend(near.into_iter().map(|n| {
-                let fits = state.service(n, svc_name).is_some();
+                let fits = index.service(state, n, svc_name).is_some();
                 (
                     n.clone(),
                     if fits {
@@ -107,13 +108,12 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 ctx.require(out, CHECK, Kind::Service, ns);
                 return;
             }
-            if state.service(ns, svc_name).is_some() {
+            if index.service(state, ns, svc_name).is_some() {
                 return; // it exists but has no ready endpoint: not a typo
             }
-            let mut near: Vec<&Service> = state
-                .services
-                .iter()
-                .filter(|s| s.namespace == ns && text::is_close(svc_name, &s.name))
+            let mut near: Vec<&Service> = index
+                .services_in(state, ns)
+                .filter(|s| text::is_close(svc_name, &s.name))
                 .collect();
             near.sort_by_key(|s| (text::edit_distance(svc_name, &s.name), s.name.as_str()));
             close.extend(
@@ -186,7 +186,7 @@ fn relative_target(ctx: &Ctx<'_>, facts: &Facts, svc: &Service, target: &str, ou
         [name, ns] | [name, ns, "svc"] => (*name, *ns),
         _ => return,
     };
-    if ctx.state.service(ns, name).is_none() {
+    if ctx.index.service(ctx.state, ns, name).is_none() {
         return;
     }
     let fqdn = format!("{name}.{ns}.svc.{}", facts.served_zone);

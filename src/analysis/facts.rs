@@ -5,6 +5,7 @@
 //! computes them for its one Service. The findings and gaps found here are
 //! kept apart from each Service's own, and merged into every report.
 
+use super::index::Index;
 use super::zone::{PodsMode, Zone};
 use super::{Options, Out, SHARED_CHECK, dns, shared_cause, shared_needs, skipped_needs};
 use crate::model::{ClusterState, DnsSummary, Finding, NotChecked};
@@ -31,12 +32,16 @@ pub struct Facts {
     /// Reads that failed and snapshot objects that were skipped, whatever
     /// needed them; a report lists these after the Service's own entries.
     pub read_gaps: Vec<NotChecked>,
+    /// Where the state's objects are, so a Service's checks look at its
+    /// namespace only.
+    pub(crate) index: Index,
 }
 
 impl Facts {
     /// The facts of `state`, with the cluster domain of `opts` if it has one.
     pub fn compute(state: &ClusterState, opts: &Options) -> Facts {
         let mut out = Out::default();
+        let index = Index::new(state);
         let dns = dns::compute(state, opts, &mut out);
         Facts {
             served_zone: served_zone(&dns).to_owned(),
@@ -46,6 +51,7 @@ impl Facts {
             findings: out.findings,
             not_checked: out.not_checked,
             read_gaps: read_gaps(state),
+            index,
         }
     }
 
@@ -56,8 +62,8 @@ impl Facts {
     }
 
     /// What CoreDNS's kubernetes plugin serves, over the objects of `state`.
-    pub fn zone<'a>(&self, state: &'a ClusterState) -> Zone<'a> {
-        Zone::new(state, &self.served_zone, self.pods_mode)
+    pub fn zone<'a>(&'a self, state: &'a ClusterState) -> Zone<'a> {
+        Zone::indexed(state, &self.index, &self.served_zone, self.pods_mode)
     }
 }
 

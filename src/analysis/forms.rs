@@ -34,7 +34,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     let t = ctx.target;
     let opts = ctx.opts;
     let domain = facts.search_domain();
-    if ctx.service.is_none() && !state.service_presence_known(&t.namespace, &t.name) {
+    if ctx.service.is_none()
+        && !ctx
+            .index
+            .service_presence_known(state, &t.namespace, &t.name)
+    {
         out.not_checked(
             "name forms",
             format!("the Service {}/{} could not be read", t.namespace, t.name),
@@ -59,10 +63,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
     } else if opts.from_namespaces.is_empty() {
         clients.push(Some(t.namespace.clone()));
         clients.push(None);
-        for s in state.services.iter().filter(|s| s.namespace != t.namespace) {
-            // A Service of the same name answers the short name first there;
-            // a Service named like the target's namespace may answer `svc.ns`.
-            if s.name == t.name || s.name == t.namespace {
+        // A Service of the same name answers the short name first there;
+        // a Service named like the target's namespace may answer `svc.ns`.
+        let named = |n| ctx.index.services_named(state, n);
+        for s in named(&t.name).chain(named(&t.namespace)) {
+            if s.namespace != t.namespace {
                 maybe_shadowing.insert(&s.namespace);
             }
         }

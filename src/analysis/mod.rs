@@ -25,6 +25,7 @@ mod endpoints;
 mod external_name;
 mod facts;
 mod forms;
+mod index;
 pub mod netpol;
 mod observe;
 mod observe_scan;
@@ -155,6 +156,8 @@ const CHECKS: [Check; 9] = [
 /// The subject of the checks: one Service and what belongs to it.
 pub(crate) struct Ctx<'a> {
     pub state: &'a ClusterState,
+    /// Where the state's objects are (from [`Facts`]).
+    pub index: &'a index::Index,
     pub target: &'a Target,
     pub opts: &'a Options,
     /// What a probe saw (empty when none ran).
@@ -172,27 +175,29 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn new(
         state: &'a ClusterState,
+        facts: &'a Facts,
         target: &'a Target,
         opts: &'a Options,
         observations: &'a Observations,
     ) -> Ctx<'a> {
-        let service = state.service(&target.namespace, &target.name);
+        let index = &facts.index;
+        let service = index.service(state, &target.namespace, &target.name);
         let mut pods: Vec<&Pod> = match service.and_then(|s| s.selector.as_ref()) {
-            Some(sel) if !sel.is_empty() => state
-                .pods
-                .iter()
-                .filter(|p| p.namespace == target.namespace && p.matches(sel))
+            Some(sel) if !sel.is_empty() => index
+                .pods_in(state, &target.namespace)
+                .filter(|p| p.matches(sel))
                 .collect(),
             _ => Vec::new(),
         };
         pods.sort_by(|a, b| a.name.cmp(&b.name));
-        let endpoints = service.and_then(|svc| endpoints::summary(state, svc));
+        let endpoints = service.and_then(|svc| endpoints::summary(state, index, svc));
         let any_ready = match &endpoints {
             Some(e) => e.ready > 0,
             None => pods.iter().any(|p| p.is_ready()),
         };
         Ctx {
             state,
+            index,
             target,
             opts,
             observations,
@@ -327,7 +332,7 @@ pub fn diagnose_observed(
     opts: &Options,
     observations: &Observations,
 ) -> Report {
-    let ctx = Ctx::new(state, target, opts, observations);
+    let ctx = Ctx::new(state, facts, target, opts, observations);
     let mut out = Out::default();
     out.findings.extend(facts.findings.iter().cloned());
     for entry in &facts.not_checked {
@@ -361,7 +366,7 @@ pub fn diagnose_observed(
         kind: crate::model::KIND,
         verdict,
         verdict_reason,
-        service: summary(state, target, ctx.service),
+        service: summary(state, ctx.index, target, ctx.service),
         backends: backends_read.then(|| ctx.pods.iter().map(|p| pods::backend(p)).collect()),
         endpoints: ctx.endpoints,
         dns: facts.dns.clone(),
@@ -432,15 +437,20 @@ fn skipped_needs(s: &crate::model::SkippedObject) -> String {
     )
 }
 
-fn summary(state: &ClusterState, target: &Target, svc: Option<&Service>) -> ServiceSummary {
+fn summary(
+    state: &ClusterState,
+    index: &index::Index,
+    target: &Target,
+    svc: Option<&Service>,
+) -> ServiceSummary {
     ServiceSummary {
         namespace: target.namespace.clone(),
         name: target.name.clone(),
         found: if svc.is_some() {
             Some(true)
         } else {
-            state
-                .service_presence_known(&target.namespace, &target.name)
+            index
+                .service_presence_known(state, &target.namespace, &target.name)
                 .then_some(false)
         },
         type_: svc.map(|s| s.type_),

@@ -137,17 +137,7 @@ fn container_story(s: &ContainerStatus) -> Option<String> {
 
 /// Warning events about a pod, latest first.
 fn warnings<'a>(ctx: &'a Ctx<'_>, pod: &Pod) -> Vec<&'a Event> {
-    let mut v: Vec<&Event> = ctx
-        .state
-        .events
-        .iter()
-        .filter(|e| {
-            e.type_ == "Warning"
-                && e.object_kind == "Pod"
-                && e.namespace == pod.namespace
-                && e.object_name == pod.name
-        })
-        .collect();
+    let mut v: Vec<&Event> = ctx.index.pod_warnings(ctx.state, pod).collect();
     v.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
     v
 }

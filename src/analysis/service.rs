@@ -185,10 +185,9 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
     // Unselected pods of the namespace, by workload and missing pairs.
     let mut left_out: BTreeMap<(String, String), Vec<&Pod>> = BTreeMap::new();
     for p in ctx
-        .state
-        .pods
-        .iter()
-        .filter(|p| p.namespace == svc.namespace && !p.terminating && !p.matches(selector))
+        .index
+        .pods_in(ctx.state, &svc.namespace)
+        .filter(|p| !p.terminating && !p.matches(selector))
     {
         let Some(w) = workload_of(p) else { continue };
         let partly = selected.contains(&w);
@@ -433,12 +432,7 @@ fn near_misses(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>
             });
         }
     }
-    let mut pods: Vec<_> = ctx
-        .state
-        .pods
-        .iter()
-        .filter(|p| p.namespace == svc.namespace)
-        .collect();
+    let mut pods: Vec<_> = ctx.index.pods_in(ctx.state, &svc.namespace).collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     for p in pods {
         // A near-miss workload's own pods would repeat its hint.
@@ -530,7 +524,9 @@ fn not_found(ctx: &Ctx<'_>, out: &mut Out) {
         .state
         .coverage
         .covers_object(Kind::Service, &t.namespace, &t.name)
-        && ctx.state.service_presence_known(&t.namespace, &t.name);
+        && ctx
+            .index
+            .service_presence_known(ctx.state, &t.namespace, &t.name);
     if !no_namespace
         && !ctx.require_object(out, "the Service", Kind::Service, &t.namespace, &t.name)
     {

@@ -63,7 +63,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                 ),
                 None,
             ),
-            Some(name) => match ctx.state.service(ns, name) {
+            Some(name) => match ctx.index.service(ctx.state, ns, name) {
                 None => {
                     if !ctx.state.coverage.covers_object(Kind::Service, ns, name) {
                         ctx.require(out, CHECK, Kind::Service, ns);

@@ -116,7 +116,10 @@ fn unknown_because(ctx: &Ctx<'_>) -> Option<String> {
         return Some(why);
     }
     let Some(svc) = ctx.service else {
-        if state.service_presence_known(&t.namespace, &t.name) {
+        if ctx
+            .index
+            .service_presence_known(state, &t.namespace, &t.name)
+        {
             return None; // known to be absent: service-not-found decides
         }
         return Some(format!(
@@ -203,7 +206,9 @@ pub(crate) fn headline(ctx: &Ctx<'_>, f: &Finding) -> String {
         }
     };
     match f.code {
-        Code::ServiceNotFound if ctx.state.namespace_exists(&t.namespace) == Some(false) => {
+        Code::ServiceNotFound
+            if ctx.index.namespace_exists(ctx.state, &t.namespace) == Some(false) =>
+        {
             format!("there is no namespace {}", t.namespace)
         }
         Code::ServiceNotFound => format!("there is no Service {} in {}", t.name, t.namespace),

@@ -2,7 +2,10 @@
 //! ([`Zone::answer`]), from Services, EndpointSlices and Namespaces
 //! (docs/name-forms.md, after DNS.md §3).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+
+use super::index::Index;
 
 use crate::model::{Answer, Candidate, ClusterState, Kind, Service, ServiceType};
 
@@ -22,14 +25,36 @@ pub enum PodsMode {
 /// What CoreDNS's `kubernetes` plugin would serve for one cluster domain.
 pub struct Zone<'a> {
     state: &'a ClusterState,
+    index: Cow<'a, Index>,
     domain: String,
     pods: PodsMode,
 }
 
 impl<'a> Zone<'a> {
+    /// The zone over `state`, indexing it (one pass over its objects).
     pub fn new(state: &'a ClusterState, domain: &str, pods: PodsMode) -> Zone<'a> {
+        Zone::with(state, Cow::Owned(Index::new(state)), domain, pods)
+    }
+
+    /// The zone over `state` with the index of its facts.
+    pub(crate) fn indexed(
+        state: &'a ClusterState,
+        index: &'a Index,
+        domain: &str,
+        pods: PodsMode,
+    ) -> Zone<'a> {
+        Zone::with(state, Cow::Borrowed(index), domain, pods)
+    }
+
+    fn with(
+        state: &'a ClusterState,
+        index: Cow<'a, Index>,
+        domain: &str,
+        pods: PodsMode,
+    ) -> Zone<'a> {
         Zone {
             state,
+            index,
             domain: domain.trim_end_matches('.').to_ascii_lowercase(),
             pods,
         }
@@ -85,7 +110,7 @@ impl<'a> Zone<'a> {
         if ns == OTHER_NS {
             return Some(true);
         }
-        self.state.namespace_exists(ns)
+        self.index.namespace_exists(self.state, ns)
     }
 
     fn svc(&self, labels: &[&str], depth: usize) -> (Answer, String) {
@@ -178,7 +203,7 @@ impl<'a> Zone<'a> {
         if ns == OTHER_NS {
             return None;
         }
-        self.state.service(ns, name)
+        self.index.service(self.state, ns, name)
     }
 
     fn service_record(&self, svc: &Service, depth: usize) -> (Answer, String) {
@@ -322,7 +347,7 @@ impl<'a> Zone<'a> {
 
     fn ready_addresses(&self, svc: &Service, host: Option<&str>) -> Vec<String> {
         let mut out = BTreeSet::new();
-        for slice in self.state.slices_of(svc) {
+        for slice in self.index.slices_of(self.state, svc) {
             for ep in slice.endpoints.iter().filter(|e| e.is_ready()) {
                 for addr in &ep.addresses {
                     let matches = match host {

@@ -194,40 +194,6 @@ impl Record {
     }
 }
 
-fn is_record(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some(KIND)
-        && v.get("apiVersion").and_then(Value::as_str) == Some(API_VERSION)
-}
-
-/// The Capture record among an input's documents (top level, or an item of
-/// a top-level `List`), if any. A malformed record, or two of them, is an
-/// input error.
-pub fn find(path: &Path, docs: &[Value]) -> Result<Option<Record>> {
-    let mut found = docs.iter().filter(|d| is_record(d)).chain(
-        docs.iter()
-            .filter(|d| d.get("kind").and_then(Value::as_str) == Some("List"))
-            .filter_map(|d| d.get("items").and_then(Value::as_array))
-            .flatten()
-            .filter(|i| is_record(i)),
-    );
-    let Some(first) = found.next() else {
-        return Ok(None);
-    };
-    let malformed = |message: String| Error::SnapshotParse {
-        path: path.to_owned(),
-        position: None,
-        message,
-    };
-    if found.next().is_some() {
-        return Err(malformed(format!(
-            "two {API_VERSION} {KIND} records in one input: each capture file holds one"
-        )));
-    }
-    serde_json::from_value::<Record>(first.clone())
-        .map(Some)
-        .map_err(|e| malformed(format!("the {KIND} record does not read: {e}")))
-}
-
 /// A capture file being written: a temporary file beside the final one,
 /// created (mode 0600) before anything is read, renamed when complete and
 /// removed when dropped before that.

@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod convert;
 pub mod live;
+mod node;
 pub mod scope;
 pub mod snapshot;
 

@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::convert;
+use super::node::{Items, Node};
 use crate::error::{Error, Result};
 use crate::model::{ClusterState, Kind, SkippedObject};
 
@@ -275,6 +277,8 @@ struct Builder {
     kept: HashSet<String>,
     /// Objects skipped as unreadable, by identity (a later readable copy replaces them).
     skipped: Vec<(Option<String>, SkippedObject)>,
+    /// The current file's Capture record (`--save-snapshot`), if any.
+    record: Option<super::capture::Record>,
 }
 
 /// The parts of a [`Builder`] coverage is inferred from.
@@ -290,42 +294,20 @@ struct Inference {
 /// Identity of an object for de-duplication: its uid with its kind,
 /// namespace and name (an edited copy that kept the uid stays apart), else
 /// kind, namespace and name; `None` when it has neither uid nor name.
-fn identity(kind: &str, v: &Value) -> Option<String> {
-    let meta = v.get("metadata")?;
-    let text = |k: &str| {
-        meta.get(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let (uid, name) = (text("uid"), text("name"));
+fn identity(kind: &str, v: &Node<'_>) -> Option<String> {
+    fn text(s: Option<&str>) -> Option<&str> {
+        s.filter(|s| !s.is_empty())
+    }
+    let (uid, name) = (text(v.uid()), text(v.name()));
     if uid.is_none() && name.is_none() {
         return None;
     }
-    let ns = text("namespace").unwrap_or("");
+    let ns = text(v.namespace()).unwrap_or("");
     Some(format!(
         "{kind} {ns}/{} {}",
         name.unwrap_or(""),
         uid.unwrap_or("")
     ))
-}
-
-fn is_list_kind(kind: &str) -> bool {
-    kind.ends_with("List")
-}
-
-/// A Kubernetes object: `kind` and (`apiVersion` or `metadata`), or a list
-/// with `items`.
-fn is_object(v: &Value) -> bool {
-    let Some(kind) = v
-        .get("kind")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-    else {
-        return false;
-    };
-    v.get("apiVersion").is_some_and(Value::is_string)
-        || v.get("metadata").is_some_and(Value::is_object)
-        || (is_list_kind(kind) && v.get("items").is_some_and(Value::is_array))
 }
 
 impl Builder {
@@ -373,23 +355,24 @@ impl Builder {
                 );
             }
         };
-        if !docs.iter().any(is_object) {
+        if !docs.iter().any(Node::is_object) {
             let message = recognise(body).unwrap_or_else(|| describe_documents(&docs));
             return Err(Error::SnapshotNoObject {
                 path: path.to_owned(),
                 message,
             });
         }
-        // The parsed documents replace the text: keep one copy, not two.
-        drop(text);
+        // JSON objects are slices of the text, each decoded when its turn
+        // comes: the text is the one copy of the input.
         // A `--save-snapshot` file: its Capture record says what was read,
-        // so its objects add nothing to the inferred coverage.
-        let record = super::capture::find(path, &docs)?;
-        let inferred = record.as_ref().map(|_| self.inference());
+        // so its objects add nothing to the inferred coverage. What the
+        // coverage is inferred from so far is kept to be restored then.
+        let inferred = self.inference();
+        self.record = None;
         for (i, doc) in docs.into_iter().enumerate() {
             self.add_document(path, i + 1, doc)?;
         }
-        if let (Some(record), Some(inferred)) = (record, inferred) {
+        if let Some(record) = self.record.take() {
             self.restore(inferred);
             record
                 .apply(&mut self.state)
@@ -399,6 +382,29 @@ impl Builder {
                     message: format!("the {} record: {message}", super::capture::KIND),
                 })?;
         }
+        Ok(())
+    }
+
+    /// A Capture record: one per file, applied once the file is read.
+    fn add_record(&mut self, path: &Path, v: Node<'_>) -> Result<()> {
+        use super::capture::{API_VERSION, KIND};
+        let malformed = |message: String| Error::SnapshotParse {
+            path: path.to_owned(),
+            position: None,
+            message,
+        };
+        if self.record.is_some() {
+            return Err(malformed(format!(
+                "two {API_VERSION} {KIND} records in one input: each capture file holds one"
+            )));
+        }
+        let record = v.decode::<super::capture::Record>().map_err(|e| {
+            malformed(format!(
+                "the {KIND} record does not read: {}: {}",
+                e.path, e.message
+            ))
+        })?;
+        self.record = Some(record);
         Ok(())
     }
 
@@ -425,24 +431,25 @@ impl Builder {
     }
 
     /// One top-level document: null, an object, or a list of objects.
-    fn add_document(&mut self, path: &Path, doc: usize, v: Value) -> Result<()> {
+    fn add_document(&mut self, path: &Path, doc: usize, mut v: Node<'_>) -> Result<()> {
         if v.is_null() {
             return Ok(());
         }
-        if !is_object(&v) {
+        if !v.is_object() {
             return Err(Error::SnapshotParse {
                 path: path.to_owned(),
                 position: None,
                 message: format!(
                     "document {doc} is not a Kubernetes object: it is {}",
-                    describe(&v)
+                    describe(&v.tree())
                 ),
             });
         }
-        if v.get("kind").and_then(Value::as_str) == Some("List")
-            && let Some(Value::Array(items)) = v.get("items")
-        {
-            self.note_capture(items);
+        if v.kind() == Some("List") {
+            let items = list_items(path, doc, "List", &mut v)?;
+            drop(v);
+            self.note_capture(&items);
+            return self.add_items(path, doc, "", items);
         }
         self.add_value(path, doc, v, None)
     }
@@ -453,14 +460,11 @@ impl Builder {
     /// where each kind comes in one run (kubectl lists one resource type
     /// after the other; a List merged from several captures repeats kinds).
     /// Every kind it holds is then read in every namespace.
-    fn note_capture(&mut self, items: &[Value]) {
-        fn str_at<'a>(o: &'a Value, p: &str) -> Option<&'a str> {
-            o.pointer(p).and_then(Value::as_str)
-        }
+    fn note_capture(&mut self, items: &[Node<'_>]) {
         let named: BTreeSet<&str> = items
             .iter()
-            .filter(|o| str_at(o, "/kind") == Some("Namespace"))
-            .filter_map(|o| str_at(o, "/metadata/name"))
+            .filter(|o| o.kind() == Some("Namespace"))
+            .filter_map(Node::name)
             .collect();
         if named.is_empty() {
             return;
@@ -469,17 +473,14 @@ impl Builder {
         let mut current: Option<(&str, &str)> = None;
         let mut spanned: BTreeSet<&str> = BTreeSet::new();
         for o in items {
-            let key = (
-                str_at(o, "/apiVersion").unwrap_or(""),
-                str_at(o, "/kind").unwrap_or(""),
-            );
+            let key = (o.api_version().unwrap_or(""), o.kind().unwrap_or(""));
             if current != Some(key) {
                 if !runs.insert(key) {
                     return; // the kind's second run: several captures merged
                 }
                 current = Some(key);
             }
-            if let Some(ns) = str_at(o, "/metadata/namespace") {
+            if let Some(ns) = o.namespace() {
                 if !named.contains(ns) {
                     return; // not a capture of these namespaces
                 }
@@ -504,48 +505,23 @@ impl Builder {
         &mut self,
         path: &Path,
         doc: usize,
-        mut v: Value,
+        mut v: Node<'_>,
         hint: Option<&str>,
     ) -> Result<()> {
         if v.is_null() {
             return Ok(());
         }
-        let kind = v
-            .get("kind")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| hint.map(str::to_owned));
+        let kind = v.kind().or(hint).map(str::to_owned);
         let Some(kind) = kind else {
             return Ok(()); // a list item without kind: ignored like unknown kinds
         };
         if let Some(item_kind) = kind.strip_suffix("List") {
-            let items = match v.get_mut("items").map(Value::take) {
-                Some(Value::Array(items)) => items,
-                Some(Value::Null) | None => Vec::new(),
-                Some(_) => {
-                    return Err(Error::SnapshotParse {
-                        path: path.to_owned(),
-                        position: None,
-                        message: format!("document {doc}: the {kind}'s `items` is not a list"),
-                    });
-                }
-            };
+            let items = list_items(path, doc, &kind, &mut v)?;
             drop(v);
-            let item_hint = (!item_kind.is_empty()).then_some(item_kind);
-            // A dump tree's <ns>/<kind>.json covers that kind there, even empty.
-            if let Some(ns) = self.dir_namespace.clone() {
-                if let Some(k) = item_hint.and_then(known_kind) {
-                    self.seen.insert((k, ns.clone()));
-                }
-                if item_kind == "Endpoints" {
-                    self.endpoints_seen.insert(ns);
-                }
-            }
-            // Items are consumed one by one: each is freed once converted.
-            for item in items {
-                self.add_value(path, doc, item, item_hint)?;
-            }
-            return Ok(());
+            return self.add_items(path, doc, item_kind, items);
+        }
+        if kind == super::capture::KIND && v.api_version() == Some(super::capture::API_VERSION) {
+            return self.add_record(path, v);
         }
         if known_kind(&kind).is_none() && kind != "Endpoints" {
             return Ok(()); // unknown kinds are ignored
@@ -554,14 +530,8 @@ impl Builder {
         if id.as_ref().is_some_and(|id| self.kept.contains(id)) {
             return Ok(()); // listed twice: counted once
         }
-        let namespace = v
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let name = v
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let namespace = v.namespace().map(str::to_owned);
+        let name = v.name().map(str::to_owned);
         match self.convert(&kind, namespace.as_deref(), v) {
             Ok(()) => {
                 if let Some(id) = id {
@@ -590,13 +560,38 @@ impl Builder {
         Ok(())
     }
 
+    /// The items of a list of `item_kind` (`""` for a `List`), one by one:
+    /// each is freed once converted.
+    fn add_items(
+        &mut self,
+        path: &Path,
+        doc: usize,
+        item_kind: &str,
+        items: Vec<Node<'_>>,
+    ) -> Result<()> {
+        let item_hint = (!item_kind.is_empty()).then_some(item_kind);
+        // A dump tree's <ns>/<kind>.json covers that kind there, even empty.
+        if let Some(ns) = self.dir_namespace.clone() {
+            if let Some(k) = item_hint.and_then(known_kind) {
+                self.seen.insert((k, ns.clone()));
+            }
+            if item_kind == "Endpoints" {
+                self.endpoints_seen.insert(ns);
+            }
+        }
+        for item in items {
+            self.add_value(path, doc, item, item_hint)?;
+        }
+        Ok(())
+    }
+
     /// Convert one object of a known kind into the model; `Err` says why it
     /// does not match the API.
     fn convert(
         &mut self,
         kind: &str,
         namespace: Option<&str>,
-        v: Value,
+        v: Node<'_>,
     ) -> std::result::Result<(), String> {
         use k8s_openapi::api::{apps::v1 as apps, core::v1 as core, discovery::v1 as discovery};
         let s = &mut self.state;
@@ -614,8 +609,7 @@ impl Builder {
             }
             "Event" => {
                 let events_api = v
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
+                    .api_version()
                     .is_some_and(|a| a.starts_with("events.k8s.io/"));
                 let e = if events_api {
                     convert::events_event(de::<k8s_openapi::api::events::v1::Event>(v)?)
@@ -635,7 +629,7 @@ impl Builder {
                 }
             }
             "Namespace" => {
-                if let Some(n) = v.pointer("/metadata/name").and_then(Value::as_str) {
+                if let Some(n) = v.name() {
                     s.namespaces.insert(n.to_owned());
                     self.namespace_list = true;
                 }
@@ -725,18 +719,33 @@ impl Builder {
     }
 }
 
-/// Deserialize one object into its API type; the error names the field path
-/// and what is wrong, with long values cut.
-fn de<T: DeserializeOwned>(v: Value) -> std::result::Result<T, String> {
-    // The plain path first (from a borrow, so the value stays for a retry);
-    // tracking the field path costs on every object, so it runs only again
-    // for one that failed.
-    if let Ok(t) = T::deserialize(&v) {
-        return Ok(t);
+/// The items of list `v` of `kind`; `items` missing or null is an empty list.
+fn list_items<'a>(path: &Path, doc: usize, kind: &str, v: &mut Node<'a>) -> Result<Vec<Node<'a>>> {
+    match v.take_items() {
+        Ok(Items::List(items)) => Ok(items),
+        Ok(Items::Missing) => Ok(Vec::new()),
+        Ok(Items::NotAList) => Err(Error::SnapshotParse {
+            path: path.to_owned(),
+            position: None,
+            message: format!("document {doc}: the {kind}'s `items` is not a list"),
+        }),
+        Err(e) => Err(Error::SnapshotParse {
+            path: path.to_owned(),
+            position: None,
+            message: format!(
+                "document {doc}: invalid JSON: {}",
+                strip_position(&e.to_string())
+            ),
+        }),
     }
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let what = cut_quoted(&e.inner().to_string(), MAX_VALUE_CHARS);
-        match e.path().to_string().as_str() {
+}
+
+/// Decode one object into its API type; the error names the field path
+/// and what is wrong, with long values cut.
+fn de<T: DeserializeOwned>(v: Node<'_>) -> std::result::Result<T, String> {
+    v.decode().map_err(|e| {
+        let what = cut_quoted(&e.message, MAX_VALUE_CHARS);
+        match e.path.as_str() {
             "." => what,
             path => format!("{path}: {what}"),
         }
@@ -800,12 +809,13 @@ fn known_kind(kind: &str) -> Option<Kind> {
 }
 
 /// The documents of one input, by its first character.
-fn documents(path: &Path, body: &str) -> Result<Vec<Value>> {
+fn documents<'a>(path: &Path, body: &'a str) -> Result<Vec<Node<'a>>> {
+    let tree = |docs: Vec<Value>| docs.into_iter().map(Node::Tree).collect();
     match body.trim_start().chars().next() {
         None => Ok(Vec::new()),
         Some('{' | '[') => json_documents(path, body),
         Some(_) if body.starts_with("==== START logs") => json_documents(path, body),
-        Some(_) => yaml_documents(path, body),
+        Some(_) => yaml_documents(path, body).map(tree),
     }
 }
 
@@ -858,10 +868,10 @@ fn recognise(text: &str) -> Option<String> {
 }
 
 /// Why parsed documents are not a capture.
-fn describe_documents(docs: &[Value]) -> String {
+fn describe_documents(docs: &[Node<'_>]) -> String {
     let what = match docs.iter().find(|d| !d.is_null()) {
         None => "it is empty".to_owned(),
-        Some(v) => format!("it is {}", describe(v)),
+        Some(v) => format!("it is {}", describe(&v.tree())),
     };
     format!("{what}; expected `kubectl get … -o json|yaml` or `kubectl cluster-info dump` output")
 }
@@ -888,7 +898,7 @@ fn describe(v: &Value) -> String {
 
 /// JSON documents of a file: one value, several concatenated values, or a
 /// `kubectl cluster-info dump` stream whose log sections are skipped.
-fn json_documents(path: &Path, text: &str) -> Result<Vec<Value>> {
+fn json_documents<'a>(path: &Path, text: &'a str) -> Result<Vec<Node<'a>>> {
     let mut docs = Vec::new();
     let mut offset = 0usize;
     let mut line_no = 1usize;
@@ -905,16 +915,26 @@ fn json_documents(path: &Path, text: &str) -> Result<Vec<Value>> {
         } else if trimmed.starts_with("==== START logs for") {
             in_logs = true;
         } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
             match stream.next() {
                 Some(Ok(v)) => {
                     let consumed = stream.byte_offset();
+                    let invalid = |e: serde_json::Error| Error::SnapshotParse {
+                        path: path.to_owned(),
+                        position: Some((line_no + e.line() - 1, e.column())),
+                        message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+                    };
+                    // A top-level array's elements are documents.
+                    let values = if v.get().starts_with('[') {
+                        serde_json::from_str::<Vec<&RawValue>>(v.get()).map_err(invalid)?
+                    } else {
+                        vec![v]
+                    };
+                    for v in values {
+                        docs.push(Node::json(v).map_err(invalid)?);
+                    }
                     line_no += rest[..consumed].matches('\n').count();
                     offset += consumed;
-                    match v {
-                        Value::Array(items) => docs.extend(items),
-                        v => docs.push(v),
-                    }
                     continue;
                 }
                 Some(Err(e)) => {
@@ -1241,9 +1261,10 @@ mod tests {
     fn identity_is_the_uid_and_kind_namespace_and_name() {
         let with_uid =
             serde_json::json!({"metadata": {"uid": "u-1", "name": "a", "namespace": "n"}});
-        assert_eq!(identity("Pod", &with_uid).as_deref(), Some("Pod n/a u-1"));
+        let id = |v: Value| identity("Pod", &Node::Tree(v));
+        assert_eq!(id(with_uid).as_deref(), Some("Pod n/a u-1"));
         let no_uid = serde_json::json!({"metadata": {"name": "a", "namespace": "n"}});
-        assert_eq!(identity("Pod", &no_uid).as_deref(), Some("Pod n/a "));
-        assert_eq!(identity("Pod", &serde_json::json!({})), None);
+        assert_eq!(id(no_uid).as_deref(), Some("Pod n/a "));
+        assert_eq!(id(serde_json::json!({})), None);
     }
 }

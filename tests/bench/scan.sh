@@ -6,6 +6,9 @@
 #
 #   cargo build --release
 #   tests/bench/scan.sh [RUNS]
+#
+# SVCDISCOVER_SCAN_FILE=PATH keeps the generated snapshot at PATH and reuses
+# it when it exists (generating it builds the benchmark: slow).
 set -euo pipefail
 runs=${1:-5}
 bin=${SVCDISCOVER_BIN:-target/release/kubectl-svcdiscover}
@@ -13,9 +16,11 @@ bin=${SVCDISCOVER_BIN:-target/release/kubectl-svcdiscover}
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 2; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-file=$dir/scan.json
+file=${SVCDISCOVER_SCAN_FILE:-$dir/scan.json}
 # The generator is the criterion benchmark's (tests/bench/diagnose.rs).
-SVCDISCOVER_BENCH_WRITE=$file cargo bench --bench diagnose -- --test 2k >/dev/null 2>&1
+if [ ! -s "$file" ]; then
+  SVCDISCOVER_BENCH_WRITE=$file cargo bench --bench diagnose -- --test 2k >/dev/null 2>&1
+fi
 echo "snapshot: $(du -m "$file" | cut -f1) MiB"
 measure() { # label, command...
   local label=$1; shift
