@@ -346,7 +346,8 @@ pub fn observe_name(
             rcode: answer.rcode(),
         });
     }
-    let (status, addresses, answered_by) = replayed(&candidates, first_data, false, &mut notes);
+    let (status, mut addresses, answered_by) = replayed(&candidates, first_data, false, &mut notes);
+    super::observe::sort_addresses(&mut addresses);
     Observed {
         status,
         addresses,

@@ -103,6 +103,8 @@ pub fn observe(out: &ProbeOutput, typed: &str, via: Via) -> Option<Observed> {
             replayed(&candidates, first_data, out.is_musl(), &mut notes)
         }
     };
+    let mut addresses = addresses;
+    sort_addresses(&mut addresses);
     Some(Observed {
         status,
         addresses,
@@ -113,6 +115,13 @@ pub fn observe(out: &ProbeOutput, typed: &str, via: Via) -> Option<Observed> {
         as_predicted: None,
         notes,
     })
+}
+
+/// Addresses in a stable order (numeric, IPv4 before IPv6): DNS servers
+/// rotate the records of a headless Service between answers, and a report
+/// says the same thing each time it is asked.
+pub(super) fn sort_addresses(addresses: &mut [String]) {
+    addresses.sort_by_cached_key(|a| (a.parse::<std::net::IpAddr>().ok(), a.clone()));
 }
 
 /// Without an application view: the resolver's search over the candidates.
