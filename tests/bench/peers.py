@@ -125,7 +125,7 @@ def caught_ours(doc, grow):
         if r is None:
             res[(e["namespace"], e["name"])] = ("missed", "not in the scan")
             continue
-        codes = [f["code"] for f in r.get("findings", []) if f.get("severity") in ("error", "warning")]
+        codes = list(dict.fromkeys(f["code"] for f in r.get("findings", []) if f.get("severity") in ("error", "warning")))
         hit = [c for c in e["expected_codes"] if c in codes]
         res[(e["namespace"], e["name"])] = ("service+cause" if hit else "missed", ",".join(codes) or r.get("verdict"))
     for h in grow["healthy"]:
@@ -190,7 +190,10 @@ def classify(grow, svc_msgs, pod_msgs):
     for e in grow["broken"]:
         key = (e["namespace"], e["name"])
         words = CAUSE_WORDS.get(e["broken"], [])
-        pods = pod_msgs.get(key, [])
+        # Pods count only for the kinds whose cause is in the pods (the
+        # pods of a selector typo or of a selectorless Service's Deployment
+        # are not behind the Service).
+        pods = pod_msgs.get(key, []) if words else []
         pod_cause = next((m for m in pods if any(w in m for w in words)), pods[0] if pods else None)
         if key in svc_msgs:
             text = svc_msgs[key]

@@ -139,7 +139,7 @@ for phase in "${phases[@]}"; do
       peer_bins
       [ -s "$RESULTS/small-counts.json" ] || echo '{}' >"$RESULTS/small-counts.json"
       python3 tests/bench/peers.py caught >/dev/null
-      k8s=$(inns "$(kubectl_bin)" version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])' || echo '?')
+      k8s=$(inns "$(kubectl_bin)" --kubeconfig "$(kubeconfig)" version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])' || echo '?')
       bin_dir=$(dirname "$(kubectl_bin)")
       mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
       facts_env=(
