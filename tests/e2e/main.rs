@@ -24,6 +24,7 @@ mod negative;
 mod probe;
 #[path = "../common/run.rs"]
 mod run;
+mod scale;
 mod scope;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -32,7 +33,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 9] = [
+    let modules: [(&str, &[cluster::Test]); 10] = [
         ("access", access::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
@@ -41,6 +42,7 @@ fn main() {
         ("local", local::TESTS),
         ("negative", negative::TESTS),
         ("probe", probe::TESTS),
+        ("scale", scale::TESTS),
         ("scope", scope::TESTS),
     ];
     let shared = std::sync::Arc::new(cluster);
