@@ -64,8 +64,10 @@ impl Broken {
     }
 }
 
-fn name(i: usize) -> String {
-    format!("svc-{i:03}")
+/// Service names differ between the two namespaces (`s200-…`, `s20-…`):
+/// a name both had would be shadowed (`name-shadowed`) in each.
+fn name(n: usize, i: usize) -> String {
+    format!("s{n}-{i:03}")
 }
 
 /// A namespace of `n` Services, each with one pod (bare pods: no
@@ -73,7 +75,7 @@ fn name(i: usize) -> String {
 fn manifest(ns: &str, n: usize) -> String {
     let mut items = Vec::new();
     for i in 0..n {
-        let name = name(i);
+        let name = name(n, i);
         let kind = Broken::of(i);
         let mut labels = serde_json::json!({ "app": name });
         match kind {
@@ -202,7 +204,7 @@ fn unsettled(c: &Cluster, ns: &str, n: usize) -> Vec<String> {
     };
     let mut left = Vec::new();
     for i in 0..n {
-        let name = name(i);
+        let name = name(n, i);
         let kind = Broken::of(i);
         if Broken::serves(kind) && ready.get(&name).copied().unwrap_or(0) != 1 {
             left.push(format!("{name}: no ready endpoint yet"));
@@ -376,7 +378,7 @@ pub fn a_scan_of_200_services_reports_each_and_makes_as_many_requests_as_one_of_
             })
             .collect();
         let unique: BTreeSet<&String> = reported.iter().collect();
-        let expected: BTreeSet<String> = (0..n).map(name).collect();
+        let expected: BTreeSet<String> = (0..n).map(|i| name(n, i)).collect();
         assert_eq!(reported.len(), n, "{ns}: one report per Service");
         assert_eq!(
             unique.into_iter().cloned().collect::<BTreeSet<_>>(),
@@ -385,7 +387,7 @@ pub fn a_scan_of_200_services_reports_each_and_makes_as_many_requests_as_one_of_
         );
         for r in reports {
             let svc = r["service"]["name"].as_str().unwrap();
-            let i: usize = svc.trim_start_matches("svc-").parse().unwrap();
+            let i: usize = svc.rsplit('-').next().unwrap().parse().unwrap();
             match Broken::of(i) {
                 None => assert_eq!(
                     r["verdict"],
@@ -414,7 +416,8 @@ pub fn a_scan_of_200_services_reports_each_and_makes_as_many_requests_as_one_of_
         assert!(!reqs.is_empty(), "no request of {user} in the audit log");
         // Nothing is read per Service: no request names one of them.
         assert!(
-            reqs.iter().all(|u| !u.contains("/services/svc-")),
+            reqs.iter()
+                .all(|u| !u.contains(&format!("/services/s{n}-"))),
             "{reqs:#?}"
         );
         counts.push((n, reqs));
