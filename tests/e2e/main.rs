@@ -26,6 +26,7 @@ mod partial;
 mod probe;
 #[path = "../common/run.rs"]
 mod run;
+mod scale;
 mod scan_probe;
 mod scope;
 mod wait;
@@ -38,7 +39,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 13] = [
+    let modules: [(&str, &[cluster::Test]); 14] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("connect", connect::TESTS),
@@ -49,6 +50,7 @@ fn main() {
         ("negative", negative::TESTS),
         ("partial", partial::TESTS),
         ("probe", probe::TESTS),
+        ("scale", scale::TESTS),
         ("scan_probe", scan_probe::TESTS),
         ("scope", scope::TESTS),
         ("wait", wait::TESTS),
