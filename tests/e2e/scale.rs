@@ -42,7 +42,7 @@ const KINDS: [Broken; 7] = [
 
 impl Broken {
     fn of(i: usize) -> Option<Broken> {
-        (i % 10 == 0).then(|| KINDS[(i / 10) % KINDS.len()])
+        i.is_multiple_of(10).then(|| KINDS[(i / 10) % KINDS.len()])
     }
 
     /// The finding the diagnosis must make.
