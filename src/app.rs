@@ -89,21 +89,11 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
     let options = plan.options_for(&target);
     let mut state = state;
     if let (Some(client), Some(pod)) = (&client, &options.from_pod)
-        && !state
-            .pods
-            .iter()
-            .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+        && let Err(obs) = read_from_pod(client, &mut state, pod).await
     {
-        // The --from pod lives outside the namespaces read: read it alone.
-        match source::live::read_pod(client, &pod.namespace, &pod.name).await {
-            Ok(p) => state.pods.push(p),
-            Err(e) => {
-                let obs = not_run(&pod.namespace, format!("cannot read pod {pod}: {e}"));
-                let facts = analysis::Facts::compute(&state, &options);
-                let report = analysis::diagnose_observed(&state, &facts, &target, &options, &obs);
-                return Ok(outcome(&state, report));
-            }
-        }
+        let facts = analysis::Facts::compute(&state, &options);
+        let report = analysis::diagnose_observed(&state, &facts, &target, &options, &obs);
+        return Ok(outcome(&state, report));
     }
     let facts = analysis::Facts::compute(&state, &options);
     let predicted = analysis::diagnose_with(&state, &facts, &target, &options);
@@ -250,6 +240,32 @@ async fn probe(
 }
 
 /// An explicit probe that cannot run, and why.
+/// The `--from` pod, when it lives outside the namespaces read: read it
+/// alone into `state`. `Err` is the probe that cannot run without it.
+async fn read_from_pod(
+    client: &kube::Client,
+    state: &mut ClusterState,
+    pod: &analysis::PodRef,
+) -> std::result::Result<(), analysis::Observations> {
+    if state
+        .pods
+        .iter()
+        .any(|p| p.namespace == pod.namespace && p.name == pod.name)
+    {
+        return Ok(());
+    }
+    match source::live::read_pod(client, &pod.namespace, &pod.name).await {
+        Ok(p) => {
+            state.pods.push(p);
+            Ok(())
+        }
+        Err(e) => Err(not_run(
+            &pod.namespace,
+            format!("cannot read pod {pod}: {e}"),
+        )),
+    }
+}
+
 fn not_run(namespace: &str, message: String) -> analysis::Observations {
     analysis::Observations {
         required: true,

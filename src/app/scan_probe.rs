@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::model::{ClusterState, LabelSelector, Report, Scan};
 use crate::plan::{Plan, ProbeMode, ScanNamespaces, What};
 use crate::probe::job::Cleanup;
-use crate::source;
 
 /// The probe flags a scan refuses, before anything is read.
 pub(super) fn check(plan: &Plan) -> Result<()> {
@@ -77,21 +76,9 @@ pub(super) async fn probed(
     // `--from` pod that cannot be read, as alone).
     let mut cannot: Option<(Observations, bool)> = None;
     if let Some(pod) = &options.from_pod
-        && !state
-            .pods
-            .iter()
-            .any(|x| x.namespace == pod.namespace && x.name == pod.name)
+        && let Err(obs) = super::read_from_pod(client, &mut state, pod).await
     {
-        // The --from pod lives outside the namespaces read: read it alone.
-        match source::live::read_pod(client, &pod.namespace, &pod.name).await {
-            Ok(x) => state.pods.push(x),
-            Err(e) => {
-                cannot = Some((
-                    super::not_run(&pod.namespace, format!("cannot read pod {pod}: {e}")),
-                    true,
-                ));
-            }
-        }
+        cannot = Some((obs, true));
     }
     let facts = analysis::Facts::compute(&state, &options);
     let targets = analysis::scan_targets(&state, namespace, selector.map(|(s, _)| s));
