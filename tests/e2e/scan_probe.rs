@@ -394,6 +394,49 @@ pub fn a_probe_that_fails_in_one_namespace_leaves_the_others_observed(c: &Cluste
     nothing_left(c, &scan);
 }
 
+/// A `--from` pod that does not exist: it is read alone (outside the
+/// namespaces read), its absence named, and nothing observed is unknown, for
+/// one Service and for every Service of a scan.
+pub fn a_from_pod_that_cannot_be_read_leaves_the_verdict_unknown(c: &Cluster) {
+    let want = "cannot read pod client/no-such-pod: no pod no-such-pod in namespace client";
+    let one = c.diagnose(
+        &[
+            "service-pay-v1",
+            "-n",
+            "default",
+            "--from",
+            "client/no-such-pod",
+        ],
+        3,
+    );
+    assert_eq!(one["verdict"], "unknown");
+    let f = &one["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe-not-run")
+        .unwrap_or_else(|| panic!("{}", one["findings"]))["message"];
+    assert!(f.as_str().unwrap().contains(want), "{f}");
+    let scan = c.diagnose(
+        &["--all", "-n", "default", "--from", "client/no-such-pod"],
+        3,
+    );
+    assert_eq!(scan["verdict"], "unknown");
+    for r in scan["reports"].as_array().unwrap() {
+        assert_eq!(r["verdict"], "unknown", "{}", r["service"]["name"]);
+        assert!(
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "probe-not-run"
+                    && f["message"].as_str().unwrap().contains(want)),
+            "{}",
+            r["findings"]
+        );
+    }
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
     (
@@ -415,5 +458,9 @@ pub const TESTS: &[Test] = &[
     (
         "a_probe_that_fails_in_one_namespace_leaves_the_others_observed",
         a_probe_that_fails_in_one_namespace_leaves_the_others_observed,
+    ),
+    (
+        "a_from_pod_that_cannot_be_read_leaves_the_verdict_unknown",
+        a_from_pod_that_cannot_be_read_leaves_the_verdict_unknown,
     ),
 ];
