@@ -46,14 +46,20 @@ struct KeptInner {
 }
 
 impl Kept {
-    /// Keep one object as the API returned it, without its managedFields.
-    pub fn keep<K: Serialize>(&self, object: &K) {
-        let Ok(mut v) = serde_json::to_value(object) else {
+    /// Keep one object as the API returned it (`text`, an item of a list
+    /// or a get's answer), without its managedFields; `apiVersion` and
+    /// `kind`, which the items of a list leave out, are added.
+    pub fn keep_text(&self, api_version: &str, kind: &str, text: &str) {
+        let Ok(Value::Object(mut v)) = serde_json::from_str::<Value>(text) else {
             return;
         };
+        v.entry("apiVersion")
+            .or_insert_with(|| Value::from(api_version));
+        v.entry("kind").or_insert_with(|| Value::from(kind));
         if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("managedFields");
         }
+        let v = Value::Object(v);
         let text = |p: &str| {
             v.pointer(p)
                 .and_then(Value::as_str)

@@ -1,15 +1,11 @@
-//! From API objects (k8s-openapi types, as the API server or `kubectl get -o
-//! json` returns them) to the slim model. Both sources use these functions,
-//! so live and offline diagnoses read the same fields the same way.
+//! From API objects (as the API server or `kubectl get -o json` returns
+//! them, decoded into the slim shapes of [`super::wire`]) to the model.
+//! Both sources use these functions, so live and offline diagnoses read the
+//! same fields the same way.
 
-use k8s_openapi::api::apps::v1 as apps;
-use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::api::discovery::v1 as discovery;
-use k8s_openapi::api::events::v1 as events;
-use k8s_openapi::api::networking::v1 as networking;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use super::wire::meta::ObjectMeta;
+use super::wire::{IntOrString, Time};
+use super::wire::{apps, core, discovery, events, meta, networking};
 
 use crate::model::{
     Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, Direction,

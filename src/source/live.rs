@@ -6,18 +6,21 @@
 //! optional reads that fail become `not_checked` entries.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, GetParams, ListParams, ObjectList};
+use kube::Resource;
+use kube::api::{GetParams, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::wire::Object;
+use super::wire::apps::{DaemonSet, Deployment, StatefulSet};
+use super::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
+use super::wire::discovery::EndpointSlice;
 
 use super::capture::Kept;
 use super::convert;
@@ -285,8 +288,8 @@ struct TypeFields {
 }
 
 /// Parse a 200 response as `kind`; anything else means the server is not an API server.
-pub(super) fn parse_as<T: DeserializeOwned>(
-    text: &str,
+pub(super) fn parse_as<'a, T: Deserialize<'a>>(
+    text: &'a str,
     kind: &str,
     path: &str,
 ) -> Result<T, Failed> {
@@ -378,91 +381,148 @@ impl Reader {
         })
     }
 
-    fn api<K>(&self, namespace: Option<&str>) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        <K as kube::Resource>::DynamicType: Default,
-    {
-        match namespace {
-            Some(ns) => Api::namespaced(self.client.clone(), ns),
-            None => Api::all(self.client.clone()),
-        }
+    /// A list of `W` in `namespace` (every namespace when `None`), one
+    /// request.
+    pub(super) async fn list<W: Object>(
+        &self,
+        namespace: Option<&str>,
+        lp: ListParams,
+    ) -> Result<Vec<W>, Failed> {
+        self.list_pages(namespace, &lp, None, |w| w).await
     }
 
-    async fn list<K>(&self, namespace: Option<&str>, lp: ListParams) -> Result<Vec<K>, Failed>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + serde::Serialize
-            + Debug,
-        <K as kube::Resource>::DynamicType: Default,
-    {
-        self.list_in(self.api(namespace), &lp).await
-    }
-
-    /// A list request, as `Api::list` makes it, with the answer checked to
-    /// be the expected list kind.
-    async fn list_in<K>(&self, api: Api<K>, lp: &ListParams) -> Result<Vec<K>, Failed>
-    where
-        K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
-        <K as kube::Resource>::DynamicType: Default,
-    {
-        let path = api.resource_url().to_owned();
-        let req = kube::core::Request::new(&path)
-            .list(lp)
-            .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
-        let text = match self.run(&path, self.client.request_text(req)).await {
-            Ok(text) => text,
-            // A Kubernetes API server lists an empty set (200) even in a
-            // namespace that does not exist; a 404 for a list means the
-            // address is not (the root of) one.
-            Err(f) if f.not_found => {
-                return Err(Failed::not_api(format!(
-                    "HTTP 404 for the list {path}; check the server address and its path"
-                )));
+    /// Every page of a list (one request when `page` is `None`), each item
+    /// decoded and converted by `f` as its page arrives, so a page's text
+    /// is the most the list holds at once beside what `f` keeps.
+    pub(super) async fn list_pages<W: Object, T>(
+        &self,
+        namespace: Option<&str>,
+        lp: &ListParams,
+        page: Option<u32>,
+        f: impl Fn(W) -> T,
+    ) -> Result<Vec<T>, Failed> {
+        let path = W::Api::url_path(&(), namespace);
+        let kind = format!("{}List", W::Api::kind(&()));
+        let f = &f;
+        paginate(|token| {
+            let mut lp = lp.clone();
+            if let Some(n) = page {
+                lp = lp.limit(n);
             }
-            Err(f) => return Err(f),
-        };
-        let kind = format!("{}List", K::kind(&Default::default()));
-        let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
-        self.keep(&list.items);
-        Ok(list.items)
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let (path, kind) = (&path, &kind);
+            async move {
+                let req = kube::core::Request::new(path)
+                    .list(&lp)
+                    .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
+                let text = match self.run(path, self.client.request_text(req)).await {
+                    Ok(text) => text,
+                    // A Kubernetes API server lists an empty set (200) even in
+                    // a namespace that does not exist; a 404 for a list means
+                    // the address is not (the root of) one.
+                    Err(f) if f.not_found => {
+                        return Err(Failed::not_api(format!(
+                            "HTTP 404 for the list {path}; check the server address and its path"
+                        )));
+                    }
+                    Err(f) => return Err(f),
+                };
+                let list: ListText<'_> = parse_as(&text, kind, path)?;
+                let items = list.items.unwrap_or_default();
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    let w = decode_item::<W>(item.get(), path, i)?;
+                    self.keep::<W>(item.get());
+                    out.push(f(w));
+                }
+                Ok((out, list.metadata.and_then(|m| m.continue_)))
+            }
+        })
+        .await
     }
 
     /// Keep what was read for the capture file, when one is written.
-    pub(super) fn keep<K: serde::Serialize>(&self, items: &[K]) {
+    fn keep<W: Object>(&self, text: &str) {
         if let Some(kept) = &self.kept {
-            for item in items {
-                kept.keep(item);
-            }
+            kept.keep_text(&W::Api::api_version(&()), &W::Api::kind(&()), text);
         }
     }
 
-    pub(super) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>, Failed>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + serde::Serialize
-            + Debug,
-        <K as kube::Resource>::DynamicType: Default,
-    {
-        let api: Api<K> = self.api(Some(namespace));
-        let path = format!("{}/{name}", api.resource_url());
-        let req = kube::core::Request::new(api.resource_url())
+    /// One object, `None` when it does not exist.
+    pub(super) async fn get<W: Object>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<W>, Failed> {
+        let base = W::Api::url_path(&(), Some(namespace));
+        let path = format!("{base}/{name}");
+        let req = kube::core::Request::new(&base)
             .get(name, &GetParams::default())
             .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
         match self.run(&path, self.client.request_text(req)).await {
             Ok(text) => {
-                let object: K = parse_as(&text, &K::kind(&Default::default()), &path)?;
-                self.keep(std::slice::from_ref(&object));
+                let object: W = parse_as(&text, &W::Api::kind(&()), &path)?;
+                self.keep::<W>(&text);
                 Ok(Some(object))
             }
             Err(f) if f.not_found => Ok(None),
             Err(f) => Err(f),
         }
     }
+}
+
+/// A list answer as text: its items, each decoded on its own, and where the
+/// next page starts.
+#[derive(serde::Deserialize)]
+struct ListText<'a> {
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    metadata: Option<ListMetaText>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListMetaText {
+    #[serde(rename = "continue", default)]
+    continue_: Option<String>,
+}
+
+/// One item of a list answer, decoded.
+fn decode_item<W: Object>(text: &str, path: &str, i: usize) -> Result<W, Failed> {
+    serde_json::from_str(text).map_err(|e| {
+        Failed::not_api(format!(
+            "HTTP 200 for {path}: item {i} is not a {}: {e}",
+            W::Api::kind(&())
+        ))
+    })
+}
+
+/// Most pages one list may take: a server that keeps sending a `continue`
+/// token is not listing anything.
+const MAX_PAGES: usize = 100_000;
+
+/// Fetch pages until the server's `continue` token is empty. `fetch` gets
+/// the token of the page to fetch (`None` for the first).
+pub(super) async fn paginate<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Failed>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), Failed>>,
+{
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = fetch(token.take()).await?;
+        all.extend(items);
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(all),
+        }
+    }
+    Err(Failed::because(format!(
+        "the list did not end after {MAX_PAGES} pages"
+    )))
 }
 
 /// What one read was, for the record of its failure.
@@ -920,8 +980,7 @@ fn reaches_external_name(state: &ClusterState, target: &Target, names: &[String]
 }
 
 async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
-    let api: Api<Namespace> = Api::all(r.client.clone());
-    let items = r.list_in(api, &ListParams::default()).await?;
+    let items = r.list::<Namespace>(None, ListParams::default()).await?;
     Ok(items.into_iter().filter_map(|n| n.metadata.name).collect())
 }
 
@@ -970,9 +1029,11 @@ pub async fn read_pod(
     namespace: &str,
     name: &str,
 ) -> Result<crate::model::Pod, String> {
-    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::namespaced(client.clone(), namespace);
-    match pods.get(name).await {
+    let url = <Pod as Object>::Api::url_path(&(), Some(namespace));
+    let req = kube::core::Request::new(url)
+        .get(name, &GetParams::default())
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    match client.request::<Pod>(req).await {
         Ok(p) => Ok(super::convert::pod(p)),
         Err(kube::Error::Api(s)) if s.code == 404 => {
             Err(format!("no pod {name} in namespace {namespace}"))

@@ -8,6 +8,7 @@ pub mod live;
 mod node;
 pub mod scope;
 pub mod snapshot;
+pub mod wire;
 
 pub use scope::{ScopeRead, read_scope, read_scope_paged};
 

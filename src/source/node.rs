@@ -420,7 +420,7 @@ mod tests {
         let text = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
             "spec":{"containers":[{"name":"c","ports":[{"containerPort":"eighty"}]}]}}"#;
         for n in [node(text), Node::Tree(serde_json::from_str(text).unwrap())] {
-            let Err(e) = n.decode::<k8s_openapi::api::core::v1::Pod>() else {
+            let Err(e) = n.decode::<crate::source::wire::core::Pod>() else {
                 panic!("decoded");
             };
             assert_eq!(e.path, "spec.containers[0].ports[0].containerPort");

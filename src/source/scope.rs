@@ -12,22 +12,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::wire::apps::{DaemonSet, Deployment, StatefulSet};
+use super::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
+use super::wire::discovery::EndpointSlice;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
-use kube::api::{Api, ListParams, ObjectList};
-use serde::de::DeserializeOwned;
+use kube::api::ListParams;
 
 use super::ScanScope;
 use super::capture::Kept;
 use super::convert;
-use super::live::{Failed, Read, Reader, parse_as, record};
+use super::live::{Failed, Read, Reader, record};
 use crate::analysis::Target;
 use crate::error::{Error, Result};
 use crate::model::{self, ClusterState, KUBE_DNS, KUBE_SYSTEM, Kind, SERVICE_NAME_LABEL, Workload};
@@ -458,52 +456,38 @@ async fn fetch(r: &Reader, req: &Request, page: u32) -> Result<Items, Failed> {
     if let Some(f) = req.fields {
         lp = lp.fields(f);
     }
-    let c = r.client.clone();
-    let ns = ns.map(str::to_owned);
-    fn api<K>(c: Client, ns: &Option<String>) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        <K as kube::Resource>::DynamicType: Default,
-    {
-        match ns {
-            Some(ns) => Api::namespaced(c, ns),
-            None => Api::all(c),
-        }
-    }
+    let page = Some(page);
     Ok(match req.kind {
-        Kind::Service => Items::Services(conv(
-            list_pages::<Service>(r, api(c, &ns), &lp, page).await?,
-            convert::service,
-        )),
-        Kind::Pod => Items::Pods(conv(
-            list_pages::<Pod>(r, api(c, &ns), &lp, page).await?,
-            convert::pod,
-        )),
-        Kind::EndpointSlice => Items::Slices(conv(
-            list_pages::<EndpointSlice>(r, api(c, &ns), &lp, page).await?,
-            convert::endpoint_slice,
-        )),
-        Kind::Event => Items::Events(conv(
-            list_pages::<Event>(r, api(c, &ns), &lp, page).await?,
-            convert::core_event,
-        )),
-        Kind::Deployment => Items::Workloads(conv(
-            list_pages::<Deployment>(r, api(c, &ns), &lp, page).await?,
-            convert::deployment,
-        )),
-        Kind::StatefulSet => Items::Workloads(conv(
-            list_pages::<StatefulSet>(r, api(c, &ns), &lp, page).await?,
-            convert::stateful_set,
-        )),
-        Kind::DaemonSet => Items::Workloads(conv(
-            list_pages::<DaemonSet>(r, api(c, &ns), &lp, page).await?,
-            convert::daemon_set,
-        )),
+        Kind::Service => Items::Services(
+            r.list_pages::<Service, _>(ns, &lp, page, convert::service)
+                .await?,
+        ),
+        Kind::Pod => Items::Pods(r.list_pages::<Pod, _>(ns, &lp, page, convert::pod).await?),
+        Kind::EndpointSlice => Items::Slices(
+            r.list_pages::<EndpointSlice, _>(ns, &lp, page, convert::endpoint_slice)
+                .await?,
+        ),
+        Kind::Event => Items::Events(
+            r.list_pages::<Event, _>(ns, &lp, page, convert::core_event)
+                .await?,
+        ),
+        Kind::Deployment => Items::Workloads(
+            r.list_pages::<Deployment, _>(ns, &lp, page, convert::deployment)
+                .await?,
+        ),
+        Kind::StatefulSet => Items::Workloads(
+            r.list_pages::<StatefulSet, _>(ns, &lp, page, convert::stateful_set)
+                .await?,
+        ),
+        Kind::DaemonSet => Items::Workloads(
+            r.list_pages::<DaemonSet, _>(ns, &lp, page, convert::daemon_set)
+                .await?,
+        ),
         Kind::Namespace => Items::Namespaces(
-            list_pages::<Namespace>(r, Api::all(c), &lp, page)
+            r.list_pages::<Namespace, _>(None, &lp, page, |n| n.metadata.name)
                 .await?
                 .into_iter()
-                .filter_map(|n| n.metadata.name)
+                .flatten()
                 .collect(),
         ),
         Kind::ConfigMap | Kind::ReplicaSet => {
@@ -515,81 +499,9 @@ async fn fetch(r: &Reader, req: &Request, page: u32) -> Result<Items, Failed> {
     })
 }
 
-fn conv<K, T>(items: Vec<K>, f: fn(K) -> T) -> Vec<T> {
-    items.into_iter().map(f).collect()
-}
-
-/// Every page of a list, as `Api::list` requests each, with each answer
-/// checked to be the expected list kind.
-async fn list_pages<K>(
-    r: &Reader,
-    api: Api<K>,
-    lp: &ListParams,
-    page: u32,
-) -> Result<Vec<K>, Failed>
-where
-    K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
-    <K as kube::Resource>::DynamicType: Default,
-{
-    let path = api.resource_url().to_owned();
-    let kind = format!("{}List", K::kind(&Default::default()));
-    paginate(|token| {
-        let mut lp = lp.clone().limit(page);
-        if let Some(t) = &token {
-            lp = lp.continue_token(t);
-        }
-        let (path, kind, client) = (path.clone(), kind.clone(), r.client.clone());
-        async move {
-            let req = kube::core::Request::new(&path)
-                .list(&lp)
-                .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
-            let text = match r.run(&path, client.request_text(req)).await {
-                Ok(text) => text,
-                // As `Reader::list_in`: a 404 for a list means the address is
-                // not (the root of) an API server.
-                Err(f) if f.not_found => {
-                    return Err(Failed::not_api(format!(
-                        "HTTP 404 for the list {path}; check the server address and its path"
-                    )));
-                }
-                Err(f) => return Err(f),
-            };
-            let list: ObjectList<K> = parse_as(&text, &kind, &path)?;
-            r.keep(&list.items);
-            Ok((list.items, list.metadata.continue_))
-        }
-    })
-    .await
-}
-
-/// Most pages one list may take: a server that keeps sending a `continue`
-/// token is not listing anything.
-const MAX_PAGES: usize = 100_000;
-
-/// Fetch pages until the server's `continue` token is empty. `fetch` gets
-/// the token of the page to fetch (`None` for the first).
-async fn paginate<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Failed>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), Failed>>,
-{
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let (items, next) = fetch(token.take()).await?;
-        all.extend(items);
-        match next.filter(|t| !t.is_empty()) {
-            Some(t) => token = Some(t),
-            None => return Ok(all),
-        }
-    }
-    Err(Failed::because(format!(
-        "the list did not end after {MAX_PAGES} pages"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::live::paginate;
     use super::*;
 
     fn scope(ns: Option<&str>, sel: Option<&str>) -> ScanScope {

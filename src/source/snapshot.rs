@@ -593,7 +593,7 @@ impl Builder {
         namespace: Option<&str>,
         v: Node<'_>,
     ) -> std::result::Result<(), String> {
-        use k8s_openapi::api::{apps::v1 as apps, core::v1 as core, discovery::v1 as discovery};
+        use super::wire::{apps, core, discovery, events};
         let s = &mut self.state;
         match kind {
             "Service" => s.services.push(convert::service(de::<core::Service>(v)?)),
@@ -612,7 +612,7 @@ impl Builder {
                     .api_version()
                     .is_some_and(|a| a.starts_with("events.k8s.io/"));
                 let e = if events_api {
-                    convert::events_event(de::<k8s_openapi::api::events::v1::Event>(v)?)
+                    convert::events_event(de::<events::Event>(v)?)
                 } else {
                     convert::core_event(de::<core::Event>(v)?)
                 };

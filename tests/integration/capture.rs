@@ -3,17 +3,17 @@
 
 use std::path::Path;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::Value;
 use svcdiscover::model::{ClusterState, Kind, ReadFailure};
 use svcdiscover::source::capture::{CaptureTarget, Saving};
+use svcdiscover::source::wire::apps::Deployment;
+use svcdiscover::source::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
+use svcdiscover::source::wire::discovery::EndpointSlice;
 use svcdiscover::source::{convert, snapshot};
 
 use crate::fixtures::*;
 
-/// The scenario's objects, typed as the API returns them, kept for a
+/// The scenario's objects, decoded as the API returns them, kept for a
 /// capture and converted to the model as a live read does; the coverage
 /// and failures of a read of `default` and `kube-system`, one of them
 /// forbidden.
@@ -25,40 +25,55 @@ fn live_like(saving: &Saving) -> ClusterState {
         // As the API returns it: with managedFields, which the file drops.
         let mut o = o;
         o["metadata"]["managedFields"] = serde_json::json!([{"manager": "kubectl"}]);
-        match o["kind"].as_str().unwrap() {
+        // As a list item: without apiVersion and kind, which keeping adds.
+        let api_version = o["apiVersion"].as_str().unwrap().to_owned();
+        let kind = o["kind"].as_str().unwrap().to_owned();
+        let text = {
+            let mut item = o.clone();
+            let m = item.as_object_mut().unwrap();
+            m.remove("apiVersion");
+            m.remove("kind");
+            item.to_string()
+        };
+        let read = [
+            "Service",
+            "Pod",
+            "EndpointSlice",
+            "Event",
+            "Namespace",
+            "Deployment",
+            "ConfigMap",
+        ];
+        if read.contains(&kind.as_str()) {
+            kept.keep_text(&api_version, &kind, &text);
+        }
+        match kind.as_str() {
             "Service" => {
                 let s: Service = serde_json::from_value(o).unwrap();
-                kept.keep(&s);
                 st.services.push(convert::service(s));
             }
             "Pod" => {
                 let p: Pod = serde_json::from_value(o).unwrap();
-                kept.keep(&p);
                 st.pods.push(convert::pod(p));
             }
             "EndpointSlice" => {
                 let e: EndpointSlice = serde_json::from_value(o).unwrap();
-                kept.keep(&e);
                 st.endpoint_slices.push(convert::endpoint_slice(e));
             }
             "Event" => {
                 let e: Event = serde_json::from_value(o).unwrap();
-                kept.keep(&e);
                 st.events.push(convert::core_event(e));
             }
             "Namespace" => {
                 let n: Namespace = serde_json::from_value(o).unwrap();
-                kept.keep(&n);
                 st.namespaces.insert(n.metadata.name.unwrap());
             }
             "Deployment" => {
                 let d: Deployment = serde_json::from_value(o).unwrap();
-                kept.keep(&d);
                 st.workloads.push(convert::deployment(d));
             }
             "ConfigMap" => {
                 let c: ConfigMap = serde_json::from_value(o).unwrap();
-                kept.keep(&c);
                 st.config_maps.extend(convert::config_map(c));
             }
             _ => {}
