@@ -105,7 +105,9 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
         }
     }
 
-    let rows_from = |client: Option<&str>, out: &mut Out| -> (Vec<NameForm>, bool) {
+    // The rows from one client namespace, and which of them another
+    // Service answers (shadowed).
+    let rows_from = |client: Option<&str>| -> (Vec<NameForm>, Vec<usize>) {
         let ns = client.unwrap_or(OTHER_NS);
         // The `--from` pod's own resolver (dnsPolicy, dnsConfig) for its rows.
         let pod_resolver = from_pod_resolver(ctx, facts, client, domain);
@@ -113,8 +115,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
             .as_ref()
             .and_then(|r| r.conf().cloned())
             .unwrap_or_else(|| ResolverConf::cluster_first(ns, domain));
-        let mut any_shadowed = false;
-        let rows = forms(&t.name, &t.namespace, domain)
+        let rows: Vec<NameForm> = forms(&t.name, &t.namespace, domain)
             .into_iter()
             .map(|(typed, form)| {
                 let res = replay(&typed, &conf, &zone);
@@ -161,29 +162,64 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
                         "no DNS server answers: {reason}; once one does: {}",
                         row.why
                     );
-                } else if client.is_some()
-                    && ctx.service.is_some()
-                    && row.answered_by.is_some()
-                    && row.answered_by.as_deref() != Some(own_record.as_str())
-                {
-                    shadowed(ctx, &row, ns, served, out);
-                    any_shadowed = true;
                 }
                 row
             })
             .collect();
-        (rows, any_shadowed)
+        let shadowed = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| {
+                client.is_some()
+                    && dns_down.is_none()
+                    && ctx.service.is_some()
+                    && row.answered_by.is_some()
+                    && row.answered_by.as_deref() != Some(own_record.as_str())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        (rows, shadowed)
     };
     let mut rows = Vec::new();
+    // A client named (or the target's own namespace): every shadowed row
+    // is a warning, that client reaches another Service.
     for client in &clients {
-        rows.extend(rows_from(client.as_deref(), out).0);
+        let (more, hit) = rows_from(client.as_deref());
+        for i in hit {
+            shadowed(
+                ctx,
+                &more[i],
+                client.as_deref().unwrap_or(OTHER_NS),
+                served,
+                out,
+            );
+        }
+        rows.extend(more);
     }
-    // Real rows for every namespace where shadowing applies.
+    // By default, the other namespaces where a same-named Service, or one
+    // named like the target's namespace, may answer first. A namespace's own
+    // Service answering its own short name is what anyone there expects:
+    // one info for all of them, no rows. Anything else (`svc.ns` answered
+    // by an endpoint of a headless Service named like the target's
+    // namespace) is a trap: a warning, with that namespace's rows.
+    let mut own_short_name: Vec<&str> = Vec::new();
     for ns in maybe_shadowing {
-        let (more, any_shadowed) = rows_from(Some(ns), out);
-        if any_shadowed {
+        let (more, hit) = rows_from(Some(ns));
+        let (expected, traps): (Vec<usize>, Vec<usize>) = hit
+            .into_iter()
+            .partition(|&i| answers_own_short_name(&more[i], &t.name, ns, served));
+        if !expected.is_empty() {
+            own_short_name.push(ns);
+        }
+        if !traps.is_empty() {
+            for i in traps {
+                shadowed(ctx, &more[i], ns, served, out);
+            }
             rows.extend(more);
         }
+    }
+    if !own_short_name.is_empty() {
+        same_name_elsewhere(ctx, &own_short_name, served, out);
     }
     for client in &clients {
         for (typed, pod) in pod_names(ctx, domain) {
@@ -449,6 +485,50 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
+/// The short name `name`, from namespace `ns`, answered by the Service of
+/// that name in `ns` itself: the search list at work, not a trap.
+fn answers_own_short_name(row: &NameForm, name: &str, ns: &str, served: &str) -> bool {
+    row.form == Form::Short
+        && row.answered_by.as_deref() == Some(format!("{name}.{ns}.svc.{served}.").as_str())
+}
+
+/// How many namespaces the message of [`same_name_elsewhere`] names; its
+/// `objects` list every one of them.
+const NAMESPACES_NAMED: usize = 3;
+
+/// One `name-shadowed` info for all the namespaces (none of them a client
+/// asked about) where a Service of the target's name answers the short
+/// name: expected there, but whoever copies the short name from the
+/// target's namespace to one of them reaches another Service.
+fn same_name_elsewhere(ctx: &Ctx<'_>, namespaces: &[&str], served: &str, out: &mut Out) {
+    let t = ctx.target;
+    let mut objects = vec![ObjectRef::new("Service", &t.namespace, &t.name)];
+    objects.extend(
+        namespaces
+            .iter()
+            .map(|ns| ObjectRef::new("Service", ns, &t.name)),
+    );
+    let (there, each) = match namespaces.len() {
+        1 => ("namespace", "that namespace's"),
+        _ => ("namespaces", "each namespace's"),
+    };
+    out.finding(
+        Code::NameShadowed,
+        Severity::Info,
+        format!(
+            "a Service named {name} also exists in {there} {}: there the short name `{name}` reaches {each} own Service, not {}/{name}",
+            super::name_list(namespaces.iter().copied(), NAMESPACES_NAMED),
+            t.namespace,
+            name = t.name,
+        ),
+        format!(
+            "from there, use `{}.{}` or the FQDN `{}.{}.svc.{served}` to reach {}/{}",
+            t.name, t.namespace, t.name, t.namespace, t.namespace, t.name
+        ),
+        objects,
+    );
+}
+
 fn shadowed(ctx: &Ctx<'_>, row: &NameForm, client_ns: &str, served: &str, out: &mut Out) {
     let t = ctx.target;
     let hit = row.answered_by.as_deref().unwrap_or_default();
@@ -544,6 +624,227 @@ mod tests {
             outside_served_zone("web", &res, "cluster.local", "cluster.local"),
             None
         );
+    }
+
+    /// An EndpointSlice of Service `ns/name`: one ready endpoint, with
+    /// `hostname` if given.
+    fn slice(
+        ns: &str,
+        name: &str,
+        ip: &str,
+        hostname: Option<&str>,
+    ) -> crate::model::EndpointSlice {
+        crate::model::EndpointSlice {
+            namespace: ns.into(),
+            name: format!("{name}-x"),
+            service_name: Some(name.into()),
+            address_type: "IPv4".into(),
+            endpoints: vec![crate::model::Endpoint {
+                addresses: vec![ip.into()],
+                ready: Some(true),
+                serving: Some(true),
+                terminating: None,
+                hostname: hostname.map(str::to_owned),
+                pod: None,
+                node_name: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// `default/web` (selectorless, one ready endpoint: reachable) and
+    /// kube-dns, with `more`, over namespaces default, kube-system and a
+    /// to e; every Service and EndpointSlice read.
+    fn cluster(more: Vec<crate::model::Service>) -> crate::model::ClusterState {
+        let mut web = svc("default", "web", "10.96.0.5");
+        web.selector = None;
+        let mut dns = svc(
+            crate::model::KUBE_SYSTEM,
+            crate::model::KUBE_DNS,
+            "10.96.0.10",
+        );
+        dns.selector = None;
+        let mut services = vec![web, dns];
+        services.extend(more);
+        let mut st = state(services);
+        st.namespaces = ["default", "kube-system", "a", "b", "c", "d", "e"]
+            .map(String::from)
+            .into();
+        st.endpoint_slices = vec![
+            slice("default", "web", "10.244.0.5", None),
+            slice(
+                crate::model::KUBE_SYSTEM,
+                crate::model::KUBE_DNS,
+                "10.244.0.2",
+                None,
+            ),
+        ];
+        st.coverage.add_all(Kind::EndpointSlice);
+        st
+    }
+
+    fn web() -> crate::analysis::Target {
+        crate::analysis::Target {
+            namespace: "default".into(),
+            name: "web".into(),
+        }
+    }
+
+    fn shadowed(r: &crate::model::Report) -> Vec<&crate::model::Finding> {
+        r.findings
+            .iter()
+            .filter(|f| f.code == Code::NameShadowed)
+            .collect()
+    }
+
+    fn clients(r: &crate::model::Report) -> BTreeSet<Option<&str>> {
+        r.name_forms
+            .iter()
+            .map(|row| row.from_namespace.as_deref())
+            .collect()
+    }
+
+    #[test]
+    fn a_service_of_the_same_name_elsewhere_is_one_info_without_rows() {
+        let opts = crate::analysis::Options::default();
+        let alone = crate::analysis::diagnose(&cluster(vec![]), &web(), &opts);
+        assert!(shadowed(&alone).is_empty());
+        assert_eq!(
+            alone.verdict,
+            crate::model::Verdict::Reachable,
+            "{}",
+            alone.verdict_reason
+        );
+        // Listed in another order than the namespaces sort.
+        let twins = ["e", "c", "a", "d", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| svc(ns, "web", &format!("10.96.1.{i}")))
+            .collect();
+        let r = crate::analysis::diagnose(&cluster(twins), &web(), &opts);
+        let f = shadowed(&r);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(
+            f[0].message,
+            "a Service named web also exists in namespaces a, b, c and 2 more: there the short name `web` reaches each namespace's own Service, not default/web"
+        );
+        assert_eq!(
+            f[0].fix,
+            "from there, use `web.default` or the FQDN `web.default.svc.cluster.local` to reach default/web"
+        );
+        // The JSON names every one of them.
+        let objects: Vec<String> = f[0]
+            .objects
+            .iter()
+            .map(|o| format!("{}/{}", o.namespace.as_deref().unwrap_or("-"), o.name))
+            .collect();
+        assert_eq!(
+            objects,
+            ["default/web", "a/web", "b/web", "c/web", "d/web", "e/web"]
+        );
+        // No rows for those namespaces, and the verdict is what it was.
+        assert_eq!(clients(&r), BTreeSet::from([Some("default"), None]));
+        assert_eq!(r.name_forms.len(), alone.name_forms.len());
+        assert_eq!(r.verdict, alone.verdict);
+        assert_eq!(r.verdict_reason, alone.verdict_reason);
+
+        // One namespace: said in the singular.
+        let r =
+            crate::analysis::diagnose(&cluster(vec![svc("a", "web", "10.96.1.1")]), &web(), &opts);
+        assert_eq!(
+            shadowed(&r)[0].message,
+            "a Service named web also exists in namespace a: there the short name `web` reaches that namespace's own Service, not default/web"
+        );
+    }
+
+    #[test]
+    fn a_client_named_that_reaches_another_service_is_a_warning_with_its_rows() {
+        let st = cluster(vec![
+            svc("a", "web", "10.96.1.1"),
+            svc("b", "web", "10.96.1.2"),
+        ]);
+        let opts = crate::analysis::Options {
+            from_namespaces: vec!["a".into()],
+            ..Default::default()
+        };
+        let r = crate::analysis::diagnose(&st, &web(), &opts);
+        let f = shadowed(&r);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].message,
+            "from namespace a, `web` reaches Service a/web (10.96.1.1), not default/web"
+        );
+        assert_eq!(clients(&r), BTreeSet::from([Some("a")]));
+        assert_eq!(r.name_forms.len(), 4);
+        assert_eq!(r.verdict, crate::model::Verdict::Degraded);
+
+        // Observed from a pod of a: the same.
+        let opts = crate::analysis::Options {
+            from_pod: Some(crate::analysis::PodRef {
+                namespace: "a".into(),
+                name: "client-0".into(),
+            }),
+            ..Default::default()
+        };
+        let r = crate::analysis::diagnose(&st, &web(), &opts);
+        let f = shadowed(&r);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].message
+                .starts_with("from namespace a, `web` reaches Service a/web")
+        );
+    }
+
+    #[test]
+    fn a_headless_service_named_like_the_namespace_answering_svc_ns_stays_a_warning() {
+        // In namespace a, a headless Service `default` with an endpoint
+        // whose hostname is `web`: `web.default` from a is its record.
+        let mut trap = svc("a", "default", "");
+        trap.cluster_ips.clear();
+        trap.headless = true;
+        let mut st = cluster(vec![
+            trap,
+            svc("a", "web", "10.96.1.1"),
+            svc("b", "web", "10.96.1.2"),
+        ]);
+        st.endpoint_slices
+            .push(slice("a", "default", "10.244.0.7", Some("web")));
+        let r = crate::analysis::diagnose(&st, &web(), &crate::analysis::Options::default());
+        let f = shadowed(&r);
+        let warnings: Vec<&str> = f
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "from namespace a, `web.default` reaches Service a/default (10.244.0.7), not default/web"
+            ]
+        );
+        // The short names of a and b reach their own Service: one info.
+        let infos: Vec<&str> = f
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(infos.len(), 1, "{f:#?}");
+        assert!(infos[0].contains("in namespaces a, b:"), "{}", infos[0]);
+        // The trap's namespace gets its rows; b does not.
+        assert_eq!(
+            clients(&r),
+            BTreeSet::from([Some("default"), None, Some("a")])
+        );
+        let row = r
+            .name_forms
+            .iter()
+            .find(|row| row.name == "web.default" && row.from_namespace.as_deref() == Some("a"))
+            .expect("the row of web.default from a");
+        assert_eq!(row.reaches_target, Some(false));
+        assert_eq!(r.verdict, crate::model::Verdict::Degraded);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Broken {
 }
 
 /// Service names differ between the two namespaces (`s200-…`, `s20-…`):
-/// a name both had would be shadowed (`name-shadowed`) in each.
+/// a name both had would add a `name-shadowed` info to each.
 fn name(n: usize, i: usize) -> String {
     format!("s{n}-{i:03}")
 }

@@ -104,6 +104,55 @@ fn failures_follow_fail_on() {
     );
 }
 
+/// An info finding never fails a case, whatever `--fail-on` says: a
+/// Service of the same name in another namespace (`name-shadowed`, info by
+/// default) is output, not a failure.
+#[test]
+fn an_info_finding_never_fails_a_case() {
+    let mut s = scenario();
+    let mut twin = find(&mut s, "Service", "default", "service-user-v1").clone();
+    twin["metadata"]["namespace"] = json!("client");
+    twin["metadata"]["name"] = json!("service-pay-v1");
+    twin["metadata"].as_object_mut().unwrap().remove("uid");
+    twin["spec"]["clusterIP"] = json!("10.96.200.200");
+    twin["spec"]["clusterIPs"] = json!(["10.96.200.200"]);
+    items(&mut s).push(twin);
+    for gate in ["error", "warning", "never"] {
+        let run = junit(&s, &["service-pay-v1", "--fail-on", gate]);
+        assert_eq!(run.code, 0, "--fail-on {gate}: {}", run.stderr);
+        assert!(!run.stdout.contains("<failure"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("<system-out>verdict: reachable"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(
+                "info name-shadowed: a Service named service-pay-v1 also exists in namespace client"
+            ),
+            "{}",
+            run.stdout
+        );
+    }
+    // Asked about client, the same Service is a warning: it fails the gate.
+    let run = junit(
+        &s,
+        &[
+            "service-pay-v1",
+            "--from-namespace",
+            "client",
+            "--fail-on",
+            "warning",
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("<failure type=\"name-shadowed\""),
+        "{}",
+        run.stdout
+    );
+}
+
 /// Unknown is never a pass: an `<error>`, exit 3.
 #[test]
 fn unknown_is_an_error_testcase() {

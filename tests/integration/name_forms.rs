@@ -117,8 +117,39 @@ fn a_same_named_service_in_the_client_namespace_shadows_the_short_name() {
         .remove("nodePort");
     copy["spec"]["type"] = json!("ClusterIP");
     items(&mut s).push(copy);
+    // By default: client's short name reaching client's own Service is
+    // what anyone there expects; one info, no rows for client.
     let (code, r) = diagnose(&s, &["service-pay-v1"]);
+    assert_eq!(code, 0);
+    assert_eq!(r["verdict"], "reachable", "{}", r["verdict_reason"]);
+    let f = with_code(&r, "name-shadowed");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["severity"], "info");
+    assert_eq!(
+        f[0]["message"],
+        "a Service named service-pay-v1 also exists in namespace client: there the short name `service-pay-v1` reaches that namespace's own Service, not default/service-pay-v1"
+    );
+    assert_eq!(
+        f[0]["objects"],
+        json!([
+            {"kind": "Service", "namespace": "default", "name": "service-pay-v1"},
+            {"kind": "Service", "namespace": "client", "name": "service-pay-v1"}
+        ])
+    );
+    assert!(
+        r["name_forms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["from_namespace"] != "client"),
+        "no rows for client by default"
+    );
+    assert_eq!(r["name_forms"].as_array().unwrap().len(), 8);
+
+    // Asked about client: it reaches the wrong Service, a warning.
+    let (code, r) = diagnose(&s, &["service-pay-v1", "--from-namespace", "client"]);
     assert_eq!(code, 0, "shadowing is a warning");
+    assert_eq!(r["verdict"], "degraded");
     let row = form(&r, "service-pay-v1", Some("client"));
     assert_eq!(row["expected_resolves"], true);
     assert_eq!(
