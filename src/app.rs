@@ -417,24 +417,27 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
     })
 }
 
-/// Render the report for stdout as the plan's output says.
-pub fn render(doc: &Document, out: &Output) -> Result<String> {
+/// Write the report to `w` as the plan's output says; JSON and YAML are
+/// written as they are encoded, so a scan's document is never whole in
+/// memory.
+pub fn write(doc: &Document, out: &Output, w: &mut impl Write) -> Result<()> {
     let opts = RenderOpts {
         color: out.color,
         wide: out.format == Format::Wide,
         no_headers: out.no_headers,
         width: out.width,
     };
-    match (doc, out.format) {
-        (Document::One(r), Format::Json) => render::json(r),
-        (Document::One(r), Format::Yaml) => render::yaml(r),
-        (Document::One(r), Format::Table | Format::Wide) => Ok(render::table(r, &opts)),
-        (Document::Scan(s), Format::Json) => render::json(s),
-        (Document::Scan(s), Format::Yaml) => render::yaml(s),
-        (Document::Scan(s), Format::Table | Format::Wide) => Ok(render::scan_table(s, &opts)),
-        (Document::One(r), Format::Junit) => Ok(render::junit_one(r, out.fail_on)),
-        (Document::Scan(s), Format::Junit) => Ok(render::junit_scan(s, out.fail_on)),
-    }
+    let text = match (doc, out.format) {
+        (Document::One(r), Format::Json) => return render::write_json(r, w),
+        (Document::One(r), Format::Yaml) => return render::write_yaml(r, w),
+        (Document::Scan(s), Format::Json) => return render::write_json(s, w),
+        (Document::Scan(s), Format::Yaml) => return render::write_yaml(s, w),
+        (Document::One(r), Format::Table | Format::Wide) => render::table(r, &opts),
+        (Document::Scan(s), Format::Table | Format::Wide) => render::scan_table(s, &opts),
+        (Document::One(r), Format::Junit) => render::junit_one(r, out.fail_on),
+        (Document::Scan(s), Format::Junit) => render::junit_scan(s, out.fail_on),
+    };
+    w.write_all(text.as_bytes()).map_err(Error::Output)
 }
 
 /// Run the command: plan, diagnose, print, return the exit status.
@@ -445,17 +448,16 @@ pub async fn run(cli: &Cli, cleanup: &Cleanup) -> Result<ExitStatus> {
         None => diagnose(&plan, cleanup).await?,
     };
     outcome.status = ExitStatus::gated(outcome.doc.verdict(), plan.fail_on);
-    let text = render(&outcome.doc, &plan.output)?;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = write(&outcome.doc, &plan.output, &mut stdout)
+        .and_then(|()| stdout.flush().map_err(Error::Output));
+    match written {
         // A reader that stopped early (`| head`) does not change the verdict.
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
             return Ok(outcome.status);
         }
-        return Err(Error::Output(e));
+        Err(e) => return Err(e),
+        Ok(()) => {}
     }
     for e in &outcome.errors {
         say(&format!("error: {}", render::safe(e)));

@@ -42,20 +42,54 @@ pub fn junit_scan(scan: &Scan, fail_on: crate::exit::FailOn) -> String {
     junit::scan(scan, fail_on)
 }
 
-/// The JSON contract (docs/report.schema.json), pretty-printed, with a final newline.
-pub fn json<T: Serialize>(report: &T) -> Result<String> {
-    serde_json::to_string_pretty(report)
-        .map(|s| s + "\n")
-        .map_err(|e| Error::Encode {
+/// The JSON contract (docs/report.schema.json), pretty-printed with a
+/// final newline, written as it is encoded: a scan's document is never
+/// held whole in memory. A failed write is [`Error::Output`], with its
+/// `io::ErrorKind` (a closed pipe) kept.
+pub fn write_json<T: Serialize>(report: &T, w: &mut impl std::io::Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report).map_err(|e| match e.io_error_kind() {
+        Some(_) => Error::Output(e.into()),
+        None => Error::Encode {
             format: "JSON",
             message: e.to_string(),
-        })
+        },
+    })?;
+    w.write_all(b"\n").map_err(Error::Output)
 }
 
-/// The same contract as YAML.
-pub fn yaml<T: Serialize>(report: &T) -> Result<String> {
-    serde_saphyr::to_string(report).map_err(|e| Error::Encode {
-        format: "YAML",
-        message: e.to_string(),
-    })
+/// The same contract as YAML, written as it is encoded.
+pub fn write_yaml<T: Serialize>(report: &T, w: &mut impl std::io::Write) -> Result<()> {
+    let mut w = KeepIoError { w, error: None };
+    let res = serde_saphyr::to_io_writer(&mut w, report);
+    match (res, w.error) {
+        (_, Some(e)) => Err(Error::Output(e)),
+        (Err(e), None) => Err(Error::Encode {
+            format: "YAML",
+            message: e.to_string(),
+        }),
+        (Ok(()), None) => Ok(()),
+    }
 }
+
+/// A writer that keeps its first I/O error, which an encoder would fold
+/// into an encoding error of its own.
+struct KeepIoError<'a, W> {
+    w: &'a mut W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> std::io::Write for KeepIoError<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.w.write(buf).inspect_err(|e| {
+            self.error
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush().inspect_err(|e| {
+            self.error
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+}
+
