@@ -9,7 +9,7 @@
 //! (no panic), but answer for the wrong objects: `Facts` must come from the
 //! state diagnosed, as [`diagnose_with`](super::diagnose_with) requires.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::model::{ClusterState, EndpointSlice, Event, Kind, Pod, Service};
 
@@ -25,6 +25,8 @@ pub struct Index {
     services_by_namespace: HashMap<String, Vec<usize>>,
     /// Pod positions by namespace, in state order.
     pods: HashMap<String, Vec<usize>>,
+    /// Pod positions by label key and value, in state order.
+    pods_by_label: HashMap<String, HashMap<String, Vec<usize>>>,
     /// EndpointSlice positions by namespace and Service name, in state order.
     slices: HashMap<String, HashMap<String, Vec<usize>>>,
     /// Positions of Warning events about a pod, by namespace and pod name.
@@ -54,6 +56,14 @@ impl Index {
         }
         for (i, p) in state.pods.iter().enumerate() {
             ix.pods.entry(p.namespace.clone()).or_default().push(i);
+            for (k, v) in &p.labels {
+                ix.pods_by_label
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_default()
+                    .push(i);
+            }
         }
         ix.seen_namespaces.extend(ix.services.keys().cloned());
         ix.seen_namespaces.extend(ix.pods.keys().cloned());
@@ -116,6 +126,34 @@ impl Index {
         namespace: &str,
     ) -> impl Iterator<Item = &'a Pod> + 'a {
         at(&state.pods, self.pods.get(namespace))
+    }
+
+    /// The pods of every namespace that `selector` selects (every pod for
+    /// an empty one), in state order: those of its rarest pair, checked
+    /// against the others.
+    pub fn pods_selected<'a>(
+        &'a self,
+        state: &'a ClusterState,
+        selector: &'a BTreeMap<String, String>,
+    ) -> impl Iterator<Item = &'a Pod> + 'a {
+        let positions: Box<dyn Iterator<Item = usize> + 'a> = if selector.is_empty() {
+            Box::new(0..state.pods.len())
+        } else {
+            let rarest = selector
+                .iter()
+                .map(|(k, v)| {
+                    self.pods_by_label
+                        .get(k)
+                        .and_then(|m| m.get(v))
+                        .map_or(&[][..], Vec::as_slice)
+                })
+                .min_by_key(|p| p.len())
+                .unwrap_or(&[]);
+            Box::new(rarest.iter().copied())
+        };
+        positions
+            .filter_map(|i| state.pods.get(i))
+            .filter(move |p| p.matches(selector))
     }
 
     /// The EndpointSlices that belong to `svc`, as [`ClusterState::slices_of`].
@@ -308,5 +346,48 @@ mod tests {
                 "{ns}"
             );
         }
+    }
+
+    #[test]
+    fn pods_selected_are_those_matching_every_pair_in_state_order() {
+        let pod = |ns: &str, name: &str, labels: &[(&str, &str)]| Pod {
+            namespace: ns.into(),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Pod::default()
+        };
+        let st = ClusterState {
+            pods: vec![
+                pod("a", "web-1", &[("app", "web"), ("tier", "front")]),
+                pod("b", "web-2", &[("app", "web")]),
+                pod("c", "web-3", &[("app", "web"), ("tier", "front")]),
+                pod("a", "db", &[("app", "db"), ("tier", "front")]),
+            ],
+            ..ClusterState::default()
+        };
+        let ix = Index::new(&st);
+        let names = |sel: &[(&str, &str)]| {
+            let sel: BTreeMap<String, String> = sel
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            ix.pods_selected(&st, &sel)
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&[("app", "web")]), ["web-1", "web-2", "web-3"]);
+        assert_eq!(
+            names(&[("app", "web"), ("tier", "front")]),
+            ["web-1", "web-3"]
+        );
+        assert_eq!(
+            names(&[("app", "web"), ("tier", "back")]),
+            Vec::<String>::new()
+        );
+        assert_eq!(names(&[("app", "none")]), Vec::<String>::new());
+        assert_eq!(names(&[]).len(), 4, "an empty selector selects every pod");
     }
 }

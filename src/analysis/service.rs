@@ -136,6 +136,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, _facts: &Facts, out: &mut Out) {
 /// The workload a pod belongs to: `(kind, name)`. A ReplicaSet named
 /// `<deploy>-<pod-template-hash>` belongs to Deployment `<deploy>`.
 pub(crate) fn workload_of(pod: &Pod) -> Option<(String, String)> {
+    workload_ref(pod).map(|(k, n)| (k.to_owned(), n.to_owned()))
+}
+
+/// [`workload_of`], borrowed from the pod.
+fn workload_ref(pod: &Pod) -> Option<(&str, &str)> {
     let (kind, name) = pod.owner.as_ref()?;
     if kind == "ReplicaSet"
         && let Some(hash) = pod.labels.get("pod-template-hash")
@@ -144,9 +149,9 @@ pub(crate) fn workload_of(pod: &Pod) -> Option<(String, String)> {
             .and_then(|d| d.strip_suffix('-'))
         && !deploy.is_empty()
     {
-        return Some(("Deployment".to_owned(), deploy.to_owned()));
+        return Some(("Deployment", deploy));
     }
-    Some((kind.clone(), name.clone()))
+    Some((kind.as_str(), name.as_str()))
 }
 
 /// The selector pairs `labels` lack (absent, or with another value).
@@ -180,18 +185,23 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
     if !ctx.require(out, CHECK, Kind::Pod, &svc.namespace) {
         return;
     }
-    let selected: BTreeSet<(String, String)> =
-        ctx.pods.iter().filter_map(|p| workload_of(p)).collect();
+    let selected: BTreeSet<(&str, &str)> =
+        ctx.pods.iter().filter_map(|p| workload_ref(p)).collect();
     // Unselected pods of the namespace, by workload and missing pairs.
-    let mut left_out: BTreeMap<(String, String), Vec<&Pod>> = BTreeMap::new();
+    let mut left_out: BTreeMap<(&str, &str), Vec<&Pod>> = BTreeMap::new();
     for p in ctx
         .index
         .pods_in(ctx.state, &svc.namespace)
         .filter(|p| !p.terminating && !p.matches(selector))
     {
-        let Some(w) = workload_of(p) else { continue };
+        let Some(w) = workload_ref(p) else { continue };
         let partly = selected.contains(&w);
-        let sibling = selector.len() > 1 && missing(selector, &p.labels).len() == 1;
+        let sibling = selector.len() > 1
+            && selector
+                .iter()
+                .filter(|(k, v)| p.labels.get(*k) != Some(*v))
+                .count()
+                == 1;
         if partly || sibling {
             left_out.entry(w).or_default().push(p);
         }
@@ -256,7 +266,7 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        let fix = match kind.as_str() {
+        let fix = match kind {
             _ if same_revision => format!(
                 "{names} {} the same revision as the selected pods of {id}, so {} labels were changed by hand: restore them (`kubectl -n {ns} label pod {} {pairs} --overwrite`) or delete the pod so that {id} recreates it (`kubectl -n {ns} delete pod {}`)",
                 if pods.len() == 1 {
@@ -288,7 +298,7 @@ fn excluded(ctx: &Ctx<'_>, svc: &Service, selector: &BTreeMap<String, String>, o
         };
         let mut objects = vec![
             ObjectRef::new("Service", &svc.namespace, &svc.name),
-            ObjectRef::new(&kind, &svc.namespace, &name),
+            ObjectRef::new(kind, &svc.namespace, name),
         ];
         objects.extend(super::pod_refs(pods.iter().copied()));
         out.finding(
@@ -328,10 +338,10 @@ fn other_namespaces(
         );
     }
     let mut by_ns: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
-    for p in state
-        .pods
-        .iter()
-        .filter(|p| p.namespace != svc.namespace && p.matches(selector))
+    for p in ctx
+        .index
+        .pods_selected(state, selector)
+        .filter(|p| p.namespace != svc.namespace)
     {
         by_ns.entry(p.namespace.as_str()).or_default().push(p);
     }

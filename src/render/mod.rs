@@ -92,4 +92,3 @@ impl<W: std::io::Write> std::io::Write for KeepIoError<'_, W> {
         })
     }
 }
-
