@@ -70,9 +70,22 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
             let Some(t) = &target else {
                 return Err(Error::Usage("no Service named".to_owned()));
             };
-            let state =
-                source::live::read_kept(client.clone(), t, access.request_timeout.0, saving.kept())
-                    .await?;
+            // The client namespaces named, whose NetworkPolicies are read.
+            let opts = plan.options_for(t);
+            let clients: Vec<String> = opts
+                .from_namespaces
+                .iter()
+                .cloned()
+                .chain(opts.from_pod.iter().map(|p| p.namespace.clone()))
+                .collect();
+            let state = source::live::read_kept(
+                client.clone(),
+                t,
+                &clients,
+                access.request_timeout.0,
+                saving.kept(),
+            )
+            .await?;
             let captured = source::capture::CaptureTarget::Service {
                 namespace: t.namespace.clone(),
                 name: t.name.clone(),

@@ -18,6 +18,7 @@ use std::time::Duration;
 use super::wire::apps::{DaemonSet, Deployment, StatefulSet};
 use super::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
 use super::wire::discovery::EndpointSlice;
+use super::wire::networking::NetworkPolicy;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::ListParams;
@@ -160,6 +161,12 @@ pub(crate) fn plan(scope: &ScanScope) -> Vec<Request> {
         reqs.push(Request::list(kind, ns, false));
     }
     reqs.push(Request::list(Kind::Namespace, None, false));
+    // NetworkPolicies (optional): the scope's, and kube-system's for the
+    // DNS pods' side of the DNS check.
+    reqs.push(Request::list(Kind::NetworkPolicy, ns, false));
+    if ns.is_some_and(|n| n != KUBE_SYSTEM) {
+        reqs.push(Request::list(Kind::NetworkPolicy, Some(KUBE_SYSTEM), false));
+    }
 
     // The cluster DNS, unless the scope's lists hold it.
     let holds_dns = ns.is_none_or(|n| n == KUBE_SYSTEM);
@@ -196,8 +203,11 @@ enum Items {
     Slices(Vec<model::EndpointSlice>),
     Events(Vec<model::Event>),
     Workloads(Vec<Workload>),
-    Namespaces(Vec<String>),
+    /// Names and labels.
+    Namespaces(Vec<(String, BTreeMap<String, String>)>),
     ConfigMaps(Vec<model::ConfigMap>),
+    /// A policy the API would refuse is skipped, not kept.
+    Policies(Vec<Result<model::NetworkPolicy, model::SkippedObject>>),
 }
 
 /// Read the scope: every Service in it, and everything their diagnoses use.
@@ -322,7 +332,9 @@ async fn fall_back(
         return;
     }
     let listed: Option<Vec<String>> = done.iter().find_map(|(req, res)| match res {
-        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => Some(names.clone()),
+        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => {
+            Some(names.iter().map(|(n, _)| n.clone()).collect())
+        }
         _ => None,
     });
     let namespaces: Vec<String> = match &listed {
@@ -401,8 +413,21 @@ fn apply(st: &mut ClusterState, req: &Request, items: Items, targets: &mut Vec<T
         Items::Slices(v) => st.endpoint_slices.extend(v),
         Items::Events(v) => st.events.extend(v),
         Items::Workloads(v) => st.workloads.extend(v),
-        Items::Namespaces(v) => st.namespaces.extend(v),
+        Items::Namespaces(v) => {
+            for (name, labels) in v {
+                st.namespace_labels.insert(&name, labels);
+                st.namespaces.insert(name);
+            }
+        }
         Items::ConfigMaps(v) => st.config_maps.extend(v),
+        Items::Policies(v) => {
+            for p in v {
+                match p {
+                    Ok(p) => st.network_policies.push(p),
+                    Err(s) => st.skipped.push(s),
+                }
+            }
+        }
     }
     match (&req.namespace, req.get, &req.selection) {
         (Some(ns), Some(name), _) => st.coverage.add_object(req.kind, ns, name),
@@ -484,11 +509,15 @@ async fn fetch(r: &Reader, req: &Request, page: u32) -> Result<Items, Failed> {
                 .await?,
         ),
         Kind::Namespace => Items::Namespaces(
-            r.list_pages::<Namespace, _>(None, &lp, page, |n| n.metadata.name)
+            r.list_pages::<Namespace, _>(None, &lp, page, convert::namespace)
                 .await?
                 .into_iter()
                 .flatten()
                 .collect(),
+        ),
+        Kind::NetworkPolicy => Items::Policies(
+            r.list_pages::<NetworkPolicy, _>(ns, &lp, page, convert::network_policy_or_skipped)
+                .await?,
         ),
         Kind::ConfigMap | Kind::ReplicaSet => {
             return Err(Failed::because(format!(
@@ -517,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn every_namespace_is_nine_lists_and_gets() {
+    fn every_namespace_is_ten_lists_and_gets() {
         assert_eq!(
             described(&scope(None, None)),
             [
@@ -529,6 +558,7 @@ mod tests {
                 "list statefulsets.apps (all namespaces)",
                 "list daemonsets.apps (all namespaces)",
                 "list namespaces",
+                "list networkpolicies.networking.k8s.io (all namespaces)",
                 "get configmaps/coredns in kube-system",
             ]
         );
@@ -537,7 +567,7 @@ mod tests {
     #[test]
     fn a_selector_adds_the_unselected_service_list_for_shadowing() {
         let reqs = described(&scope(None, Some("tier in (web),app!=x")));
-        assert_eq!(reqs.len(), 11);
+        assert_eq!(reqs.len(), 12);
         assert_eq!(reqs[0], "list services (all namespaces)");
         assert_eq!(
             reqs[1],
@@ -562,6 +592,8 @@ mod tests {
                 "list statefulsets.apps in team",
                 "list daemonsets.apps in team",
                 "list namespaces",
+                "list networkpolicies.networking.k8s.io in team",
+                "list networkpolicies.networking.k8s.io in kube-system",
                 "get services/kube-dns in kube-system",
                 "list endpointslices.discovery.k8s.io in kube-system labelSelector=kubernetes.io/service-name=kube-dns",
                 "list pods in kube-system labelSelector=k8s-app=kube-dns",
@@ -571,7 +603,7 @@ mod tests {
         );
         // kube-system itself holds the DNS objects.
         let ks = described(&scope(Some(KUBE_SYSTEM), None));
-        assert_eq!(ks.len(), 10, "{ks:#?}");
+        assert_eq!(ks.len(), 11, "{ks:#?}");
         assert!(!ks.iter().any(|r| r.contains("labelSelector")), "{ks:#?}");
     }
 

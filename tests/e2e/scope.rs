@@ -109,7 +109,7 @@ pub fn every_service_of_a_scope_is_diagnosed_as_the_single_read_diagnoses_it(c: 
                         .state;
                 }
                 let single = rt
-                    .block_on(source::live::read(kc.clone(), t, None))
+                    .block_on(source::live::read(kc.clone(), t, &[], None))
                     .unwrap();
                 let mut a = report(&scope_state, t);
                 let b = report(&single, t);
