@@ -625,3 +625,6 @@ fn undecided_words(u: &[Undecided]) -> (String, String) {
     }
     (reason.join("; "), needs.join("; "))
 }
+
+#[cfg(test)]
+mod tests;
