@@ -546,7 +546,11 @@ fn denial_words(h: &Half, dir: &str, subject: &str) -> String {
             rule: None,
             mismatches,
         }) if mismatches.contains(&Mismatch::NoRules) => {
-            format!("; they have no {dir} rule: they only isolate")
+            if h.isolated_by.len() == 1 {
+                format!("; it has no {dir} rule: it only isolates")
+            } else {
+                format!("; they have no {dir} rule: they only isolate")
+            }
         }
         _ => String::new(),
     };

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use crate::analysis::{Options, PodRef, Target, diagnose};
 use crate::model::{
-    ClusterState, Code, Condition, Container, ContainerPort, ContainerRole, Kind, NameForm,
-    NetworkPolicy, Pod, Report, Service, ServicePort, Severity, TargetPort,
+    ClusterState, Code, Condition, Container, ContainerPort, ContainerRole, Endpoint, EndpointPort,
+    EndpointSlice, Kind, NameForm, NetworkPolicy, Pod, Report, Service, ServicePort, Severity,
+    TargetPort,
 };
 use crate::source::convert;
 
@@ -114,6 +115,41 @@ fn state(policies: Vec<NetworkPolicy>) -> ClusterState {
     ));
     st.pods
         .push(pod("shop", "cart", &[("app", "cart")], "10.244.2.7", &[]));
+    for (ns, name, ip, pod, ports) in [
+        ("web", "web", "10.244.1.5", "web-1", vec![(8080, "TCP")]),
+        (
+            "kube-system",
+            "kube-dns",
+            "10.244.0.3",
+            "coredns-1",
+            vec![(53, "UDP"), (53, "TCP")],
+        ),
+    ] {
+        st.endpoint_slices.push(EndpointSlice {
+            namespace: ns.into(),
+            name: format!("{name}-1"),
+            service_name: Some(name.into()),
+            address_type: "IPv4".into(),
+            ports: ports
+                .into_iter()
+                .map(|(p, proto)| EndpointPort {
+                    name: None,
+                    port: Some(p),
+                    protocol: proto.into(),
+                })
+                .collect(),
+            endpoints: vec![Endpoint {
+                addresses: vec![ip.into()],
+                ready: Some(true),
+                serving: Some(true),
+                terminating: None,
+                hostname: None,
+                pod: Some(pod.into()),
+                node_name: None,
+            }],
+            from_endpoints: false,
+        });
+    }
     for ns in ["shop", "web", "kube-system"] {
         st.namespaces.insert(ns.into());
         st.namespace_labels.insert(ns, labels(&[("team", ns)]));
@@ -491,5 +527,70 @@ fn node_local_dns_is_not_checked() {
             .any(|n| n.check == "dns-egress-blocked" && n.reason.contains("link-local")),
         "{:?}",
         r.not_checked
+    );
+}
+
+#[test]
+fn a_probe_timeout_from_a_blocked_client_is_explained_by_the_policy() {
+    use crate::analysis::{Facts, Observations, View, diagnose_observed};
+    use crate::model::{Observed, ObservedStatus, ResolverSeen, Via};
+    let st = state(vec![deny_egress("shop")]);
+    let t = Target {
+        namespace: "web".into(),
+        name: "web".into(),
+    };
+    let opts = Options {
+        from_namespaces: vec!["shop".into()],
+        ..Options::default()
+    };
+    let facts = Facts::compute(&st, &opts);
+    let predicted = crate::analysis::diagnose_with(&st, &facts, &t, &opts);
+    let mut view = View {
+        client: Some("shop".into()),
+        ..View::default()
+    };
+    for row in &predicted.name_forms {
+        view.names.insert(
+            row.name.clone(),
+            Observed {
+                status: ObservedStatus::Timeout,
+                addresses: vec![],
+                answered_by: None,
+                candidates: vec![],
+                via: Via::ProbePod,
+                resolver: ResolverSeen {
+                    nameservers: vec![],
+                    search: vec![],
+                    ndots: 5,
+                },
+                as_predicted: None,
+                notes: vec![],
+            },
+        );
+    }
+    let obs = Observations {
+        views: vec![view],
+        ..Observations::default()
+    };
+    let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+    let m = with(&r, Code::DnsMismatch);
+    assert_eq!(m.len(), 1, "{:?}", r.findings);
+    assert!(
+        m[0].message.contains("shop/default-deny-egress"),
+        "{}",
+        m[0].message
+    );
+    assert!(m[0].fix.contains("name: allow-dns"), "{}", m[0].fix);
+
+    // Without the policy, the generic cause.
+    let st = state(vec![]);
+    let facts = Facts::compute(&st, &opts);
+    let r = diagnose_observed(&st, &facts, &t, &opts, &obs);
+    let m = with(&r, Code::DnsMismatch);
+    assert_eq!(m.len(), 1, "{:?}", r.findings);
+    assert!(
+        !m[0].message.contains("NetworkPolicy blocks"),
+        "{}",
+        m[0].message
     );
 }
