@@ -378,6 +378,19 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
                 namespace: namespace.clone(),
                 selector: selector.map(str::to_owned),
                 context_namespace: Some(context_ns.clone()),
+                clients: plan
+                    .options
+                    .from_namespaces
+                    .iter()
+                    .cloned()
+                    .chain(match &plan.probe.mode {
+                        crate::plan::ProbeMode::From {
+                            namespace: Some(ns),
+                            ..
+                        } => Some(ns.clone()),
+                        _ => None,
+                    })
+                    .collect(),
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.

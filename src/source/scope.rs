@@ -164,8 +164,16 @@ pub(crate) fn plan(scope: &ScanScope) -> Vec<Request> {
     // NetworkPolicies (optional): the scope's, and kube-system's for the
     // DNS pods' side of the DNS check.
     reqs.push(Request::list(Kind::NetworkPolicy, ns, false));
-    if ns.is_some_and(|n| n != KUBE_SYSTEM) {
-        reqs.push(Request::list(Kind::NetworkPolicy, Some(KUBE_SYSTEM), false));
+    if let Some(n) = ns {
+        let mut others: Vec<&str> = std::iter::once(KUBE_SYSTEM)
+            .chain(scope.clients.iter().map(String::as_str))
+            .filter(|c| *c != n)
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        for other in others {
+            reqs.push(Request::list(Kind::NetworkPolicy, Some(other), false));
+        }
     }
 
     // The cluster DNS, unless the scope's lists hold it.
@@ -538,6 +546,7 @@ mod tests {
             namespace: ns.map(str::to_owned),
             selector: sel.map(str::to_owned),
             context_namespace: None,
+            clients: Vec::new(),
         }
     }
 
@@ -605,6 +614,28 @@ mod tests {
         let ks = described(&scope(Some(KUBE_SYSTEM), None));
         assert_eq!(ks.len(), 11, "{ks:#?}");
         assert!(!ks.iter().any(|r| r.contains("labelSelector")), "{ks:#?}");
+    }
+
+    #[test]
+    fn client_namespaces_outside_the_scope_add_their_policy_lists() {
+        let mut s = scope(Some("team"), None);
+        s.clients = vec!["client".into(), "team".into(), "client".into()];
+        let policy_lists: Vec<String> = described(&s)
+            .into_iter()
+            .filter(|r| r.starts_with("list networkpolicies"))
+            .collect();
+        assert_eq!(
+            policy_lists,
+            [
+                "list networkpolicies.networking.k8s.io in team",
+                "list networkpolicies.networking.k8s.io in client",
+                "list networkpolicies.networking.k8s.io in kube-system",
+            ]
+        );
+        // Every namespace: the one list holds them.
+        let mut s = scope(None, None);
+        s.clients = vec!["client".into()];
+        assert_eq!(described(&s).len(), 10);
     }
 
     #[test]

@@ -34,6 +34,7 @@ fn scope(ns: Option<&str>) -> ScanScope {
         namespace: ns.map(str::to_owned),
         selector: None,
         context_namespace: None,
+        clients: Vec::new(),
     }
 }
 
@@ -270,6 +271,7 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
             namespace: Some(ns.clone()),
             selector: Some("e2e-scope=pages".to_owned()),
             context_namespace: None,
+            clients: Vec::new(),
         },
         None,
         PAGE,
