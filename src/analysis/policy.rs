@@ -604,10 +604,14 @@ fn undecided_words(u: &[Undecided]) -> (String, String) {
             Undecided::PodIp { .. } => None,
         })
         .collect();
-    let pods: Vec<&str> = set
+    let pods: Vec<String> = set
         .iter()
         .filter_map(|x| match x {
-            Undecided::PodIp { pod } => Some(pod.as_str()),
+            Undecided::PodIp { pod } => Some(match pod.strip_suffix('/') {
+                // The client a namespace stands for has no IP.
+                Some(ns) => format!("the client (any pod of namespace {ns})"),
+                None => pod.clone(),
+            }),
             Undecided::NamespaceLabels { .. } => None,
         })
         .collect();
@@ -625,7 +629,10 @@ fn undecided_words(u: &[Undecided]) -> (String, String) {
             "an ipBlock needs the IP of {}, which is not known",
             pods.join(", ")
         ));
-        needs.push("the pods' IPs (status.podIPs)".to_owned());
+        needs.push(
+            "the pods' IPs: a real client with `--from NS/POD`, and the destination pods' status.podIPs"
+                .to_owned(),
+        );
     }
     (reason.join("; "), needs.join("; "))
 }

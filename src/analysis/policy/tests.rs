@@ -594,3 +594,26 @@ fn a_probe_timeout_from_a_blocked_client_is_explained_by_the_policy() {
         m[0].message
     );
 }
+
+#[test]
+fn an_ip_block_against_the_client_a_namespace_stands_for_is_not_checked() {
+    // The backends admit one CIDR only: the hypothetical client has no IP.
+    let p = np(
+        "web",
+        "from-cidr",
+        json!({"podSelector": {}, "policyTypes": ["Ingress"],
+               "ingress": [{"from": [{"ipBlock": {"cidr": "10.244.2.0/24"}}]}]}),
+    );
+    let r = run(&state(vec![p]), &["shop"]);
+    assert!(
+        with(&r, Code::IngressBlocked).is_empty(),
+        "{:?}",
+        r.findings
+    );
+    assert!(
+        r.not_checked.iter().any(|n| n.check == "ingress-blocked"
+            && n.reason.contains("the client (any pod of namespace shop)")),
+        "{:?}",
+        r.not_checked
+    );
+}
