@@ -70,9 +70,22 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup) -> Result<Outcome> {
             let Some(t) = &target else {
                 return Err(Error::Usage("no Service named".to_owned()));
             };
-            let state =
-                source::live::read_kept(client.clone(), t, access.request_timeout.0, saving.kept())
-                    .await?;
+            // The client namespaces named, whose NetworkPolicies are read.
+            let opts = plan.options_for(t);
+            let clients: Vec<String> = opts
+                .from_namespaces
+                .iter()
+                .cloned()
+                .chain(opts.from_pod.iter().map(|p| p.namespace.clone()))
+                .collect();
+            let state = source::live::read_kept(
+                client.clone(),
+                t,
+                &clients,
+                access.request_timeout.0,
+                saving.kept(),
+            )
+            .await?;
             let captured = source::capture::CaptureTarget::Service {
                 namespace: t.namespace.clone(),
                 name: t.name.clone(),
@@ -365,6 +378,19 @@ async fn scan(plan: &Plan, selector: Option<&str>, cleanup: &Cleanup) -> Result<
                 namespace: namespace.clone(),
                 selector: selector.map(str::to_owned),
                 context_namespace: Some(context_ns.clone()),
+                clients: plan
+                    .options
+                    .from_namespaces
+                    .iter()
+                    .cloned()
+                    .chain(match &plan.probe.mode {
+                        crate::plan::ProbeMode::From {
+                            namespace: Some(ns),
+                            ..
+                        } => Some(ns.clone()),
+                        _ => None,
+                    })
+                    .collect(),
             };
             // Each kind listed once for the scope; the analysis filters the
             // Services in scope by namespace and labels, as `targets` lists.

@@ -31,6 +31,7 @@ mod observe;
 mod observe_scan;
 mod pod_resolver;
 mod pods;
+mod policy;
 mod ports;
 mod resolver;
 mod scan;
@@ -140,7 +141,7 @@ pub(crate) type Check = fn(&Ctx<'_>, &Facts, &mut Out);
 /// The families of per-Service checks, in the order they run. Their
 /// `not_checked` entries come in that order, after the cluster DNS's and
 /// before the failed reads' (see [`Facts`]).
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 10] = [
     service::check,
     external_name::check,
     statefulset::check,
@@ -151,6 +152,8 @@ const CHECKS: [Check; 9] = [
     // After the name forms: it compares them with the probe's answers.
     observe::check,
     connect::check,
+    // NetworkPolicies: marks the name-form rows of a client whose DNS is blocked.
+    policy::check,
 ];
 
 /// The subject of the checks: one Service and what belongs to it.
@@ -288,6 +291,14 @@ fn gap(state: &ClusterState, out: &mut Out, check: &str, kind: Kind, namespace: 
                 kind.resource()
             ),
             skipped_needs(s),
+        ),
+        // An empty `kubectl get networkpolicies` List names no namespace:
+        // only a capture records that a namespace has none.
+        (None, None) if kind == Kind::NetworkPolicy => (
+            format!("the input holds no NetworkPolicies for namespace {namespace}"),
+            format!(
+                "a capture made with `--save-snapshot` (it records the list as read even when empty); `kubectl get networkpolicies -n {namespace} -o json` added to the snapshot counts only when it lists some"
+            ),
         ),
         (None, None) => (
             format!(
@@ -739,6 +750,7 @@ mod tests {
             ("forms.rs", include_str!("forms.rs")),
             ("observe.rs", include_str!("observe.rs")),
             ("pods.rs", include_str!("pods.rs")),
+            ("policy.rs", include_str!("policy.rs")),
             ("ports.rs", include_str!("ports.rs")),
             ("service.rs", include_str!("service.rs")),
             ("statefulset.rs", include_str!("statefulset.rs")),

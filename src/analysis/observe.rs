@@ -152,12 +152,29 @@ pub(crate) fn check(ctx: &Ctx<'_>, facts: &Facts, out: &mut Out) {
             Some(s) => Some(s),
             None => predicted_search(row, facts),
         };
-        let cause = first_cause(
-            row,
-            seen,
-            kube_dns_ip.as_deref(),
-            expected_search.as_deref(),
-        );
+        let timed_out = seen.status == ObservedStatus::Timeout
+            || seen
+                .candidates
+                .iter()
+                .any(|c| c.rcode == ObservedRcode::Timeout);
+        // A timeout from a client whose DNS a NetworkPolicy blocks: that.
+        let blocked = if timed_out {
+            super::policy::timeout_cause(ctx, facts, row)
+        } else {
+            None
+        };
+        let cause = match blocked {
+            Some(b) => Cause {
+                why: format!("the lookup timed out: {} (dns-egress-blocked)", b.short),
+                fix: b.fix,
+            },
+            None => first_cause(
+                row,
+                seen,
+                kube_dns_ip.as_deref(),
+                expected_search.as_deref(),
+            ),
+        };
         let entry = format!("`{}` from {}: {diff}", row.name, client_words(row));
         // One finding per cause (the same fix): the rows it explains listed.
         match groups.iter_mut().find(|g| g.fix == cause.fix) {

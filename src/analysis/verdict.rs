@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Reachable, "{:?}", r.findings);
         assert_eq!(
             r.verdict_reason,
-            "1 of 1 endpoint(s) ready; 2 check(s) could not run"
+            "1 of 1 endpoint(s) ready; 3 check(s) could not run"
         );
     }
 

@@ -245,6 +245,9 @@ codes! {
     ProbeNotRun => "probe-not-run",
     ServiceProxyNotRouting => "service-proxy-not-routing",
     EndpointRefused => "endpoint-refused",
+    DnsEgressBlocked => "dns-egress-blocked",
+    EgressBlocked => "egress-blocked",
+    IngressBlocked => "ingress-blocked",
 }
 
 impl std::fmt::Display for Code {

@@ -30,6 +30,7 @@ pub enum Kind {
     StatefulSet,
     DaemonSet,
     ReplicaSet,
+    NetworkPolicy,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
             Kind::StatefulSet => "statefulsets.apps",
             Kind::DaemonSet => "daemonsets.apps",
             Kind::ReplicaSet => "replicasets.apps",
+            Kind::NetworkPolicy => "networkpolicies.networking.k8s.io",
         }
     }
 
@@ -62,6 +64,7 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::DaemonSet => "DaemonSet",
             Kind::ReplicaSet => "ReplicaSet",
+            Kind::NetworkPolicy => "NetworkPolicy",
         }
     }
 }
@@ -334,6 +337,10 @@ pub struct ClusterState {
     pub namespaces: BTreeSet<String>,
     /// Only the DNS-related ConfigMaps of kube-system are kept.
     pub config_maps: Vec<ConfigMap>,
+    /// NetworkPolicies of the namespaces read (see `coverage`).
+    pub network_policies: Vec<super::NetworkPolicy>,
+    /// Labels of the Namespace objects read, for `namespaceSelector`s.
+    pub namespace_labels: super::NamespaceLabels,
     pub coverage: Coverage,
     /// Reads that failed; optional ones become `not_checked` entries.
     pub failures: Vec<ReadFailure>,

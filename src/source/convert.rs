@@ -11,8 +11,9 @@ use crate::model::{
     Condition, ConfigMap, Container, ContainerPort, ContainerRole, ContainerStatus, Direction,
     DnsConfig, DnsPolicy, Endpoint, EndpointPort, EndpointSlice, Event, Kind, LabelSelector,
     NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyPortValue, PolicyRule, SelectorError,
-    Service, ServicePort, ServiceType, TargetPort, Terminated, Waiting, Workload,
+    Service, ServicePort, ServiceType, SkippedObject, TargetPort, Terminated, Waiting, Workload,
 };
+use std::collections::BTreeMap;
 
 fn ns(meta: &ObjectMeta) -> String {
     meta.namespace
@@ -502,6 +503,25 @@ fn policy_peers(
             })
         })
         .collect()
+}
+
+/// A Namespace's name and labels; `None` without a name.
+pub fn namespace(n: core::Namespace) -> Option<(String, BTreeMap<String, String>)> {
+    let name = n.metadata.name?;
+    Some((name, n.metadata.labels.unwrap_or_default()))
+}
+
+/// [`network_policy`], a refused policy as the skipped object it is.
+pub fn network_policy_or_skipped(
+    p: networking::NetworkPolicy,
+) -> Result<NetworkPolicy, SkippedObject> {
+    let (namespace, name) = (p.metadata.namespace.clone(), p.metadata.name.clone());
+    network_policy(p).map_err(|e| SkippedObject {
+        kind: "NetworkPolicy".to_owned(),
+        namespace,
+        name,
+        reason: e.to_string(),
+    })
 }
 
 /// A NetworkPolicy. Refused (to be listed as skipped) only for a selector

@@ -21,6 +21,7 @@ use super::wire::Object;
 use super::wire::apps::{DaemonSet, Deployment, StatefulSet};
 use super::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
 use super::wire::discovery::EndpointSlice;
+use super::wire::networking::NetworkPolicy;
 
 use super::capture::Kept;
 use super::convert;
@@ -566,15 +567,17 @@ fn labels(sel: &BTreeMap<String, String>) -> ListParams {
 pub async fn read(
     client: Client,
     target: &Target,
+    clients: &[String],
     timeout: Option<Duration>,
 ) -> Result<ClusterState> {
-    read_kept(client, target, timeout, None).await
+    read_kept(client, target, clients, timeout, None).await
 }
 
 /// [`read`], keeping every object read in `kept` (for `--save-snapshot`).
 pub async fn read_kept(
     client: Client,
     target: &Target,
+    clients: &[String],
     timeout: Option<Duration>,
     kept: Option<Arc<Kept>>,
 ) -> Result<ClusterState> {
@@ -594,6 +597,7 @@ pub async fn read_kept(
     )]
     .into();
     let names = looked_up_names(target);
+    let policy_nss = policy_namespaces(target, clients);
 
     // The Service, then at once its selected pods; beside it, everything that
     // does not depend on its selector. All in flight together.
@@ -626,6 +630,7 @@ pub async fn read_kept(
         corefile,
         nld,
         statefulsets,
+        policies,
     ) = tokio::join!(
         svc_then_pods,
         r.list::<EndpointSlice>(Some(ns), labels(&slice_sel)),
@@ -639,6 +644,7 @@ pub async fn read_kept(
         r.get::<ConfigMap>(KUBE_SYSTEM, "coredns"),
         r.get::<DaemonSet>(KUBE_SYSTEM, "node-local-dns"),
         r.list::<StatefulSet>(Some(ns), ListParams::default()),
+        network_policies(&r, &policy_nss),
     );
 
     // In a fixed order, so that the message names the same request each time.
@@ -655,6 +661,7 @@ pub async fn read_kept(
         dns_pods.as_ref().err(),
         corefile.as_ref().err(),
         nld.as_ref().err(),
+        policies.iter().find_map(|(_, res)| res.as_ref().err()),
     ]
     .into_iter()
     .flatten()
@@ -749,10 +756,34 @@ pub async fn read_kept(
         optional("list", Kind::Namespace, None),
         namespaces,
         |st, names| {
-            st.namespaces.extend(names);
+            for (name, labels) in names {
+                st.namespace_labels.insert(&name, labels);
+                st.namespaces.insert(name);
+            }
             st.coverage.add_all(Kind::Namespace);
         },
     );
+    for (pns, result) in policies {
+        record(
+            &mut state,
+            Read {
+                verb: "list",
+                kind: Kind::NetworkPolicy,
+                namespace: Some(pns.as_str()),
+                required: false,
+            },
+            result,
+            |st, items| {
+                for p in items.into_iter().map(convert::network_policy_or_skipped) {
+                    match p {
+                        Ok(p) => st.network_policies.push(p),
+                        Err(s) => st.skipped.push(s),
+                    }
+                }
+                st.coverage.add_namespace(Kind::NetworkPolicy, &pns);
+            },
+        );
+    }
     record(
         &mut state,
         optional("get", Kind::Service, Some(KUBE_SYSTEM)),
@@ -979,9 +1010,41 @@ fn reaches_external_name(state: &ClusterState, target: &Target, names: &[String]
         })
 }
 
-async fn list_namespaces(r: &Reader) -> Result<Vec<String>, Failed> {
+async fn list_namespaces(r: &Reader) -> Result<Vec<(String, BTreeMap<String, String>)>, Failed> {
     let items = r.list::<Namespace>(None, ListParams::default()).await?;
-    Ok(items.into_iter().filter_map(|n| n.metadata.name).collect())
+    Ok(items.into_iter().filter_map(convert::namespace).collect())
+}
+
+/// The namespaces whose NetworkPolicies a diagnosis of `target` reads:
+/// the target's (its backends' ingress, its own clients' egress), the
+/// client namespaces named (`--from-namespace`, the `--from` pod's) and
+/// kube-system (the DNS pods' ingress), each once, sorted.
+pub fn policy_namespaces(target: &Target, clients: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = [target.namespace.as_str(), KUBE_SYSTEM]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(clients.iter().cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The NetworkPolicies of `namespaces`: one list per namespace (a
+/// namespace-scoped Role can grant it; an all-namespaces list needs a
+/// ClusterRole, which fewer users hold).
+async fn network_policies(
+    r: &Reader,
+    namespaces: &[String],
+) -> Vec<(String, Result<Vec<NetworkPolicy>, Failed>)> {
+    let lists = namespaces.iter().map(|ns| async move {
+        (
+            ns.clone(),
+            r.list::<NetworkPolicy>(Some(ns), ListParams::default())
+                .await,
+        )
+    });
+    futures::future::join_all(lists).await
 }
 
 /// The selector matched nothing: read the namespace's pods and workload

@@ -27,6 +27,9 @@ pub struct ScanScope {
     /// falls back to when it may list neither a kind in every namespace nor
     /// the namespaces.
     pub context_namespace: Option<String>,
+    /// The client namespaces named (`--from-namespace`, the `--from`
+    /// pod's): their NetworkPolicies are read too, when outside the scope.
+    pub clients: Vec<String>,
 }
 
 /// `--from-namespace` names a namespace the state shows does not exist: a

@@ -18,6 +18,7 @@ use std::time::Duration;
 use super::wire::apps::{DaemonSet, Deployment, StatefulSet};
 use super::wire::core::{ConfigMap, Event, Namespace, Pod, Service};
 use super::wire::discovery::EndpointSlice;
+use super::wire::networking::NetworkPolicy;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::ListParams;
@@ -160,6 +161,20 @@ pub(crate) fn plan(scope: &ScanScope) -> Vec<Request> {
         reqs.push(Request::list(kind, ns, false));
     }
     reqs.push(Request::list(Kind::Namespace, None, false));
+    // NetworkPolicies (optional): the scope's, and kube-system's for the
+    // DNS pods' side of the DNS check.
+    reqs.push(Request::list(Kind::NetworkPolicy, ns, false));
+    if let Some(n) = ns {
+        let mut others: Vec<&str> = std::iter::once(KUBE_SYSTEM)
+            .chain(scope.clients.iter().map(String::as_str))
+            .filter(|c| *c != n)
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        for other in others {
+            reqs.push(Request::list(Kind::NetworkPolicy, Some(other), false));
+        }
+    }
 
     // The cluster DNS, unless the scope's lists hold it.
     let holds_dns = ns.is_none_or(|n| n == KUBE_SYSTEM);
@@ -196,8 +211,11 @@ enum Items {
     Slices(Vec<model::EndpointSlice>),
     Events(Vec<model::Event>),
     Workloads(Vec<Workload>),
-    Namespaces(Vec<String>),
+    /// Names and labels.
+    Namespaces(Vec<(String, BTreeMap<String, String>)>),
     ConfigMaps(Vec<model::ConfigMap>),
+    /// A policy the API would refuse is skipped, not kept.
+    Policies(Vec<Result<model::NetworkPolicy, model::SkippedObject>>),
 }
 
 /// Read the scope: every Service in it, and everything their diagnoses use.
@@ -322,7 +340,9 @@ async fn fall_back(
         return;
     }
     let listed: Option<Vec<String>> = done.iter().find_map(|(req, res)| match res {
-        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => Some(names.clone()),
+        Ok(Items::Namespaces(names)) if req.kind == Kind::Namespace => {
+            Some(names.iter().map(|(n, _)| n.clone()).collect())
+        }
         _ => None,
     });
     let namespaces: Vec<String> = match &listed {
@@ -401,8 +421,21 @@ fn apply(st: &mut ClusterState, req: &Request, items: Items, targets: &mut Vec<T
         Items::Slices(v) => st.endpoint_slices.extend(v),
         Items::Events(v) => st.events.extend(v),
         Items::Workloads(v) => st.workloads.extend(v),
-        Items::Namespaces(v) => st.namespaces.extend(v),
+        Items::Namespaces(v) => {
+            for (name, labels) in v {
+                st.namespace_labels.insert(&name, labels);
+                st.namespaces.insert(name);
+            }
+        }
         Items::ConfigMaps(v) => st.config_maps.extend(v),
+        Items::Policies(v) => {
+            for p in v {
+                match p {
+                    Ok(p) => st.network_policies.push(p),
+                    Err(s) => st.skipped.push(s),
+                }
+            }
+        }
     }
     match (&req.namespace, req.get, &req.selection) {
         (Some(ns), Some(name), _) => st.coverage.add_object(req.kind, ns, name),
@@ -484,11 +517,15 @@ async fn fetch(r: &Reader, req: &Request, page: u32) -> Result<Items, Failed> {
                 .await?,
         ),
         Kind::Namespace => Items::Namespaces(
-            r.list_pages::<Namespace, _>(None, &lp, page, |n| n.metadata.name)
+            r.list_pages::<Namespace, _>(None, &lp, page, convert::namespace)
                 .await?
                 .into_iter()
                 .flatten()
                 .collect(),
+        ),
+        Kind::NetworkPolicy => Items::Policies(
+            r.list_pages::<NetworkPolicy, _>(ns, &lp, page, convert::network_policy_or_skipped)
+                .await?,
         ),
         Kind::ConfigMap | Kind::ReplicaSet => {
             return Err(Failed::because(format!(
@@ -509,6 +546,7 @@ mod tests {
             namespace: ns.map(str::to_owned),
             selector: sel.map(str::to_owned),
             context_namespace: None,
+            clients: Vec::new(),
         }
     }
 
@@ -517,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn every_namespace_is_nine_lists_and_gets() {
+    fn every_namespace_is_ten_lists_and_gets() {
         assert_eq!(
             described(&scope(None, None)),
             [
@@ -529,6 +567,7 @@ mod tests {
                 "list statefulsets.apps (all namespaces)",
                 "list daemonsets.apps (all namespaces)",
                 "list namespaces",
+                "list networkpolicies.networking.k8s.io (all namespaces)",
                 "get configmaps/coredns in kube-system",
             ]
         );
@@ -537,7 +576,7 @@ mod tests {
     #[test]
     fn a_selector_adds_the_unselected_service_list_for_shadowing() {
         let reqs = described(&scope(None, Some("tier in (web),app!=x")));
-        assert_eq!(reqs.len(), 11);
+        assert_eq!(reqs.len(), 12);
         assert_eq!(reqs[0], "list services (all namespaces)");
         assert_eq!(
             reqs[1],
@@ -562,6 +601,8 @@ mod tests {
                 "list statefulsets.apps in team",
                 "list daemonsets.apps in team",
                 "list namespaces",
+                "list networkpolicies.networking.k8s.io in team",
+                "list networkpolicies.networking.k8s.io in kube-system",
                 "get services/kube-dns in kube-system",
                 "list endpointslices.discovery.k8s.io in kube-system labelSelector=kubernetes.io/service-name=kube-dns",
                 "list pods in kube-system labelSelector=k8s-app=kube-dns",
@@ -571,8 +612,30 @@ mod tests {
         );
         // kube-system itself holds the DNS objects.
         let ks = described(&scope(Some(KUBE_SYSTEM), None));
-        assert_eq!(ks.len(), 10, "{ks:#?}");
+        assert_eq!(ks.len(), 11, "{ks:#?}");
         assert!(!ks.iter().any(|r| r.contains("labelSelector")), "{ks:#?}");
+    }
+
+    #[test]
+    fn client_namespaces_outside_the_scope_add_their_policy_lists() {
+        let mut s = scope(Some("team"), None);
+        s.clients = vec!["client".into(), "team".into(), "client".into()];
+        let policy_lists: Vec<String> = described(&s)
+            .into_iter()
+            .filter(|r| r.starts_with("list networkpolicies"))
+            .collect();
+        assert_eq!(
+            policy_lists,
+            [
+                "list networkpolicies.networking.k8s.io in team",
+                "list networkpolicies.networking.k8s.io in client",
+                "list networkpolicies.networking.k8s.io in kube-system",
+            ]
+        );
+        // Every namespace: the one list holds them.
+        let mut s = scope(None, None);
+        s.clients = vec!["client".into()];
+        assert_eq!(described(&s).len(), 10);
     }
 
     #[test]

@@ -593,7 +593,7 @@ impl Builder {
         namespace: Option<&str>,
         v: Node<'_>,
     ) -> std::result::Result<(), String> {
-        use super::wire::{apps, core, discovery, events};
+        use super::wire::{apps, core, discovery, events, networking};
         let s = &mut self.state;
         match kind {
             "Service" => s.services.push(convert::service(de::<core::Service>(v)?)),
@@ -629,11 +629,18 @@ impl Builder {
                 }
             }
             "Namespace" => {
-                if let Some(n) = v.name() {
-                    s.namespaces.insert(n.to_owned());
+                let n = de::<core::Namespace>(v)?;
+                if let Some(name) = n.metadata.name {
+                    s.namespace_labels
+                        .insert(&name, n.metadata.labels.unwrap_or_default());
+                    s.namespaces.insert(name);
                     self.namespace_list = true;
                 }
             }
+            "NetworkPolicy" => s.network_policies.push(
+                convert::network_policy(de::<networking::NetworkPolicy>(v)?)
+                    .map_err(|e| e.to_string())?,
+            ),
             "ConfigMap" => {
                 if let Some(cm) = convert::config_map(de::<core::ConfigMap>(v)?) {
                     s.config_maps.push(cm);
@@ -804,6 +811,7 @@ fn known_kind(kind: &str) -> Option<Kind> {
         "StatefulSet" => Kind::StatefulSet,
         "DaemonSet" => Kind::DaemonSet,
         "ReplicaSet" => Kind::ReplicaSet,
+        "NetworkPolicy" => Kind::NetworkPolicy,
         _ => return None,
     })
 }

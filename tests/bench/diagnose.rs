@@ -147,7 +147,60 @@ fn bench(c: &mut Criterion) {
     g.bench_function("scan -A (state read)", |b| {
         b.iter(|| black_box(svcdiscover::analysis::scan(&state, &opts, None, None)))
     });
+    // The same with 1,000 NetworkPolicies: every Service's client egress
+    // and backends' ingress are evaluated against them.
+    let mut with_policies = state.clone();
+    with_policies.network_policies = policies(1_000, 20);
+    with_policies
+        .coverage
+        .add_all(svcdiscover::model::Kind::NetworkPolicy);
+    g.bench_function("scan -A with 1,000 NetworkPolicies (state read)", |b| {
+        b.iter(|| {
+            black_box(svcdiscover::analysis::scan(
+                &with_policies,
+                &opts,
+                None,
+                None,
+            ))
+        })
+    });
     g.finish();
+}
+
+/// `count` NetworkPolicies over `namespaces` namespaces (`team-N`): in each,
+/// a default-deny egress and an allow-DNS policy, then per-app ingress
+/// policies admitting the namespace's own pods on 8080.
+fn policies(count: usize, namespaces: usize) -> Vec<svcdiscover::model::NetworkPolicy> {
+    let np = |ns: &str, name: String, spec: Value| {
+        svcdiscover::source::convert::network_policy(
+            serde_json::from_value(
+                json!({"metadata": {"name": name, "namespace": ns}, "spec": spec}),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut out = Vec::with_capacity(count);
+    for n in 0..namespaces {
+        let ns = format!("team-{n}");
+        out.push(np(
+            &ns,
+            "default-deny-egress".into(),
+            json!({"podSelector": {}, "policyTypes": ["Egress"]}),
+        ));
+        out.push(np(&ns, "allow-dns".into(), json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]})));
+    }
+    let mut s = 0;
+    while out.len() < count {
+        let ns = format!("team-{}", s % namespaces);
+        out.push(np(&ns, format!("app-{s}-ingress"), json!({"podSelector": {"matchLabels": {"app": format!("app-{s}")}},
+            "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}]}]})));
+        s += 1;
+    }
+    out
 }
 
 criterion_group!(benches, bench);

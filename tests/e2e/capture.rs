@@ -28,7 +28,7 @@ fn differing(a: &Value, b: &Value) -> Vec<String> {
 /// Run `args` live with `--save-snapshot`, then replay the file with the
 /// same target; assert both exit with `code` (`-1`: whatever the live run
 /// exits with) and report the same.
-fn live_then_replay(c: &Cluster, args: &[&str], code: i32) -> (Value, Value) {
+pub(crate) fn live_then_replay(c: &Cluster, args: &[&str], code: i32) -> (Value, Value) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("capture.json");
     let file = file.to_str().unwrap();

@@ -221,7 +221,7 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
                     && e["stage"] == "ResponseComplete"
             })
             .collect();
-        if events.len() >= 16 {
+        if events.len() >= 18 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
@@ -231,8 +231,16 @@ pub fn api_requests_of_one_diagnosis_are_counted_from_the_audit_log(c: &Cluster)
         .map(|e| e["requestURI"].as_str().unwrap())
         .collect();
     // The Service, its selected pods, then all pods of its namespace (for
-    // pods the selector leaves out), beside 13 independent reads.
-    assert_eq!(events.len(), 16, "API requests of one diagnosis: {uris:#?}");
+    // pods the selector leaves out), beside 15 independent reads (two of
+    // them the NetworkPolicies of the Service's namespace and kube-system).
+    assert_eq!(events.len(), 18, "API requests of one diagnosis: {uris:#?}");
+    assert_eq!(
+        uris.iter()
+            .filter(|u| u.contains("/networkpolicies"))
+            .count(),
+        2,
+        "one list per namespace, none cluster-wide: {uris:#?}"
+    );
     // No list that grows with the cluster: the Services of every namespace
     // only by name (`fieldSelector=metadata.name=…`).
     let everywhere: Vec<&&str> = uris

@@ -22,6 +22,7 @@ mod fix;
 mod fixes;
 mod local;
 mod negative;
+mod netpol;
 mod partial;
 mod probe;
 #[path = "../common/run.rs"]
@@ -39,7 +40,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 14] = [
+    let modules: [(&str, &[cluster::Test]); 15] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("connect", connect::TESTS),
@@ -48,6 +49,7 @@ fn main() {
         ("fixes", fixes::TESTS),
         ("local", local::TESTS),
         ("negative", negative::TESTS),
+        ("netpol", netpol::TESTS),
         ("partial", partial::TESTS),
         ("probe", probe::TESTS),
         ("scale", scale::TESTS),

@@ -1374,7 +1374,7 @@ pub fn api_requests_of_one_probed_diagnosis_are_counted_from_the_audit_log(c: &C
     let plain = probe_run(c, &["service-pay-v1", "-n", "default", "--no-probe"], None);
     assert!(plain.expect_code(0)["probe"].is_null());
     let reads = requests(c, &plain.tag);
-    assert_eq!(reads.len(), 16, "as diagnose.rs pins: {:#?}", uris(&reads));
+    assert_eq!(reads.len(), 18, "as diagnose.rs pins: {:#?}", uris(&reads));
 
     let probed = probe_run(
         c,
@@ -1384,7 +1384,7 @@ pub fn api_requests_of_one_probed_diagnosis_are_counted_from_the_audit_log(c: &C
     probed.expect_code(0);
     let all = requests(c, &probed.tag);
     // A probed run of service-pay-v1 in `default` makes:
-    // - the same 16 reads as without the probe;
+    // - the same 18 reads as without the probe;
     // - list jobs by the probe labels (the sweep of expired probe Jobs);
     // - create job svcdiscover-probe-<run>;
     // - list pods labelled svcdiscover.io/run=<run> until its pod runs
@@ -1394,7 +1394,7 @@ pub fn api_requests_of_one_probed_diagnosis_are_counted_from_the_audit_log(c: &C
     // - two execs into the pod: one for the rows from `default`, one for
     //   the hypothetical rows (another namespace's search list);
     // - delete the Job.
-    // So 21 requests besides the polls.
+    // So 23 requests besides the polls.
     let is = |e: &Value, verb: &str, resource: &str| {
         e["verb"] == verb && e["objectRef"]["resource"] == resource
     };
@@ -1438,7 +1438,7 @@ pub fn api_requests_of_one_probed_diagnosis_are_counted_from_the_audit_log(c: &C
     assert_eq!(rest, plain_uris, "the reads of the diagnosis, unchanged");
     assert_eq!(
         all.len(),
-        21 + pod_polls + event_polls,
+        23 + pod_polls + event_polls,
         "nothing else: {listing:#?}"
     );
     cleaned(c, &probed, 1);

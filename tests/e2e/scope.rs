@@ -34,6 +34,7 @@ fn scope(ns: Option<&str>) -> ScanScope {
         namespace: ns.map(str::to_owned),
         selector: None,
         context_namespace: None,
+        clients: Vec::new(),
     }
 }
 
@@ -109,7 +110,7 @@ pub fn every_service_of_a_scope_is_diagnosed_as_the_single_read_diagnoses_it(c: 
                         .state;
                 }
                 let single = rt
-                    .block_on(source::live::read(kc.clone(), t, None))
+                    .block_on(source::live::read(kc.clone(), t, &[], None))
                     .unwrap();
                 let mut a = report(&scope_state, t);
                 let b = report(&single, t);
@@ -203,17 +204,18 @@ fn requests_of(c: &Cluster, user: &str, at_least: usize) -> Vec<(String, String)
 pub fn a_scope_read_makes_a_constant_number_of_requests(c: &Cluster) {
     let group = viewer_group(c, "count");
     let rt = runtime();
-    // Every namespace: 9 lists and gets, however many Services there are.
+    // Every namespace: 10 lists and gets, however many Services there are.
     //   list services, endpointslices, pods, events (type=Warning),
-    //   deployments, statefulsets, daemonsets (all namespaces), list
-    //   namespaces, get configmaps/coredns in kube-system.
-    // One namespace: 14.
+    //   deployments, statefulsets, daemonsets, networkpolicies (all
+    //   namespaces), list namespaces, get configmaps/coredns in kube-system.
+    // One namespace: 16.
     //   list services (all namespaces, for name shadowing); list services,
-    //   endpointslices, pods, events, deployments, statefulsets, daemonsets
-    //   in it; list namespaces; in kube-system get services/kube-dns, list
-    //   its endpointslices and the CoreDNS pods (label selected), get
-    //   configmaps/coredns and daemonsets/node-local-dns.
-    for (ns, expected) in [(None, 9), (Some("default"), 14)] {
+    //   endpointslices, pods, events, deployments, statefulsets, daemonsets,
+    //   networkpolicies in it; list namespaces; in kube-system list
+    //   networkpolicies, get services/kube-dns, list its endpointslices and
+    //   the CoreDNS pods (label selected), get configmaps/coredns and
+    //   daemonsets/node-local-dns.
+    for (ns, expected) in [(None, 10), (Some("default"), 16)] {
         let user = format!("{group}-{}", ns.unwrap_or("all"));
         let kc = client(c, &rt, Some((&user, &group)));
         let read = rt
@@ -269,6 +271,7 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
             namespace: Some(ns.clone()),
             selector: Some("e2e-scope=pages".to_owned()),
             context_namespace: None,
+            clients: Vec::new(),
         },
         None,
         PAGE,

@@ -60,6 +60,34 @@ fn cases() -> Vec<Case> {
         &["service-pay-v1", "--cluster-domain", "corp.example"],
     ));
 
+    // NetworkPolicies: a default-deny egress in the client's namespace
+    // (DNS and the backends blocked), an ingress policy admitting only the
+    // backends' own namespace.
+    let with_policy = |p: Value| {
+        let mut s = scenario();
+        items(&mut s).push(p);
+        s
+    };
+    v.push(case(
+        "default-deny egress",
+        with_policy(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny-egress", "namespace": "client"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}),
+        ),
+        &["service-pay-v1", "--from-namespace", "client"],
+    ));
+    v.push(case(
+        "ingress from the own namespace only",
+        with_policy(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "same-namespace", "namespace": "default"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                     "ingress": [{"from": [{"podSelector": {}}]}]}}),
+        ),
+        &["service-pay-v1", "--from-namespace", "client"],
+    ));
+
     let pay = |f: fn(&mut Value)| {
         let mut s = scenario();
         f(&mut s);

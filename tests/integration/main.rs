@@ -17,6 +17,7 @@ mod input;
 mod junit;
 mod name_forms;
 mod output;
+mod policy;
 #[path = "../common/run.rs"]
 mod run;
 mod scan;

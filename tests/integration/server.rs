@@ -146,6 +146,9 @@ fn fake_api(path: &str) -> Answer {
         p if p.ends_with("/deployments") => list("DeploymentList", "apps/v1", vec![]),
         p if p.ends_with("/statefulsets") => list("StatefulSetList", "apps/v1", vec![]),
         p if p.ends_with("/daemonsets") => list("DaemonSetList", "apps/v1", vec![]),
+        p if p.ends_with("/networkpolicies") => {
+            list("NetworkPolicyList", "networking.k8s.io/v1", vec![])
+        }
         p => status(404, "NotFound", &format!("{p} not found")),
     }
 }
@@ -352,7 +355,8 @@ import http.server, json, ssl, sys
 LISTS = {"services": ("ServiceList", "v1"), "pods": ("PodList", "v1"), "events": ("EventList", "v1"),
          "namespaces": ("NamespaceList", "v1"), "endpointslices": ("EndpointSliceList", "discovery.k8s.io/v1"),
          "deployments": ("DeploymentList", "apps/v1"), "statefulsets": ("StatefulSetList", "apps/v1"),
-         "daemonsets": ("DaemonSetList", "apps/v1")}
+         "daemonsets": ("DaemonSetList", "apps/v1"),
+         "networkpolicies": ("NetworkPolicyList", "networking.k8s.io/v1")}
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         last = self.path.split("?")[0].rstrip("/").split("/")[-1]

@@ -8,7 +8,20 @@ use crate::fixtures::*;
 fn a_healthy_service_is_reachable_and_exits_0() {
     let (code, r) = diagnose(&scenario(), &["service-pay-v1"]);
     assert_eq!((code, r["verdict"].as_str()), (0, Some("reachable")));
-    assert_eq!(r["verdict_reason"], "2 of 2 endpoint(s) ready");
+    assert_eq!(
+        r["verdict_reason"],
+        "2 of 2 endpoint(s) ready; 1 check(s) could not run"
+    );
+    // The scenario holds no NetworkPolicies: not checked, never a pass.
+    assert!(
+        r["not_checked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "network policies"),
+        "{}",
+        r["not_checked"]
+    );
     assert_eq!(r["service"]["found"], true);
 }
 
