@@ -261,6 +261,25 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
     let r = c.kubectl_stdin(&["apply", "-f", "-"], &manifest);
     assert_eq!(r.code, 0, "{}", r.stderr);
 
+    // Other tests create and delete Services meanwhile: the Services that
+    // exist both before and after the read must all have been read.
+    let services_now = || -> std::collections::BTreeSet<(String, String)> {
+        let r = c.kubectl(&[
+            "get",
+            "services",
+            "-A",
+            "--no-headers",
+            "-o",
+            "custom-columns=NS:.metadata.namespace,NAME:.metadata.name",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter_map(|l| l.split_once(char::is_whitespace))
+            .map(|(ns, name)| (ns.to_owned(), name.trim().to_owned()))
+            .collect()
+    };
+    let before = services_now();
     let group = viewer_group(c, "pages");
     let rt = runtime();
     let user = format!("{group}-reader");
@@ -276,6 +295,7 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
         None,
         PAGE,
     ));
+    let after = services_now();
     let reqs = requests_of(c, &user, 14);
     let _ = c.kubectl(&["delete", "clusterrolebinding", &group]);
     let _ = c.kubectl(&["delete", "namespace", &ns, "--wait=false"]);
@@ -302,15 +322,21 @@ pub fn a_scope_with_more_services_than_a_page_is_read_page_by_page(c: &Cluster) 
         pages - 1,
         "{reqs:#?}"
     );
-    // The cluster-wide Service list has more than a page too, and all of it was read.
-    let all = c.kubectl(&["get", "services", "-A", "-o", "name"]);
-    let cluster_services = all.stdout.lines().count();
-    assert!(cluster_services > PAGE as usize);
-    assert!(
-        read.state.services.len() >= cluster_services,
-        "{} of {cluster_services}",
-        read.state.services.len()
-    );
+    // The cluster-wide Service list has more than a page too, and all of it
+    // was read.
+    let stable: Vec<&(String, String)> = before.intersection(&after).collect();
+    assert!(stable.len() > PAGE as usize, "{stable:?}");
+    let read_names: std::collections::BTreeSet<(String, String)> = read
+        .state
+        .services
+        .iter()
+        .map(|s| (s.namespace.clone(), s.name.clone()))
+        .collect();
+    let unread: Vec<_> = stable
+        .iter()
+        .filter(|k| !read_names.contains(**k))
+        .collect();
+    assert!(unread.is_empty(), "not read: {unread:?}");
 }
 
 pub fn a_user_who_may_read_part_of_the_scope_gets_the_gaps_recorded(c: &Cluster) {
