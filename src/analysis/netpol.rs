@@ -559,4 +559,4 @@ fn ports_match(ports: &[PolicyPort], dest: &PodEndpoint, traffic: Traffic<'_>) -
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -78,17 +78,22 @@ struct KeepIoError<'a, W> {
     error: Option<std::io::Error>,
 }
 
-impl<W: std::io::Write> std::io::Write for KeepIoError<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.w.write(buf).inspect_err(|e| {
+impl<W> KeepIoError<'_, W> {
+    fn kept<T>(&mut self, res: std::io::Result<T>) -> std::io::Result<T> {
+        res.inspect_err(|e| {
             self.error
                 .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
         })
     }
+}
+
+impl<W: std::io::Write> std::io::Write for KeepIoError<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let res = self.w.write(buf);
+        self.kept(res)
+    }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.w.flush().inspect_err(|e| {
-            self.error
-                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
-        })
+        let res = self.w.flush();
+        self.kept(res)
     }
 }

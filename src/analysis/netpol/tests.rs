@@ -27,7 +27,7 @@ use crate::source::convert;
 const TCP: &str = "TCP";
 const UDP: &str = "UDP";
 
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -35,7 +35,7 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// A policy in `namespace` with `spec` (JSON as the API takes it).
-fn np(namespace: &str, name: &str, spec: Value) -> NetworkPolicy {
+pub(crate) fn np(namespace: &str, name: &str, spec: Value) -> NetworkPolicy {
     convert::network_policy(
         serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": namespace},

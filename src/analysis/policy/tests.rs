@@ -1,35 +1,15 @@
 //! The family on small states: the classic mistakes (docs/netpol.md) as
 //! findings, and unknown data as `not_checked`, never a pass.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
+use crate::analysis::netpol::tests::{labels, np};
 use crate::analysis::{Options, PodRef, Target, diagnose};
 use crate::model::{
     ClusterState, Code, Condition, Container, ContainerPort, ContainerRole, Endpoint, EndpointPort,
     EndpointSlice, Kind, NameForm, NetworkPolicy, Pod, Report, Service, ServicePort, Severity,
     TargetPort,
 };
-use crate::source::convert;
-
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
-fn np(namespace: &str, name: &str, spec: Value) -> NetworkPolicy {
-    convert::network_policy(
-        serde_json::from_value(json!({
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": spec,
-        }))
-        .unwrap(),
-    )
-    .unwrap()
-}
 
 fn pod(ns: &str, name: &str, l: &[(&str, &str)], ip: &str, ports: &[(&str, i32, &str)]) -> Pod {
     Pod {
