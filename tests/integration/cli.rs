@@ -218,3 +218,45 @@ fn wait_is_a_usage_error_with_a_snapshot_or_a_bad_duration() {
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
 }
+
+/// JSON and YAML are written as they are encoded: a reader that stops
+/// early (`| head`) leaves the verdict's exit code and no error, and a
+/// stdout that cannot be written (`>/dev/full`) is an output error.
+#[test]
+fn a_closed_stdout_keeps_the_verdict_and_a_full_one_is_an_output_error() {
+    let cmd = |format: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"));
+        c.args(["-A", "-o", format, "--snapshot"])
+            .arg(fixture_path("scenario.json"))
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    for format in ["json", "yaml"] {
+        let whole = cmd(format).output().expect("run");
+        assert!(whole.stdout.len() > 1 << 16, "more than a pipe holds");
+        let mut child = cmd(format)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run");
+        drop(child.stdout.take());
+        let closed = child.wait_with_output().expect("run");
+        assert_eq!(closed.status.code(), whole.status.code(), "{format}");
+        let stderr = String::from_utf8_lossy(&closed.stderr);
+        assert!(!stderr.contains("error"), "{format}: {stderr}");
+
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let failed = cmd(format).stdout(full).output().expect("run");
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert_ne!(
+            failed.status.code(),
+            whole.status.code(),
+            "{format}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert!(stderr.contains("error"), "{format}: {stderr}");
+    }
+}
