@@ -213,13 +213,15 @@ pub(crate) fn dns(
         let targets = match dns_targets(ctx, proto) {
             Ok(t) if t.is_empty() => return None, // no DNS pod: the DNS checks say so
             Ok(t) => t,
+            // A kube-dns without port 53 on one protocol: the other is
+            // still checked.
             Err(why) => {
                 out.not_checked(
                     DNS_CHECK,
                     why,
                     format!("get services,pods in namespace {KUBE_SYSTEM}"),
                 );
-                return None;
+                continue;
             }
         };
         let mut eg = Vec::new();
@@ -259,15 +261,18 @@ pub(crate) fn dns(
         let (reason, needs) = undecided_words(&unknown);
         out.not_checked(DNS_CHECK, reason, needs);
     }
-    if !ingress_known && blocked.len() < 2 {
+    if per_proto.is_empty() {
+        return None;
+    }
+    if !ingress_known && blocked.len() < per_proto.len() {
         // The DNS pods' ingress policies were not read: gap named once.
         ctx.require(out, CHECK, Kind::NetworkPolicy, KUBE_SYSTEM);
     }
     if blocked.is_empty() {
         return None;
     }
-    let udp_port = per_proto.first().map_or(53, |p| p.1);
-    let tcp_port = per_proto.get(1).map_or(53, |p| p.1);
+    let port_of = |proto: &str| per_proto.iter().find(|p| p.0 == proto).map_or(53, |p| p.1);
+    let (udp_port, tcp_port) = (port_of("UDP"), port_of("TCP"));
     let mut reasons = Vec::new();
     let mut objects = BTreeSet::new();
     for (proto, port, eg, ing) in per_proto.iter().filter(|(p, ..)| blocked.contains(p)) {

@@ -291,6 +291,46 @@ fn udp_only_dns_is_a_warning() {
 }
 
 #[test]
+fn a_kube_dns_without_a_tcp_port_still_has_its_udp_checked() {
+    let mut st = state(vec![deny_egress("shop")]);
+    let dns = st
+        .services
+        .iter_mut()
+        .find(|s| s.name == "kube-dns")
+        .unwrap();
+    dns.ports.retain(|p| p.protocol == "UDP");
+    let r = run(&st, &["shop"]);
+    let found = with(&r, Code::DnsEgressBlocked);
+    assert_eq!(found.len(), 1, "{:?}", r.findings);
+    assert_eq!(found[0].severity, Severity::Error);
+    assert!(found[0].message.contains("UDP 53"), "{}", found[0].message);
+    assert!(
+        r.not_checked
+            .iter()
+            .any(|n| n.check == "dns-egress-blocked" && n.reason.contains("no port 53/TCP")),
+        "{:?}",
+        r.not_checked
+    );
+    // Allowed over UDP, TCP not served: no finding, the gap still named.
+    let mut st = state(vec![
+        deny_egress("shop"),
+        allow_dns("shop", one_peer(), dns_ports()),
+    ]);
+    st.services
+        .iter_mut()
+        .find(|s| s.name == "kube-dns")
+        .unwrap()
+        .ports
+        .retain(|p| p.protocol == "UDP");
+    let r = run(&st, &["shop"]);
+    assert!(
+        with(&r, Code::DnsEgressBlocked).is_empty(),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
 fn two_peers_instead_of_one_allow_dns_and_more() {
     // Two `to` entries are ORed: every pod of kube-system, or kube-dns
     // labelled pods of shop. DNS is allowed (no finding).
