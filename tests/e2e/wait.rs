@@ -319,7 +319,23 @@ pub fn a_forbidden_watch_falls_back_to_re_reads(c: &Cluster) {
         "stderr: {}\nstdout: {}",
         run.stderr, run.stdout
     );
-    assert_eq!(run.json()["verdict"], "reachable");
+    // The gate ends at the first re-read with no error finding; a re-read
+    // that lands mid-rollout (the new pod ready, the old one still failing)
+    // is `degraded`, which passes the gate as well.
+    let r = run.json();
+    assert!(
+        r["verdict"] == "reachable" || r["verdict"] == "degraded",
+        "{r:#}"
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error"),
+        "{r:#}"
+    );
+    assert!(r["endpoints"]["ready"].as_u64().unwrap() >= 1, "{r:#}");
     assert!(
         run.stderr.contains(&format!(
             "warning: cannot watch pods in namespace {}",
