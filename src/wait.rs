@@ -88,6 +88,9 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup, limit: Duration) -> Result
     let mut probe_retry = PROBE_RETRY_MIN;
     let mut first = true;
     let mut last: Option<Outcome> = None;
+    // The notes of every check, not only the last: each probed check with
+    // --keep-probe keeps its own Jobs, and each must be named.
+    let mut notes_so_far: Vec<String> = Vec::new();
     loop {
         let checked = if first {
             // The first check is never cut short: without it there is no
@@ -100,8 +103,14 @@ pub async fn diagnose(plan: &Plan, cleanup: &Cleanup, limit: Duration) -> Result
             }
         };
         first = false;
-        let Some(outcome) = checked else { break };
+        let Some(mut outcome) = checked else { break };
         flush_notes(&notes, progress);
+        for n in outcome.inner.notes.drain(..) {
+            if !notes_so_far.contains(&n) {
+                notes_so_far.push(n);
+            }
+        }
+        outcome.inner.notes.clone_from(&notes_so_far);
         if passes(&outcome.doc, plan.fail_on) {
             clear_progress(progress);
             return Ok(outcome.into());

@@ -37,6 +37,8 @@ pub const PAUSES_DNS: &[&str] = &[
     "coredns_stopped_the_probe_pod_times_out",
     "coredns_stopped_lookups_time_out_and_dns_mismatch_names_it",
     "ctrl_c_deletes_the_probe_job_and_exits_130",
+    "ctrl_c_during_wait_deletes_the_probe_job_and_exits_130",
+    "keep_probe_with_wait_names_every_kept_job",
     "kill_9_leaves_a_job_with_a_deadline_that_a_later_run_sweeps",
 ];
 
@@ -1281,6 +1283,105 @@ pub fn ctrl_c_deletes_the_probe_job_and_exits_130(c: &Cluster) {
     assert_gone(c, &ns, &job);
 }
 
+/// `--wait` is interrupted like any run: while its probe's exec runs, the
+/// Job is deleted and the exit code is 130.
+pub fn ctrl_c_during_wait_deletes_the_probe_job_and_exits_130(c: &Cluster) {
+    let tag = new_tag();
+    let args = args_for(
+        &[
+            "service-pay-v1",
+            "-n",
+            "default",
+            "--wait",
+            "2m",
+            "--probe-timeout",
+            "60s",
+        ],
+        None,
+        &tag,
+    );
+    let (out, (ns, job)) = {
+        let _stopped = CorednsStopped::new(Duration::from_secs(90));
+        let mut child = spawn(c, &args);
+        let job = job_once_exec_runs(c, &tag, &mut child);
+        let s = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(s.success());
+        (wait_exit(child, 20), job)
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("still failing"), "{stderr}");
+    let reqs = requests(c, &tag);
+    assert!(deleted_job(&reqs, &ns, &job), "{:#?}", uris(&reqs));
+    assert_gone(c, &ns, &job);
+}
+
+/// `--keep-probe --wait`: every probe that failed the gate kept its Job,
+/// and stderr names each one with the command that removes it, not only
+/// the last. A probe the deadline cut short is not kept but deleted.
+pub fn keep_probe_with_wait_names_every_kept_job(c: &Cluster) {
+    let p = {
+        // With CoreDNS stopped every probe times out and fails the gate;
+        // the wait probes again after 5 s, then 10 s.
+        let _stopped = CorednsStopped::new(Duration::from_secs(120));
+        probe_run(
+            c,
+            &[
+                "service-pay-v1",
+                "-n",
+                "default",
+                "--keep-probe",
+                "--wait",
+                "30s",
+                "--probe-timeout",
+                "4s",
+            ],
+            None,
+        )
+    };
+    let reqs = requests(c, &p.tag);
+    let created = jobs_created(&reqs);
+    let _remove: Vec<OnDrop<'_>> = created
+        .iter()
+        .map(|(ns, job)| OnDrop {
+            c,
+            args: ["delete", "job", job, "-n", ns, "--ignore-not-found"]
+                .map(str::to_owned)
+                .to_vec(),
+        })
+        .collect();
+    let r = p.expect_code(1);
+    assert_eq!(r["verdict"], "unreachable", "{r:#}");
+    assert!(p.stderr.contains("still failing after 30s"), "{}", p.stderr);
+    let mut kept = 0;
+    for (ns, job) in &created {
+        let cmd = format!("`kubectl -n {ns} delete job {job}`");
+        if p.stderr.contains(&cmd) {
+            kept += 1;
+            let left = objects_of_run(c, ns, run_id(job));
+            assert!(
+                left.contains(&format!("job.batch/{job}")),
+                "the kept Job {job} is gone: {left:?}"
+            );
+        } else {
+            assert!(
+                deleted_job(&reqs, ns, job),
+                "Job {ns}/{job} neither named as kept nor deleted; stderr: {}",
+                p.stderr
+            );
+        }
+    }
+    assert!(
+        kept >= 2,
+        "{kept} kept Job(s) named of {created:?}; stderr: {}",
+        p.stderr
+    );
+}
+
 pub fn kill_9_leaves_a_job_with_a_deadline_that_a_later_run_sweeps(c: &Cluster) {
     let ns = OwnNamespace::create(c, "e2e-probe-kill");
     let here = [
@@ -1560,6 +1661,14 @@ pub const TESTS: &[Test] = &[
     (
         "ctrl_c_deletes_the_probe_job_and_exits_130",
         ctrl_c_deletes_the_probe_job_and_exits_130,
+    ),
+    (
+        "ctrl_c_during_wait_deletes_the_probe_job_and_exits_130",
+        ctrl_c_during_wait_deletes_the_probe_job_and_exits_130,
+    ),
+    (
+        "keep_probe_with_wait_names_every_kept_job",
+        keep_probe_with_wait_names_every_kept_job,
     ),
     (
         "kill_9_leaves_a_job_with_a_deadline_that_a_later_run_sweeps",
