@@ -27,13 +27,23 @@ Verbosity (logs on stderr), as kubectl spells it:
   Credentials are never logged.
 
 Examples:
-  kubectl svcdiscover service-pay-v1 -n default
-  kubectl svcdiscover svc/service-pay-v1 -n default -v=6
-  kubectl svcdiscover service-pay-v1 --from-namespace client -o json
-  kubectl svcdiscover service-pay-v1 --snapshot cluster-dump/
-  kubectl svcdiscover --all -n default --snapshot cluster-dump/     # every Service of a namespace
-  kubectl svcdiscover -A -l tier=web --snapshot cluster-dump/       # every namespace, some labels
-  kubectl svcdiscover service-pay-v1 --wait 2m -o junit > svcdiscover.xml   # a CI gate (docs/ci.md)";
+  On call: is it reachable, and if not why (predicts, then probes from a Job in -n):
+    kubectl svcdiscover service-pay-v1 -n default
+    kubectl svcdiscover svc/service-pay-v1 -n default --no-probe -v=6   # read only, logged
+  From another namespace, or from an existing pod (its own resolv.conf and network):
+    kubectl svcdiscover service-pay-v1 -n default --from-namespace client -o wide
+    kubectl svcdiscover service-pay-v1 -n default --from client/web-0 --connect
+  CI gate: wait until it passes, JUnit XML for the test report (docs/ci.md):
+    kubectl svcdiscover service-pay-v1 -n default --wait 2m -o junit > svcdiscover.xml
+    kubectl svcdiscover --all -n default --fail-on warning -o json > scan.json
+  Scan: every Service of a namespace, or of every namespace with some labels:
+    kubectl svcdiscover --all -n default
+    kubectl svcdiscover -A -l tier=web -o wide
+  Offline: capture now, diagnose later or elsewhere (docs/snapshots.md):
+    kubectl svcdiscover service-pay-v1 -n default --save-snapshot capture.json
+    kubectl svcdiscover service-pay-v1 -n default --snapshot capture.json
+    kubectl cluster-info dump --all-namespaces --output-directory=dump/
+    kubectl svcdiscover --all -n default --snapshot dump/";
 
 /// Can a pod reach this Service by name, by which name forms, from which
 /// namespaces, and if not, why and what to fix?
@@ -747,6 +757,36 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("cannot be waited on"), "{err}");
         assert!(parse(&["--all", "--wait", "30s"]).is_ok());
+    }
+
+    /// Every example of `--help` parses as it is written (the shell's
+    /// redirection and comment left out), so the examples stay true to the flags.
+    #[test]
+    fn every_help_example_parses() {
+        let examples: Vec<&str> = AFTER_HELP
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("kubectl svcdiscover "))
+            .collect();
+        assert!(examples.len() >= 10, "{examples:?}");
+        for example in examples {
+            let words: Vec<&str> = example
+                .split_whitespace()
+                .take_while(|w| !matches!(*w, "#" | ">" | "|"))
+                .collect();
+            if let Err(e) = parse(&words) {
+                panic!("--help example `{example}` does not parse: {e}");
+            }
+        }
+        for case in [
+            "On call",
+            "existing pod",
+            "CI gate",
+            "Scan",
+            "Offline",
+            "cluster-info dump",
+        ] {
+            assert!(AFTER_HELP.contains(case), "{case}");
+        }
     }
 
     #[test]
