@@ -508,3 +508,12 @@ pub fn say(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
 }
+
+/// `--completions SHELL`: the completion script generated from the
+/// command line's definition (completions/ holds the committed ones).
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubectl-svcdiscover", &mut out);
+    out
+}

@@ -1,6 +1,6 @@
 //! `kubectl-svcdiscover`: parse, run, map to an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use svcdiscover::cli::{Cli, ColorWhen, Verbosity};
@@ -14,6 +14,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_kubectl();
+    if let Some(shell) = cli.completions {
+        return match std::io::stdout().write_all(&app::completion_script(shell)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let e = svcdiscover::error::Error::Output(e);
+                app::say(&format!("error: {e}"));
+                ExitCode::from(ExitStatus::of_error(&e).code())
+            }
+        };
+    }
     init_logging(cli.verbosity(), log_colors(cli.output.color));
     // Under the library's target, so that the -v filters apply. Never the
     // whole `Cli`: it holds the token.

@@ -1,0 +1,75 @@
+//! Files generated from the command line's definition stay in step with it:
+//! the completion scripts in completions/ and the man page in docs/. After a
+//! change to the flags, regenerate them with
+//!
+//!   SVCDISCOVER_BLESS=1 cargo test --test integration generated
+//!
+//! and commit the result.
+
+use std::path::Path;
+
+use clap::CommandFactory;
+use svcdiscover::cli::Cli;
+
+use crate::fixtures::cmd;
+
+const REGENERATE: &str = "SVCDISCOVER_BLESS=1 cargo test --test integration generated";
+
+/// Compare `fresh` with the committed `path`, or write it when blessing.
+fn check(path: &str, fresh: &[u8]) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::env::var_os("SVCDISCOVER_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&file, fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read(&file).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{path} differs from what the command line generates now: regenerate it with `{REGENERATE}` and commit it"
+    );
+}
+
+/// The committed scripts, by shell, under the names each shell looks for
+/// (README.md, Install).
+pub const SCRIPTS: [(&str, &str); 4] = [
+    ("bash", "completions/kubectl-svcdiscover.bash"),
+    ("zsh", "completions/_kubectl-svcdiscover"),
+    ("fish", "completions/kubectl-svcdiscover.fish"),
+    ("powershell", "completions/kubectl-svcdiscover.ps1"),
+];
+
+#[test]
+fn the_completion_scripts_are_generated_from_the_command_line() {
+    for (shell, path) in SCRIPTS {
+        let out = cmd().args(["--completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}: {out:?}");
+        assert!(out.stderr.is_empty(), "{shell}: {out:?}");
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(text.contains("from-namespace"), "{shell}");
+        check(path, &out.stdout);
+    }
+}
+
+#[test]
+fn the_completions_flag_needs_no_service_and_takes_nothing_else() {
+    let out = cmd().args(["--completions", "zsh"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("#compdef kubectl-svcdiscover"));
+    let out = cmd()
+        .args(["--completions", "bash", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = cmd().args(["--completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_man_page_is_generated_from_the_command_line() {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .unwrap();
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains("from\\-namespace"), "{text}");
+    check("docs/kubectl-svcdiscover.1", &page);
+}
