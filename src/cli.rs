@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum, ValueHint};
 
+pub mod complete;
 
 const AFTER_HELP: &str = "\
 Exit codes (they follow the report's verdict):

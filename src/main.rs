@@ -13,6 +13,17 @@ use svcdiscover::{app, exit::ExitStatus, render::safe};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The completion shim's call (completions/kubectl_complete-svcdiscover):
+    // before clap, which would take `__complete` for the SERVICE.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == svcdiscover::cli::complete::COMMAND)
+    {
+        // Always exit 0: kubectl ignores the output of a failed completer.
+        let _ = std::io::stdout().write_all(app::complete(&args[2..]).as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse_kubectl();
     if let Some(shell) = cli.completions {
         return match std::io::stdout().write_all(&app::completion_script(shell)) {

@@ -4,7 +4,7 @@
 //!
 //!   SVCDISCOVER_BLESS=1 cargo test --test integration generated
 //!
-//! and commit the result.
+//! and commit the result. Also: the completion shim, run as kubectl runs it.
 
 use std::path::Path;
 
@@ -72,4 +72,48 @@ fn the_man_page_is_generated_from_the_command_line() {
     let text = String::from_utf8_lossy(&page);
     assert!(text.contains("from\\-namespace"), "{text}");
     check("docs/kubectl-svcdiscover.1", &page);
+}
+
+/// The shim, with the binary on PATH as an install puts it, and no cluster.
+fn shim(words: &[&str]) -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = std::process::Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/kubectl_complete-svcdiscover"),
+    )
+    .args(words)
+    .env("PATH", path)
+    .env("KUBECONFIG", "/nonexistent/kubeconfig")
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{words:?}: {out:?}");
+    assert!(out.stderr.is_empty(), "{words:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_shim_answers_in_cobras_protocol() {
+    assert_eq!(
+        shim(&["web", "-o", "j"]),
+        "json\njunit\tJUnit XML for CI test reports (docs/ci.md)\n:4\n"
+    );
+    assert_eq!(
+        shim(&["web", "--fail"]),
+        "--fail-on\tWhich findings make the exit code 1: error, warning…\n:4\n"
+    );
+    // Without a cluster: only the directive, nothing on stderr.
+    assert_eq!(shim(&[""]), ":4\n");
+    assert_eq!(shim(&["web", "-n", ""]), ":4\n");
+    assert_eq!(
+        shim(&["--kubeconfig", "/nonexistent", "web", "--from", ""]),
+        ":4\n"
+    );
+    // Files for a snapshot: the shell's default completion.
+    assert_eq!(shim(&["web", "--snapshot", ""]), ":0\n");
 }
