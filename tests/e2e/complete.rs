@@ -95,7 +95,9 @@ pub fn services_namespaces_and_pods_come_from_the_cluster(c: &Cluster) {
         "service-pay-v1",
         "--from-namespace=cl",
     ]));
-    assert_eq!(names, ["client"]);
+    // (Other tests create namespaces of their own while this runs.)
+    assert!(names.contains(&"client".to_owned()), "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("cl")), "{names:?}");
 
     // --from: running pods of the namespace typed.
     let client = c.pod("client", "client");
@@ -129,10 +131,9 @@ pub fn services_namespaces_and_pods_come_from_the_cluster(c: &Cluster) {
         "--from",
         "clie",
     ]));
-    assert_eq!(
-        (names, directive.as_str()),
-        (vec!["client/".to_owned()], ":6")
-    );
+    assert!(names.contains(&"client/".to_owned()), "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with('/')), "{names:?}");
+    assert_eq!(directive, ":6");
 }
 
 pub fn a_kubeconfig_that_does_not_lead_to_the_cluster_gives_only_the_directive(c: &Cluster) {
