@@ -166,11 +166,52 @@ pub fn a_kubeconfig_that_does_not_lead_to_the_cluster_gives_only_the_directive(c
     );
 }
 
+/// kubectl itself finds the shim on PATH and passes its candidates on:
+/// `kubectl __complete` is what kubectl's own shell completion runs.
+pub fn kubectl_completes_through_the_shim(c: &Cluster) {
+    let dir = tempfile::tempdir().unwrap();
+    for (link, target) in [
+        (
+            "kubectl-svcdiscover",
+            Path::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover")).to_owned(),
+        ),
+        (
+            "kubectl_complete-svcdiscover",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/kubectl_complete-svcdiscover"),
+        ),
+    ] {
+        std::os::unix::fs::symlink(target, dir.path().join(link)).unwrap();
+    }
+    let path = std::env::join_paths(std::iter::once(dir.path().to_owned()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let out = std::process::Command::new(&c.kubectl)
+        .args(["__complete", "svcdiscover", "--kubeconfig", &c.kubeconfig])
+        .args(["-n", "kube-system", ""])
+        .env("PATH", path)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (names, directive) = candidates(&stdout);
+    assert_eq!(
+        names,
+        kubectl_names(c, &["get", "services", "-n", "kube-system"]),
+        "{stdout}"
+    );
+    assert_eq!(directive, ":4", "{stdout}");
+}
+
 /// The tests of this module, for the harness in main.rs.
 pub const TESTS: &[Test] = &[
     (
         "services_namespaces_and_pods_come_from_the_cluster",
         services_namespaces_and_pods_come_from_the_cluster,
+    ),
+    (
+        "kubectl_completes_through_the_shim",
+        kubectl_completes_through_the_shim,
     ),
     (
         "a_kubeconfig_that_does_not_lead_to_the_cluster_gives_only_the_directive",
