@@ -117,3 +117,45 @@ fn the_shim_answers_in_cobras_protocol() {
     // Files for a snapshot: the shell's default completion.
     assert_eq!(shim(&["web", "--snapshot", ""]), ":0\n");
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// as hyphens.
+fn slug(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_readmes_finding_links_lead_to_catalogue_entries() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalogue = std::fs::read_to_string(root.join("docs/findings.md")).unwrap();
+    let anchors: Vec<String> = catalogue
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(slug)
+        .collect();
+    assert!(
+        anchors.contains(&"dns-mismatch--error".to_owned()),
+        "{anchors:?}"
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let links: Vec<&str> = readme
+        .split("docs/findings.md#")
+        .skip(1)
+        .map(|rest| rest.split(')').next().unwrap_or_default())
+        .collect();
+    assert!(links.len() >= 10, "{links:?}");
+    for link in links {
+        assert!(
+            anchors.iter().any(|a| a == link),
+            "README links docs/findings.md#{link}, which no heading of the catalogue has"
+        );
+    }
+}
