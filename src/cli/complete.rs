@@ -299,7 +299,7 @@ fn short_help(text: &str) -> String {
 }
 
 /// The flags that start with `typed`: long names, and short ones when only
-/// `-` is typed; a flag already given is not offered again unless it may
+/// `-` or the short flag itself is typed; a flag already given is not offered again unless it may
 /// be repeated.
 fn flags(cmd: &Command, typed: &str, t: &Typed) -> Answer {
     let mut candidates = Vec::new();
@@ -320,8 +320,8 @@ fn flags(cmd: &Command, typed: &str, t: &Typed) -> Answer {
                 });
             }
         }
-        if typed == "-"
-            && let Some(short) = arg.get_short()
+        if let Some(short) = arg.get_short()
+            && (typed == "-" || typed.strip_prefix('-') == Some(short.encode_utf8(&mut [0; 4])))
         {
             candidates.push(Candidate {
                 value: format!("-{short}"),
@@ -540,6 +540,8 @@ mod tests {
         let a = done(&["-"]);
         assert!(values(&a).contains(&"-n") && values(&a).contains(&"--namespace"));
         assert!(!values(&done(&["--n"])).contains(&"-n"));
+        // A short flag typed whole is offered, so that the shell adds the space.
+        assert_eq!(values(&done(&["web", "-n"])), ["-n"]);
     }
 
     #[test]
