@@ -508,3 +508,68 @@ pub fn say(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
 }
+
+/// `kubectl-svcdiscover __complete WORDS…` (the completion shim's call):
+/// the candidates for the last word, in Cobra's protocol. The cluster's names
+/// are read within [`complete::LIVE_TIMEOUT`]; any failure (no kubeconfig, an
+/// unreachable server, a refused list, the time running out) gives no
+/// candidate, only the directive: a completion never prints an error.
+pub fn complete(words: &[std::ffi::OsString]) -> String {
+    use crate::cli::complete::{self, Answer, Lookup, Request};
+    use source::live::NameKind;
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let live = match complete::request(&words) {
+        Request::Done(answer) => return answer.render(),
+        Request::Live(live) => live,
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Answer::nothing().render();
+    };
+    let read = async {
+        let (client, context_ns) = source::live::client(&live.access).await?;
+        let (kind, namespace) = match &live.lookup {
+            Lookup::Services { namespace } => (NameKind::Services, namespace.clone()),
+            Lookup::Pods { namespace } => (NameKind::RunningPods, namespace.clone()),
+            Lookup::Namespaces => (NameKind::Namespaces, None),
+        };
+        let namespace = match kind {
+            NameKind::Namespaces => None,
+            _ => Some(namespace.unwrap_or(context_ns)),
+        };
+        let names = source::live::names(&client, kind, namespace.as_deref());
+        if live.or_namespaces {
+            let (names, namespaces) = tokio::join!(
+                names,
+                source::live::names(&client, NameKind::Namespaces, None)
+            );
+            // The namespaces are only a fall-back: their failure is no failure.
+            Ok::<_, Error>((names?, namespaces.unwrap_or_default()))
+        } else {
+            Ok((names.await?, Vec::new()))
+        }
+    };
+    let answer = match runtime
+        .block_on(async { tokio::time::timeout(complete::LIVE_TIMEOUT, read).await })
+    {
+        Ok(Ok((names, namespaces))) => live.answer(&names, &namespaces),
+        _ => Answer::nothing(),
+    };
+    // Do not wait for a request the timeout abandoned.
+    runtime.shutdown_background();
+    answer.render()
+}
+
+/// `--completions SHELL`: the completion script generated from the
+/// command line's definition (completions/ holds the committed ones).
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubectl-svcdiscover", &mut out);
+    out
+}

@@ -1,6 +1,6 @@
 //! `kubectl-svcdiscover`: parse, run, map to an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use svcdiscover::cli::{Cli, ColorWhen, Verbosity};
@@ -13,7 +13,28 @@ use svcdiscover::{app, exit::ExitStatus, render::safe};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The completion shim's call (completions/kubectl_complete-svcdiscover):
+    // before clap, which would take `__complete` for the SERVICE.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == svcdiscover::cli::complete::COMMAND)
+    {
+        // Always exit 0: kubectl ignores the output of a failed completer.
+        let _ = std::io::stdout().write_all(app::complete(&args[2..]).as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse_kubectl();
+    if let Some(shell) = cli.completions {
+        return match std::io::stdout().write_all(&app::completion_script(shell)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let e = svcdiscover::error::Error::Output(e);
+                app::say(&format!("error: {e}"));
+                ExitCode::from(ExitStatus::of_error(&e).code())
+            }
+        };
+    }
     init_logging(cli.verbosity(), log_colors(cli.output.color));
     // Under the library's target, so that the -v filters apply. Never the
     // whole `Cli`: it holds the token.

@@ -1156,3 +1156,53 @@ mod tests {
         assert_eq!(body_start(" \n"), "the body is empty");
     }
 }
+
+/// The names of the Services or running pods of a namespace, or of every
+/// namespace (`namespace` `None`), for shell completion: metadata only, at
+/// most 500, sorted.
+pub async fn names(
+    client: &Client,
+    kind: NameKind,
+    namespace: Option<&str>,
+) -> Result<Vec<String>> {
+    use k8s_openapi::api::core::v1 as core;
+    use kube::api::Api;
+    async fn list<K>(api: Api<K>, lp: ListParams) -> Result<Vec<String>>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let list = api
+            .list_metadata(&lp)
+            .await
+            .map_err(|e| Error::Connect(root_cause(&e)))?;
+        let mut names: Vec<String> = list
+            .items
+            .into_iter()
+            .filter_map(|o| o.metadata.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+    let lp = ListParams::default().limit(500);
+    let c = client.clone();
+    match (kind, namespace) {
+        (NameKind::Namespaces, _) => list(Api::<core::Namespace>::all(c), lp).await,
+        (NameKind::Services, Some(ns)) => list(Api::<core::Service>::namespaced(c, ns), lp).await,
+        (NameKind::Services, None) => list(Api::<core::Service>::all(c), lp).await,
+        (NameKind::RunningPods, ns) => {
+            let lp = lp.fields("status.phase=Running");
+            match ns {
+                Some(ns) => list(Api::<core::Pod>::namespaced(c, ns), lp).await,
+                None => list(Api::<core::Pod>::all(c), lp).await,
+            }
+        }
+    }
+}
+
+/// What [`names`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Services,
+    Namespaces,
+    RunningPods,
+}

@@ -14,6 +14,7 @@
 mod access;
 mod capture;
 mod cluster;
+mod complete;
 mod connect;
 mod diagnose;
 mod dns;
@@ -40,9 +41,10 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 15] = [
+    let modules: [(&str, &[cluster::Test]); 16] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
+        ("complete", complete::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),

@@ -575,3 +575,97 @@ fn a_server_whose_status_404_answers_lists_too_is_not_an_api_server() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+/// Services and running pods of namespace `pay`, for completion.
+fn completion_api(path: &str) -> Answer {
+    let named = |kind: &str, names: &[&str]| {
+        list(
+            kind,
+            "v1",
+            names
+                .iter()
+                .map(|n| json!({"metadata": {"name": n}}))
+                .collect(),
+        )
+    };
+    match path {
+        "/api/v1/namespaces/pay/services" => named("ServiceList", &["pay-v1", "pay-v2", "web"]),
+        "/api/v1/namespaces/pay/pods" => named("PodList", &["pay-v1-abc", "web-0"]),
+        "/api/v1/namespaces" => named("NamespaceList", &["default", "pay"]),
+        _ => fake_api(path),
+    }
+}
+
+/// A server that answers only after the completion has given up.
+fn too_slow(_: &str) -> Answer {
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    status(500, "InternalError", "too late")
+}
+
+/// `kubectl-svcdiscover __complete WORDS` against `server`.
+fn complete(server: &str, words: &[&str]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let out = cmd()
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["__complete", "--server", server, "--token", TOKEN])
+        .args(words)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let run = Run::from_output(out);
+    assert_eq!(run.code, 0, "{words:?}: {}", run.stderr);
+    assert!(run.stderr.is_empty(), "{words:?}: {}", run.stderr);
+    run
+}
+
+#[test]
+fn completion_reads_names_from_the_server_with_the_flags_typed() {
+    let server = Server::start(completion_api);
+    let url = server.url.as_str();
+    assert_eq!(
+        complete(url, &["-n", "pay", "pay"]).stdout,
+        "pay-v1\npay-v2\n:4\n"
+    );
+    assert_eq!(
+        complete(url, &["-n", "pay", "svc/w"]).stdout,
+        "svc/web\n:4\n"
+    );
+    assert_eq!(
+        complete(url, &["web", "-n", ""]).stdout,
+        "default\npay\n:4\n"
+    );
+    assert_eq!(
+        complete(url, &["web", "--from", "pay/"]).stdout,
+        "pay/pay-v1-abc\npay/web-0\n:4\n"
+    );
+    // No pod of -n's namespace matches: its namespaces, to go on after `/`.
+    assert_eq!(
+        complete(url, &["web", "-n", "pay", "--from", "pa"]).stdout,
+        "pay-v1-abc\n:4\n"
+    );
+    assert_eq!(
+        complete(url, &["web", "-n", "pay", "--from", "d"]).stdout,
+        "default/\ta pod of this namespace\n:6\n"
+    );
+    // Metadata only, bounded, running pods only; the token never printed.
+    let requests = server.requests().join("\n");
+    assert!(
+        requests.contains("as=PartialObjectMetadataList"),
+        "{requests}"
+    );
+    assert!(requests.contains("limit=500"), "{requests}");
+    assert!(
+        requests.contains("fieldSelector=status.phase%3DRunning"),
+        "{requests}"
+    );
+}
+
+#[test]
+fn completion_gives_only_the_directive_when_the_server_fails_or_is_slow() {
+    for handler in [not_found_everywhere, bad_gateway, login_page, too_slow] {
+        let server = Server::start(handler);
+        assert_eq!(complete(&server.url, &["-n", "pay", ""]).stdout, ":4\n");
+    }
+    assert_eq!(complete(&closed_port_url(), &[""]).stdout, ":4\n");
+}
