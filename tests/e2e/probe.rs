@@ -1394,12 +1394,20 @@ pub fn kill_9_leaves_a_job_with_a_deadline_that_a_later_run_sweeps(c: &Cluster) 
         ns.name,
     ];
     // Exec works in the namespace once kwok has its ClusterExec.
-    let ok = eventually(30, || {
+    // Each try is a whole probe run (seconds on a loaded machine).
+    let mut last = String::new();
+    let ok = eventually(90, || {
         let p = probe_run(c, &here, None);
         cleaned(c, &p, 1);
+        last = format!(
+            "exit {}, findings {:?}, stderr: {}",
+            p.code,
+            codes(&p.report),
+            p.stderr
+        );
         p.code == 0 && rows(&p.report).iter().all(|x| x["observed"].is_object())
     });
-    assert!(ok, "a probe in {}", ns.name);
+    assert!(ok, "a probe in {}: last try {last}", ns.name);
 
     let tag = new_tag();
     let mut killed = here.to_vec();
