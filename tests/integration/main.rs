@@ -13,6 +13,7 @@ mod fix_parser;
 mod fixes;
 mod fixtures;
 mod fuzz;
+mod hostile;
 mod input;
 mod junit;
 mod name_forms;
