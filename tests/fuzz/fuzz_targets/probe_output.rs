@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         &run.lines,
         run.lines.first().map(String::as_str),
         run.lines.last().map(String::as_str),
-        data.len() % 2 == 0,
+        data.len().is_multiple_of(2),
     );
     assert!(
         seen.nameservers.len() <= 3,
