@@ -14,6 +14,7 @@ mod fixes;
 mod fixtures;
 mod fuzz;
 mod generated;
+mod hostile;
 mod input;
 mod junit;
 mod name_forms;
