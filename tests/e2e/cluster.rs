@@ -14,6 +14,11 @@ pub type Test = (&'static str, fn(&Cluster));
 /// writing: while DNS is down nothing else runs (main.rs).
 pub static DNS: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// Held for the whole of each test that stops CoreDNS: those tests also
+/// run with CoreDNS up (their control runs, a later sweep) and need it up
+/// then, so no two of them overlap.
+pub static PAUSERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub struct Cluster {
     pub kubeconfig: String,
     pub kubectl: String,

@@ -71,6 +71,8 @@ fn main() {
                     Ok(c) => {
                         let _dns = (!pauses_dns)
                             .then(|| cluster::DNS.read().unwrap_or_else(|e| e.into_inner()));
+                        let _pausers = pauses_dns
+                            .then(|| cluster::PAUSERS.lock().unwrap_or_else(|e| e.into_inner()));
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(c)))
                             .map_err(|p| Failed::from(panic_text(&p)))
                     }

@@ -876,16 +876,24 @@ pub fn coredns_stopped_lookups_time_out_and_dns_mismatch_names_it(c: &Cluster) {
         "120s",
     ];
     // Control: with CoreDNS running the same run matches the prediction.
+    // Each try is a whole probe run (seconds on a loaded machine).
     let mut up = None;
-    let ok = eventually(30, || {
+    let mut last = String::new();
+    let ok = eventually(90, || {
         let p = probe_run(c, &args, None);
         let ok = p.code == 0 && rows(&p.report).iter().all(|x| x["observed"].is_object());
+        last = format!(
+            "exit {}, findings {:?}, stderr: {}",
+            p.code,
+            codes(&p.report),
+            p.stderr
+        );
         if ok {
             up = Some(p);
         }
         ok
     });
-    assert!(ok, "the run with CoreDNS running");
+    assert!(ok, "the run with CoreDNS running: last try {last}");
     observed_as_predicted(&up.unwrap().report, "exec");
 
     // About 45 s: 1 s per getent candidate, 2 s per dig query.
