@@ -325,6 +325,38 @@ impl<'a> Env<'a> {
     }
 }
 
+/// The report of a run whose probe ran: exit 0 or 1 (what the probe
+/// observes depends on the shared cluster's CoreDNS, which other tests pause;
+/// a `dns-mismatch` is not a permission problem) and no `probe-*` finding.
+fn probed(r: &Run) -> Value {
+    assert!(
+        r.code == 0 || r.code == 1,
+        "exit {}; stderr: {}\nstdout: {}",
+        r.code,
+        r.stderr,
+        r.stdout
+    );
+    let got = r.json();
+    assert!(
+        !codes(&got).iter().any(|c| c.starts_with("probe-")),
+        "{:?}",
+        codes(&got)
+    );
+    got
+}
+
+/// The audit log's events of `verb` by ServiceAccount `ns`/`sa`.
+fn audited(c: &Cluster, ns: &str, sa: &str, verb: &str) -> Vec<Value> {
+    let user = format!("system:serviceaccount:{ns}:{sa}");
+    std::fs::read_to_string(&c.audit_log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&user) && l.contains(&format!("\"{verb}\"")))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["user"]["username"] == user.as_str() && e["verb"] == verb)
+        .collect()
+}
+
 fn admin_kubeconfig(c: &Cluster) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(&c.kubeconfig).unwrap()).unwrap()
 }
@@ -522,6 +554,16 @@ pub fn wait_role_watches(c: &Cluster) {
     let r = env.run(&sa.kubeconfig, &args);
     assert_eq!(r.code, 1, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
     assert!(!r.stderr.contains(forbidden), "{}", r.stderr);
+    // The API server answered its watches (audit log: watches of services,
+    // endpointslices and pods by this ServiceAccount, 200).
+    let mut watched: Vec<String> = audited(c, &env.ns, "watcher", "watch")
+        .iter()
+        .filter(|e| e["responseStatus"]["code"] == 200)
+        .map(|e| e["objectRef"]["resource"].as_str().unwrap().to_owned())
+        .collect();
+    watched.sort();
+    watched.dedup();
+    assert_eq!(watched, ["endpointslices", "pods", "services"]);
 
     let sa = env.sa("no-watch", &reader());
     let r = env.run(&sa.kubeconfig, &args);
@@ -582,9 +624,8 @@ pub fn probe_role_runs_the_probe(c: &Cluster) {
     let until = Instant::now() + Duration::from_secs(30);
     let got = loop {
         let r = env.run(&sa.kubeconfig, &[&args[..], &["-o", "json"]].concat());
-        if r.code == 0 || Instant::now() > until {
-            assert_eq!(r.code, 0, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
-            break r.json();
+        if r.code != 3 || Instant::now() > until {
+            break probed(&r);
         }
         std::thread::sleep(Duration::from_secs(1));
     };
@@ -595,19 +636,61 @@ pub fn probe_role_runs_the_probe(c: &Cluster) {
     assert_eq!(clients[0]["namespace"], env.ns.as_str());
     assert_eq!(clients[0]["via"], "probe-pod");
     assert!(
-        !codes(&got).iter().any(|c| c.starts_with("probe-")),
-        "{:?}",
-        codes(&got)
-    );
-    assert!(
         got["name_forms"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|x| x["observed"].is_object()),
-        "every row observed"
+            .any(|x| x["observed"].is_object()),
+        "the exec ran and returned observations: {got:#}"
     );
+    // The ServiceAccount itself created the Job, exec'd into its pod and
+    // deleted it (audit log).
+    for (verb, resource, code) in [
+        ("create", "jobs", 201),
+        // The exec is a WebSocket upgrade: a GET, answered 101.
+        ("get", "pods", 101),
+        ("delete", "jobs", 200),
+    ] {
+        let done = audited(c, &env.ns, "prober", verb).into_iter().any(|e| {
+            e["stage"] == "ResponseComplete"
+                && e["objectRef"]["resource"] == resource
+                && (resource != "pods" || e["objectRef"]["subresource"] == "exec")
+                && e["responseStatus"]["code"] == code
+        });
+        assert!(done, "{verb} {resource} ({code}) by the ServiceAccount");
+    }
     assert_eq!(jobs_left(), "", "probe Jobs left behind");
+}
+
+/// `--from NS/POD` with the doc's probe role bound in the pod's namespace
+/// (`get pods`, `get`/`create` `pods/exec`); without `get pods/exec`,
+/// `probe-forbidden` naming it, exit 3.
+pub fn from_pod_with_the_probe_role(c: &Cluster) {
+    let env = Env::new(c, "from");
+    let args = ["service-pay-v1", "-n", "default", "--from", "client/client"];
+    let probe = doc_role("svcdiscover-probe");
+    let mut roles = reader();
+    roles.push((probe.clone(), Bind::In("client")));
+    let sa = env.sa("from", &roles);
+    let got = probed(&env.run(&sa.kubeconfig, &[&args[..], &["-o", "json"]].concat()));
+    assert_eq!(got["probe"]["mode"], "from", "{}", got["probe"]);
+    assert_eq!(
+        got["probe"]["clients"][0]["pod"], "client",
+        "{}",
+        got["probe"]
+    );
+
+    let mut roles = reader();
+    roles.push((without(&probe, "", "pods/exec", "get"), Bind::In("client")));
+    let sa = env.sa("from-no-get-exec", &roles);
+    let got = env.json(&sa.kubeconfig, &args, 3);
+    let f = with_code(&got, "probe-forbidden");
+    assert_eq!(f.len(), 1, "{:?}", codes(&got));
+    assert_eq!(
+        f[0]["message"], "the probe cannot run in namespace client: get pods/exec is forbidden",
+        "{}",
+        f[0]
+    );
 }
 
 /// `--probe local` with the doc's port-forward Role; without its `get` or
@@ -618,13 +701,8 @@ pub fn probe_local_role_port_forwards(c: &Cluster) {
     let mut roles = reader();
     roles.push((doc_role("svcdiscover-probe-local"), Bind::Cluster));
     let sa = env.sa("local", &roles);
-    let got = env.json(&sa.kubeconfig, &args, 0);
+    let got = probed(&env.run(&sa.kubeconfig, &[&args[..], &["-o", "json"]].concat()));
     assert_eq!(got["probe"]["mode"], "local", "{}", got["probe"]);
-    assert!(
-        !codes(&got).iter().any(|c| c.starts_with("probe-")),
-        "{:?}",
-        codes(&got)
-    );
 
     for verb in ["get", "create"] {
         let mut roles = reader();
@@ -755,6 +833,7 @@ pub const TESTS: &[Test] = &[
     ("scan_role_scans", scan_role_scans),
     ("wait_role_watches", wait_role_watches),
     ("probe_role_runs_the_probe", probe_role_runs_the_probe),
+    ("from_pod_with_the_probe_role", from_pod_with_the_probe_role),
     (
         "probe_local_role_port_forwards",
         probe_local_role_port_forwards,
