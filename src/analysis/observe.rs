@@ -450,7 +450,8 @@ fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
             Code::ProbeForbidden,
             format!("the probe cannot run in namespace {ns}: {verb} {resource} is forbidden"),
             format!(
-                "grant {verb} on {resource} in namespace {ns} (docs/rbac.md has the probe Role) and check with `kubectl auth can-i {verb} {} -n {ns}`; or use another mode: `kubectl svcdiscover {} -n {} --probe local` needs only create on pods/portforward in kube-system, --no-probe predicts without observing",
+                "grant {} on {resource} in namespace {ns} (docs/rbac.md has the probe Role) and check with `kubectl auth can-i {verb} {} -n {ns}`; or use another mode: `kubectl svcdiscover {} -n {} --probe local` needs only get and create on pods/portforward in kube-system, --no-probe predicts without observing",
+                grant_verbs(verb, resource),
                 can_i_resource(resource),
                 ctx.target.name,
                 ctx.target.namespace
@@ -490,6 +491,15 @@ fn problem(ctx: &Ctx<'_>, p: &ProbeProblem, required: bool, out: &mut Out) {
 }
 
 /// `pods/exec` → `pods --subresource=exec`, as `kubectl auth can-i` takes it.
+/// The verbs to grant for a refused one: an exec or a port-forward over
+/// WebSocket is authorized as both `get` and `create` on its subresource.
+fn grant_verbs(verb: &str, resource: &str) -> String {
+    match resource {
+        "pods/exec" | "pods/portforward" | "pods/attach" => "get and create".to_owned(),
+        _ => verb.to_owned(),
+    }
+}
+
 fn can_i_resource(resource: &str) -> String {
     match resource.split_once('/') {
         Some((r, sub)) => format!("{r} --subresource={sub}"),

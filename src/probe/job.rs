@@ -364,7 +364,7 @@ pub async fn start(
         Ok(_) => cleanup.add(client, ns, &name),
         Err(kube::Error::Api(s)) if s.code == 403 && is_rbac_denial(&s.message) => {
             return Err(ProbeError::Forbidden {
-                verb: "create",
+                verb: refused_verb(&s.message, "create"),
                 resource: "jobs",
                 namespace: ns.clone(),
                 message: s.message.clone(),
@@ -420,7 +420,7 @@ pub async fn start(
             }
             Err(kube::Error::Api(s)) if s.code == 403 => {
                 return Err(ProbeError::Forbidden {
-                    verb: "list",
+                    verb: refused_verb(&s.message, "list"),
                     resource: "pods",
                     namespace: ns.clone(),
                     message: s.message.clone(),
@@ -441,6 +441,29 @@ pub async fn start(
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// The verb the API server refused, read from its 403 message (`User "…"
+/// cannot get resource "pods/exec" …`), else `asked`. They differ for an
+/// exec or a port-forward over WebSocket: the upgrade is a GET, authorized as
+/// `get` on the subresource and, since Kubernetes 1.35 (feature gate
+/// AuthorizePodWebsocketUpgradeCreatePermission), as `create` as well.
+pub(crate) fn refused_verb(message: &str, asked: &'static str) -> &'static str {
+    const VERBS: [&str; 8] = [
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+    ];
+    message
+        .rsplit_once(" cannot ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|verb| VERBS.into_iter().find(|v| *v == verb))
+        .unwrap_or(asked)
 }
 
 /// A 403 from RBAC, not from an admission plugin (Pod Security, webhooks
@@ -556,7 +579,7 @@ pub async fn exec(
         Ok(p) => p,
         Err(kube::Error::Api(s)) if s.code == 403 => {
             return Err(ProbeError::Forbidden {
-                verb: "create",
+                verb: refused_verb(&s.message, "create"),
                 resource: "pods/exec",
                 namespace: namespace.to_owned(),
                 message: s.message.clone(),
@@ -676,7 +699,7 @@ pub async fn add_ephemeral(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let current = pods.get(pod).await.map_err(|e| match &e {
         kube::Error::Api(s) if s.code == 403 => ProbeError::Forbidden {
-            verb: "get",
+            verb: refused_verb(&s.message, "get"),
             resource: "pods",
             namespace: namespace.to_owned(),
             message: s.message.clone(),
@@ -728,7 +751,7 @@ pub async fn add_ephemeral(
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 403 && is_rbac_denial(&s.message) => {
             return Err(ProbeError::Forbidden {
-                verb: "patch",
+                verb: refused_verb(&s.message, "patch"),
                 resource: "pods/ephemeralcontainers",
                 namespace: namespace.to_owned(),
                 message: s.message.clone(),
@@ -787,6 +810,22 @@ pub async fn add_ephemeral(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_refused_verb_is_the_servers() {
+        let ws = r#"pods "p" is forbidden: User "system:serviceaccount:a:b" cannot get resource "pods/exec" in API group "" in the namespace "a""#;
+        assert_eq!(super::refused_verb(ws, "create"), "get");
+        let jobs = r#"jobs.batch is forbidden: User "u" cannot create resource "jobs" in API group "batch" in the namespace "default""#;
+        assert_eq!(super::refused_verb(jobs, "list"), "create");
+        assert_eq!(
+            super::refused_verb("forbidden by a webhook", "create"),
+            "create"
+        );
+        assert_eq!(
+            super::refused_verb("User \"u\" cannot frobnicate x", "create"),
+            "create"
+        );
+    }
+
     use super::*;
 
     fn input() -> JobSpecInput {

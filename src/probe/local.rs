@@ -101,9 +101,12 @@ impl LocalObservation {
 /// Why [`resolve_local`] could not observe anything.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
-    /// The API server refused the port-forward (403).
+    /// The API server refused the port-forward (403), with the verb it
+    /// refused ([`LocalError::refused_verb`]: a WebSocket port-forward needs
+    /// `get` and `create`).
     #[error(
-        "port-forward to pod {namespace}/{pod} is forbidden: it needs `create pods/portforward` in namespace {namespace}"
+        "port-forward to pod {namespace}/{pod} is forbidden: {verb} pods/portforward was refused; it needs `get` and `create` on pods/portforward in namespace {namespace}",
+        verb = refused_verb_of(.source)
     )]
     Forbidden {
         namespace: String,
@@ -527,6 +530,25 @@ impl Session<'_> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The verb a 403 refused, from the API server's message (`create` when it
+/// does not say).
+fn refused_verb_of(e: &kube::Error) -> &'static str {
+    match e {
+        kube::Error::Api(status) => super::job::refused_verb(&status.message, "create"),
+        _ => "create",
+    }
+}
+
+impl LocalError {
+    /// For `Forbidden`, the verb the API server refused.
+    pub fn refused_verb(&self) -> Option<&'static str> {
+        match self {
+            LocalError::Forbidden { source, .. } => Some(refused_verb_of(source)),
+            _ => None,
         }
     }
 }

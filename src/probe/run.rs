@@ -644,7 +644,7 @@ pub async fn local(
                 super::LocalError::Forbidden { namespace, .. } => ProbeProblem {
                     namespace: namespace.clone(),
                     kind: ProblemKind::Forbidden {
-                        verb: "create".to_owned(),
+                        verb: e.refused_verb().unwrap_or("create").to_owned(),
                         resource: "pods/portforward".to_owned(),
                     },
                     message: e.to_string(),

@@ -294,10 +294,13 @@ pub fn a_headless_service_without_ready_endpoints_is_nxdomain(c: &Cluster) {
 pub fn a_user_without_pods_portforward_is_told_the_verb(c: &Cluster) {
     let pod = dns_pod(c);
     let err = observe(c, Some("e2e-viewer"), &pod, "default", &["service-pay-v1"]).unwrap_err();
+    // The WebSocket upgrade is authorized as `get` first: that is the verb refused.
     assert!(matches!(err, LocalError::Forbidden { .. }), "{err:?}");
+    assert_eq!(err.refused_verb(), Some("get"));
     let text = err.to_string();
     assert!(
-        text.contains("`create pods/portforward` in namespace kube-system"),
+        text.contains("get pods/portforward was refused")
+            && text.contains("`get` and `create` on pods/portforward in namespace kube-system"),
         "{text}"
     );
     assert!(

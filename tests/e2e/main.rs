@@ -26,6 +26,7 @@ mod negative;
 mod netpol;
 mod partial;
 mod probe;
+mod rbac_sa;
 #[path = "../common/run.rs"]
 mod run;
 mod scale;
@@ -41,7 +42,7 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 16] = [
+    let modules: [(&str, &[cluster::Test]); 17] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("complete", complete::TESTS),
@@ -54,6 +55,7 @@ fn main() {
         ("netpol", netpol::TESTS),
         ("partial", partial::TESTS),
         ("probe", probe::TESTS),
+        ("rbac_sa", rbac_sa::TESTS),
         ("scale", scale::TESTS),
         ("scan_probe", scan_probe::TESTS),
         ("scope", scope::TESTS),
