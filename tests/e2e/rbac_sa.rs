@@ -325,12 +325,12 @@ impl<'a> Env<'a> {
     }
 }
 
-/// The report of a run whose probe ran: exit 0 or 1 (what the probe
-/// observes depends on the shared cluster's CoreDNS, which other tests pause;
-/// a `dns-mismatch` is not a permission problem) and no `probe-*` finding.
+/// The report of a run whose probe ran: exit 0 (service-pay-v1 is healthy,
+/// and CoreDNS is up: the tests that pause it never run beside this one,
+/// main.rs) and no `probe-*` finding.
 fn probed(r: &Run) -> Value {
     assert!(
-        r.code == 0 || r.code == 1,
+        r.code == 0,
         "exit {}; stderr: {}\nstdout: {}",
         r.code,
         r.stderr,
