@@ -18,6 +18,7 @@ mod complete;
 mod connect;
 mod diagnose;
 mod dns;
+mod faults;
 #[path = "../common/fix.rs"]
 mod fix;
 mod fixes;
@@ -42,13 +43,14 @@ fn main() {
     let args = Arguments::from_args();
     let cluster = cluster::cluster();
     let missing = cluster.is_err();
-    let modules: [(&str, &[cluster::Test]); 17] = [
+    let modules: [(&str, &[cluster::Test]); 18] = [
         ("access", access::TESTS),
         ("capture", capture::TESTS),
         ("complete", complete::TESTS),
         ("connect", connect::TESTS),
         ("diagnose", diagnose::TESTS),
         ("dns", dns::TESTS),
+        ("faults", faults::TESTS),
         ("fixes", fixes::TESTS),
         ("local", local::TESTS),
         ("negative", negative::TESTS),
