@@ -1263,16 +1263,13 @@ pub fn keep_probe_leaves_the_job_and_prints_how_to_remove_it(c: &Cluster) {
     assert_gone(c, ns, job);
 }
 
-pub fn ctrl_c_deletes_the_probe_job_and_exits_130(c: &Cluster) {
+/// Runs `args` with CoreDNS stopped (the lookups hang), sends SIGINT once
+/// the probe's exec runs; the exit and the probe Job, with its deletion
+/// checked: exit 130, "interrupted", the Job deleted and gone.
+fn interrupted_while_exec_runs(c: &Cluster, args: &[&str]) -> String {
     let tag = new_tag();
-    let args = args_for(
-        &["service-pay-v1", "-n", "default", "--probe-timeout", "60s"],
-        None,
-        &tag,
-    );
+    let args = args_for(args, None, &tag);
     let (out, (ns, job)) = {
-        // With CoreDNS stopped the lookups hang: the interrupt comes while
-        // the probe's exec runs.
         let _stopped = CorednsStopped::new(Duration::from_secs(90));
         let mut child = spawn(c, &args);
         let job = job_once_exec_runs(c, &tag, &mut child);
@@ -1283,19 +1280,27 @@ pub fn ctrl_c_deletes_the_probe_job_and_exits_130(c: &Cluster) {
         assert!(s.success());
         (wait_exit(child, 20), job)
     };
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let reqs = requests(c, &tag);
     assert!(deleted_job(&reqs, &ns, &job), "{:#?}", uris(&reqs));
     assert_gone(c, &ns, &job);
+    stderr
+}
+
+pub fn ctrl_c_deletes_the_probe_job_and_exits_130(c: &Cluster) {
+    interrupted_while_exec_runs(
+        c,
+        &["service-pay-v1", "-n", "default", "--probe-timeout", "60s"],
+    );
 }
 
 /// `--wait` is interrupted like any run: while its probe's exec runs, the
 /// Job is deleted and the exit code is 130.
 pub fn ctrl_c_during_wait_deletes_the_probe_job_and_exits_130(c: &Cluster) {
-    let tag = new_tag();
-    let args = args_for(
+    let stderr = interrupted_while_exec_runs(
+        c,
         &[
             "service-pay-v1",
             "-n",
@@ -1305,27 +1310,8 @@ pub fn ctrl_c_during_wait_deletes_the_probe_job_and_exits_130(c: &Cluster) {
             "--probe-timeout",
             "60s",
         ],
-        None,
-        &tag,
     );
-    let (out, (ns, job)) = {
-        let _stopped = CorednsStopped::new(Duration::from_secs(90));
-        let mut child = spawn(c, &args);
-        let job = job_once_exec_runs(c, &tag, &mut child);
-        let s = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(s.success());
-        (wait_exit(child, 20), job)
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!stderr.contains("still failing"), "{stderr}");
-    let reqs = requests(c, &tag);
-    assert!(deleted_job(&reqs, &ns, &job), "{:#?}", uris(&reqs));
-    assert_gone(c, &ns, &job);
 }
 
 /// `--keep-probe --wait`: every probe that failed the gate kept its Job,
