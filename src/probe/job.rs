@@ -24,6 +24,8 @@ use kube::Client;
 use kube::api::{Api, AttachParams, DeleteParams, ListParams, PostParams, PropagationPolicy};
 use tokio::io::AsyncReadExt;
 
+use crate::source::retry;
+
 /// Labels on the Job and its pod; the sweep finds earlier runs by them.
 pub const LABEL_NAME: (&str, &str) = ("app.kubernetes.io/name", "kubectl-svcdiscover");
 pub const LABEL_COMPONENT: (&str, &str) = ("app.kubernetes.io/component", "probe");
@@ -292,10 +294,36 @@ pub async fn delete(client: &Client, namespace: &str, job: &str) -> Result<(), S
         grace_period_seconds: Some(0),
         ..DeleteParams::default()
     };
-    match jobs.delete(job, &dp).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(short_error(&e)),
+    // A delete is idempotent (gone is done), so it is tried again like a
+    // read (`source::retry`): a throttled or cut cleanup must not leave the
+    // Job behind.
+    let mut made = 0;
+    loop {
+        made += 1;
+        let transient = match jobs.delete(job, &dp).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(kube::Error::Api(s)) if retry::transient_status(s.code, None) => {
+                retry::Transient::Status {
+                    code: s.code,
+                    retry_after: None,
+                }
+            }
+            Err(e) if retry::broken_connection(&e) => retry::Transient::Broken,
+            Err(e) => return Err(short_error(&e)),
+        };
+        match retry::next_delay(transient, made, retry::jitter()) {
+            Ok(wait) => tokio::time::sleep(wait).await,
+            Err(_) => {
+                return Err(format!(
+                    "{} after {made} attempts",
+                    match transient {
+                        retry::Transient::Status { code, .. } => format!("HTTP {code}"),
+                        retry::Transient::Broken => "the connection broke".to_owned(),
+                    }
+                ));
+            }
+        }
     }
 }
 

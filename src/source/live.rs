@@ -6,7 +6,6 @@
 //! optional reads that fail become `not_checked` entries.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use super::wire::networking::NetworkPolicy;
 
 use super::capture::Kept;
 use super::convert;
+use super::retry;
 use crate::analysis::Target;
 use crate::cli::KubeArgs;
 use crate::error::{Error, Result};
@@ -114,6 +114,10 @@ pub async fn client_and_server(args: &KubeArgs) -> Result<(Client, String, Optio
     // --request-timeout bounds each request, connecting included (see
     // `Reader::run`); it is never the client's read timeout, which would cut
     // exec and port-forward streams.
+    // kube's own retry layer tries every request again, writes included,
+    // up to 15 times over minutes; reads are retried here instead, bounded
+    // (`retry`), and nothing else is.
+    config.default_retry = false;
     let namespace = config.default_namespace.clone();
     let server = config.cluster_url.host().map(str::to_owned);
     let client = Client::try_from(config).map_err(|e| Error::Kubeconfig(chain(&e)))?;
@@ -256,6 +260,143 @@ impl Failed {
     }
 }
 
+/// How one attempt of a read failed.
+pub(super) enum Attempt {
+    /// `--request-timeout` ran out.
+    TimedOut(Duration),
+    /// No answer: the request could not be sent, or the connection broke
+    /// before the status line.
+    Send(kube::Error),
+    /// A 2xx whose body broke off.
+    Body(kube::Error),
+    /// An error status, with the server's `Retry-After`.
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+        status: Box<kube::core::Status>,
+    },
+    /// A body that is not UTF-8 text.
+    NotUtf8,
+}
+
+impl Attempt {
+    /// What makes it worth another attempt, if anything (see [`retry`]).
+    fn transient(&self) -> Option<retry::Transient> {
+        match self {
+            Attempt::Status {
+                code, retry_after, ..
+            } if retry::transient_status(*code, *retry_after) => Some(retry::Transient::Status {
+                code: *code,
+                retry_after: *retry_after,
+            }),
+            Attempt::Send(e) if retry::broken_connection(e) => Some(retry::Transient::Broken),
+            Attempt::Body(_) => Some(retry::Transient::Broken),
+            _ => None,
+        }
+    }
+
+    /// A few words for the -v log.
+    fn short(&self) -> String {
+        match self {
+            Attempt::TimedOut(t) => format!("timed out after {}", humantime::format_duration(*t)),
+            Attempt::Send(e) => root_cause(e),
+            Attempt::Body(e) => format!("the answer broke off: {}", root_cause(e)),
+            Attempt::Status {
+                code, retry_after, ..
+            } => match retry_after {
+                Some(r) => format!("HTTP {code}, Retry-After {}s", r.as_secs()),
+                None => format!("HTTP {code}"),
+            },
+            Attempt::NotUtf8 => "the answer is not UTF-8 text".to_owned(),
+        }
+    }
+
+    /// The failure of the read, for its one line.
+    fn into_failed(self, path: &str) -> Failed {
+        match self {
+            Attempt::TimedOut(t) => {
+                Failed::because(format!("timed out after {}", humantime::format_duration(t)))
+            }
+            Attempt::Send(e) => {
+                Failed::because(format!("cannot reach the API server: {}", root_cause(&e)))
+            }
+            Attempt::Body(e) => Failed::because(format!(
+                "the connection broke while the API server was answering: {}",
+                root_cause(&e)
+            )),
+            Attempt::NotUtf8 => Failed::not_api(format!("the answer for {path} is not UTF-8 text")),
+            Attempt::Status {
+                code,
+                retry_after,
+                status,
+            } => status_failure(path, code, retry_after, &status),
+        }
+    }
+}
+
+/// The failure an error status makes.
+fn status_failure(
+    path: &str,
+    code: u16,
+    retry_after: Option<Duration>,
+    status: &kube::core::Status,
+) -> Failed {
+    let name = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|c| c.canonical_reason())
+        .unwrap_or("");
+    let asked = retry_after
+        .map(|r| format!(", Retry-After {}s", r.as_secs()))
+        .unwrap_or_default();
+    // A status that asks to come back is about load, from the API server
+    // (its flow control sends 429 as plain text) or a proxy before it: it
+    // says nothing of whether the server is a Kubernetes one.
+    // A gateway's own error page (HTML, plain text) for a 502-504 is a
+    // proxy's answer, told as such below; a 429 is the API server's too.
+    if retry::transient_status(code, retry_after) && (code == 429 || is_kubernetes_status(status)) {
+        let what = match code {
+            429 => {
+                "the API server is rejecting requests for now (too many requests: its flow control, or a rate limit in front of it)"
+            }
+            _ => "the API server, or a proxy in front of it, cannot answer for now",
+        };
+        let said = if is_kubernetes_status(status) && !status.message.is_empty() {
+            format!("; it said: {}", first_line(&status.message))
+        } else {
+            String::new()
+        };
+        return Failed::because(format!("HTTP {code} {name}{asked}: {what}{said}"));
+    }
+    if !is_kubernetes_status(status) {
+        let body = if status.reason == UNPARSED_ERROR_BODY {
+            body_start(&status.message)
+        } else {
+            "a JSON body that is not a Kubernetes Status".to_owned()
+        };
+        return Failed::not_api(format!("HTTP {code} for {path}; {body}"));
+    }
+    Failed {
+        reason: match code {
+            401 => "Unauthorized: the API server rejected the credentials (a token that expired or was revoked, or a certificate it does not trust); log in again or refresh the kubeconfig".to_owned(),
+            _ if status.message.is_empty() => format!("HTTP {code} {}", status.reason),
+            _ => status.message.clone(),
+        },
+        forbidden: code == 403,
+        not_found: code == 404,
+        not_api: None,
+    }
+}
+
+/// The same request again: reads are GETs with a small or empty body.
+fn copy_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut out = http::Request::new(req.body().clone());
+    *out.method_mut() = req.method().clone();
+    *out.uri_mut() = req.uri().clone();
+    *out.version_mut() = req.version();
+    *out.headers_mut() = req.headers().clone();
+    out
+}
+
 /// What kube-rs puts in `Status::reason` when an error body is not JSON.
 const UNPARSED_ERROR_BODY: &str = "Failed to parse error data";
 
@@ -314,72 +455,115 @@ pub(super) fn parse_as<'a, T: Deserialize<'a>>(
 }
 
 impl Reader {
-    /// One request for `path`, bounded by the timeout; its body as text.
+    /// One read of `path`, each attempt bounded by the timeout, tried again
+    /// as [`retry`] says; its body as text.
     pub(super) async fn run(
         &self,
         path: &str,
-        fut: impl Future<Output = kube::Result<String>>,
+        req: http::Request<Vec<u8>>,
     ) -> Result<String, Failed> {
         let started = std::time::Instant::now();
-        let res = match self.timeout {
-            Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(r) => r,
-                Err(_) => {
-                    tracing::debug!(
-                        "GET {path}: timed out after {} ms",
-                        started.elapsed().as_millis()
-                    );
-                    return Err(Failed::because(format!(
-                        "timed out after {}",
-                        humantime::format_duration(t)
-                    )));
+        let mut made = 0;
+        loop {
+            made += 1;
+            let failed = match self.attempt(path, copy_request(&req)).await {
+                Ok(text) => {
+                    if made > 1 {
+                        tracing::info!("GET {path}: answered on attempt {made}");
+                    }
+                    return Ok(text);
                 }
+                Err(a) => a,
+            };
+            let Some(transient) = failed.transient() else {
+                return Err(failed.into_failed(path));
+            };
+            match retry::next_delay(transient, made, retry::jitter()) {
+                Ok(wait) => {
+                    tracing::info!(
+                        "GET {path}: {}; attempt {made} of {}, trying again in {} ms",
+                        failed.short(),
+                        retry::ATTEMPTS,
+                        wait.as_millis()
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(give_up) => {
+                    let mut f = failed.into_failed(path);
+                    let secs = started.elapsed().as_secs_f64();
+                    let why = match give_up {
+                        retry::GiveUp::Exhausted => {
+                            format!("gave up after {made} attempts in {secs:.1}s")
+                        }
+                        retry::GiveUp::TooLong(asked) => format!(
+                            "the server asked to retry after {}s, longer than the {}s this tool waits",
+                            asked.as_secs(),
+                            retry::MAX_RETRY_AFTER.as_secs()
+                        ),
+                    };
+                    f.reason = format!("{}; {why}", f.reason);
+                    if let Some(detail) = &mut f.not_api {
+                        *detail = format!("{detail}; {why}");
+                    }
+                    return Err(f);
+                }
+            }
+        }
+    }
+
+    /// One attempt: the request sent and its whole answer read, within the
+    /// timeout.
+    async fn attempt(&self, path: &str, req: http::Request<Vec<u8>>) -> Result<String, Attempt> {
+        let started = std::time::Instant::now();
+        let res = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, self.exchange(req)).await {
+                Ok(r) => r,
+                Err(_) => Err(Attempt::TimedOut(t)),
             },
-            None => fut.await,
+            None => self.exchange(req).await,
         };
         // kubectl -v=6's request line, without headers (they hold the token).
         let ms = started.elapsed().as_millis();
         match &res {
             Ok(_) => tracing::debug!("GET {path}: OK in {ms} ms"),
-            Err(kube::Error::Api(status)) => {
-                tracing::debug!("GET {path}: HTTP {} in {ms} ms", status.code);
-            }
-            Err(e) => tracing::debug!("GET {path}: {} in {ms} ms", root_cause(e)),
+            Err(a) => tracing::debug!("GET {path}: {} in {ms} ms", a.short()),
         }
-        res.map_err(|e| match &e {
-            kube::Error::Api(status) if !is_kubernetes_status(status) => {
-                let body = if status.reason == UNPARSED_ERROR_BODY {
-                    body_start(&status.message)
-                } else {
-                    "a JSON body that is not a Kubernetes Status".to_owned()
-                };
-                let code = if status.code == 0 {
-                    "an HTTP error".to_owned()
-                } else {
-                    format!("HTTP {}", status.code)
-                };
-                Failed::not_api(format!("{code} for {path}; {body}"))
-            }
-            kube::Error::Api(status) => Failed {
-                reason: match status.code {
-                    401 => "Unauthorized: the API server rejected the credentials".to_owned(),
-                    _ if status.message.is_empty() => {
-                        format!("HTTP {} {}", status.code, status.reason)
-                    }
-                    _ => status.message.clone(),
-                },
-                forbidden: status.code == 403,
-                not_found: status.code == 404,
-                not_api: None,
-            },
-            kube::Error::FromUtf8(_) => {
-                Failed::not_api(format!("the answer for {path} is not UTF-8 text"))
-            }
-            other => Failed::because(format!(
-                "cannot reach the API server: {}",
-                root_cause(other)
-            )),
-        })
+        res
+    }
+
+    /// Send, then read the answer, telling where it broke.
+    async fn exchange(&self, req: http::Request<Vec<u8>>) -> Result<String, Attempt> {
+        use http_body_util::BodyExt as _;
+        let res = self
+            .client
+            .send(req.map(kube::client::Body::from))
+            .await
+            .map_err(Attempt::Send)?;
+        let code = res.status();
+        let retry_after = res
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry::parse_retry_after);
+        let bytes = match res.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if code.is_success() => return Err(Attempt::Body(e)),
+            // An error status whose body broke: the status is the answer.
+            Err(_) => Default::default(),
+        };
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| Attempt::NotUtf8)?;
+        if code.is_client_error() || code.is_server_error() {
+            let status = serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
+                kube::core::Status::failure(text.trim(), UNPARSED_ERROR_BODY)
+                    .with_code(code.as_u16())
+            });
+            return Err(Attempt::Status {
+                code: code.as_u16(),
+                retry_after,
+                status: Box::new(status),
+            });
+        }
+        Ok(text)
     }
 
     /// A list of `W` in `namespace` (every namespace when `None`), one
@@ -418,7 +602,7 @@ impl Reader {
                 let req = kube::core::Request::new(path)
                     .list(&lp)
                     .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
-                let text = match self.run(path, self.client.request_text(req)).await {
+                let text = match self.run(path, req).await {
                     Ok(text) => text,
                     // A Kubernetes API server lists an empty set (200) even in
                     // a namespace that does not exist; a 404 for a list means
@@ -462,7 +646,7 @@ impl Reader {
         let req = kube::core::Request::new(&base)
             .get(name, &GetParams::default())
             .map_err(|e| Failed::because(format!("cannot build the request: {e}")))?;
-        match self.run(&path, self.client.request_text(req)).await {
+        match self.run(&path, req).await {
             Ok(text) => {
                 let object: W = parse_as(&text, &W::Api::kind(&()), &path)?;
                 self.keep::<W>(&text);

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod convert;
 pub mod live;
 mod node;
+pub mod retry;
 pub mod scope;
 pub mod snapshot;
 pub mod wire;

@@ -287,6 +287,11 @@ fn assert_not_an_api_server(handler: fn(&str) -> Answer, http: &str, body_start:
         assert!(run.stdout.is_empty(), "{}", run.stdout);
         assert_token_hidden(&run);
     }
+    // A gateway's page may be a passing failure: asked again, five times
+    // for each of the two runs; any other answer is final.
+    let web = "/api/v1/namespaces/default/services/web";
+    let times = if http == "HTTP 502" { 10 } else { 2 };
+    assert_eq!(asked(&server, web), times, "{:#?}", server.requests());
 }
 
 #[test]
@@ -668,4 +673,62 @@ fn completion_gives_only_the_directive_when_the_server_fails_or_is_slow() {
         assert_eq!(complete(&server.url, &["-n", "pay", ""]).stdout, ":4\n");
     }
     assert_eq!(complete(&closed_port_url(), &[""]).stdout, ":4\n");
+}
+
+/// A server whose every answer is 503 with a Kubernetes Status (an
+/// overloaded API server), or 500 (its own failure).
+fn unavailable(_: &str) -> Answer {
+    status(503, "ServiceUnavailable", "the server is shutting down")
+}
+
+fn internal_error(_: &str) -> Answer {
+    status(500, "InternalError", "etcdserver: request timed out")
+}
+
+/// How often each path was asked.
+fn asked(server: &Server, path: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|h| h.starts_with(&format!("GET {path}")))
+        .count()
+}
+
+#[test]
+fn a_503_is_asked_again_five_times_then_reported_with_exit_3() {
+    let server = Server::start(unavailable);
+    let run = run_live(&server.url, &["-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let web = "/api/v1/namespaces/default/services/web";
+    assert_eq!(asked(&server, web), 5, "{:#?}", server.requests());
+    let line = run.stderr.lines().next().unwrap_or_default();
+    for part in [
+        "HTTP 503 Service Unavailable",
+        "cannot answer for now",
+        "it said: the server is shutting down",
+        "gave up after 5 attempts in",
+    ] {
+        assert!(line.contains(part), "{part}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("does not look like"), "{}", run.stderr);
+    assert_token_hidden(&run);
+}
+
+#[test]
+fn a_500_is_the_servers_answer_and_is_not_asked_again() {
+    let server = Server::start(internal_error);
+    let run = run_live(&server.url, &["-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        asked(&server, "/api/v1/namespaces/default/services/web"),
+        1,
+        "{:#?}",
+        server.requests()
+    );
+    assert!(
+        run.stderr.contains("etcdserver: request timed out"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("attempts"), "{}", run.stderr);
 }
