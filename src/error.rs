@@ -87,6 +87,15 @@ pub enum Error {
     )]
     NotApiServer(String),
 
+    /// The API server refused the credentials (HTTP 401).
+    #[error(
+        "cannot read the cluster: Unauthorized: the API server rejected the credentials (HTTP 401 for GET {path}): a token that expired or was revoked, or a client certificate it does not trust; log in again or refresh the kubeconfig"
+    )]
+    Unauthorized {
+        /// The path of the read refused.
+        path: String,
+    },
+
     /// Interrupted by the user.
     #[error("interrupted")]
     Interrupted,

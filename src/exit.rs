@@ -70,7 +70,7 @@ impl ExitStatus {
             | SnapshotNoObject { .. }
             | SaveSnapshot { .. }
             | Kubeconfig(_) => ExitStatus::Usage,
-            Connect(_) | NotApiServer(_) => ExitStatus::Unknown,
+            Connect(_) | NotApiServer(_) | Unauthorized { .. } => ExitStatus::Unknown,
             // Internal failures after the diagnosis: no verdict reached stdout.
             SnapshotTask(_) | Encode { .. } | Output(_) => ExitStatus::Unknown,
 

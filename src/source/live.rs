@@ -239,6 +239,9 @@ pub(super) struct Failed {
     /// The answer was not what a Kubernetes API server sends (a web page, a
     /// proxy's error page): what came back, for the one error line.
     pub(super) not_api: Option<String>,
+    /// The API server answered 401 for this path: the credentials are
+    /// refused, which no other read will get past.
+    pub(super) unauthorized: Option<String>,
 }
 
 impl Failed {
@@ -248,6 +251,7 @@ impl Failed {
             forbidden: false,
             not_found: false,
             not_api: None,
+            unauthorized: None,
         }
     }
 
@@ -334,6 +338,22 @@ impl Attempt {
     }
 }
 
+/// The failure among `failed` that stops the whole run, in their order:
+/// an answer that is not an API server's, or credentials it refuses (no
+/// other read gets past those; a report of "not checked" everywhere would
+/// hide the cause).
+pub(super) fn fatal<'a>(failed: impl IntoIterator<Item = &'a Failed> + Clone) -> Option<Error> {
+    if let Some(detail) = failed.clone().into_iter().find_map(|f| f.not_api.clone()) {
+        return Some(Error::NotApiServer(format!(
+            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
+        )));
+    }
+    failed
+        .into_iter()
+        .find_map(|f| f.unauthorized.clone())
+        .map(|path| Error::Unauthorized { path })
+}
+
 /// The failure an error status makes.
 fn status_failure(
     path: &str,
@@ -384,6 +404,7 @@ fn status_failure(
         forbidden: code == 403,
         not_found: code == 404,
         not_api: None,
+        unauthorized: (code == 401).then(|| path.to_owned()),
     }
 }
 
@@ -490,11 +511,13 @@ impl Reader {
                 }
                 Err(give_up) => {
                     let mut f = failed.into_failed(path);
-                    let secs = started.elapsed().as_secs_f64();
+                    tracing::info!(
+                        "GET {path}: giving up after {made} attempts in {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    );
                     let why = match give_up {
-                        retry::GiveUp::Exhausted => {
-                            format!("gave up after {made} attempts in {secs:.1}s")
-                        }
+                        // No time in it: alike failures are told once, grouped.
+                        retry::GiveUp::Exhausted => format!("gave up after {made} attempts"),
                         retry::GiveUp::TooLong(asked) => format!(
                             "the server asked to retry after {}s, longer than the {}s this tool waits",
                             asked.as_secs(),
@@ -832,7 +855,7 @@ pub async fn read_kept(
     );
 
     // In a fixed order, so that the message names the same request each time.
-    let not_api = [
+    let failed = [
         svc.as_ref().err(),
         selected_pods.as_ref().and_then(|p| p.as_ref().err()),
         slices.as_ref().err(),
@@ -849,11 +872,9 @@ pub async fn read_kept(
     ]
     .into_iter()
     .flatten()
-    .find_map(|f| f.not_api.clone());
-    if let Some(detail) = not_api {
-        return Err(Error::NotApiServer(format!(
-            "{detail}; check the server address (--server, or the kubeconfig's cluster)"
-        )));
+    .collect::<Vec<_>>();
+    if let Some(err) = fatal(failed.iter().copied()) {
+        return Err(err);
     }
 
     let mut state = ClusterState {

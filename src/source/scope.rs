@@ -26,9 +26,9 @@ use kube::api::ListParams;
 use super::ScanScope;
 use super::capture::Kept;
 use super::convert;
-use super::live::{Failed, Read, Reader, record};
+use super::live::{Failed, Read, Reader, fatal, record};
 use crate::analysis::Target;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{self, ClusterState, KUBE_DNS, KUBE_SYSTEM, Kind, SERVICE_NAME_LABEL, Workload};
 
 /// Objects per page of a list.
@@ -255,23 +255,13 @@ pub async fn read_scope_kept(
     };
     let reqs = plan(scope);
     let results = fetch_all(&r, &reqs, page).await;
-    let not_api = |results: &[Result<Items, Failed>]| {
-        results
-            .iter()
-            .filter_map(|res| res.as_ref().err())
-            .find_map(|f| f.not_api.clone())
-    };
-    if let Some(detail) = not_api(&results) {
-        return Err(not_api_server(detail));
+    if let Some(err) = fatal(results.iter().filter_map(|res| res.as_ref().err())) {
+        return Err(err);
     }
     let mut done: Vec<(Request, Result<Items, Failed>)> = reqs.into_iter().zip(results).collect();
     fall_back(&r, scope, &mut done, page).await;
-    if let Some(detail) = done
-        .iter()
-        .filter_map(|(_, res)| res.as_ref().err())
-        .find_map(|f| f.not_api.clone())
-    {
-        return Err(not_api_server(detail));
+    if let Some(err) = fatal(done.iter().filter_map(|(_, res)| res.as_ref().err())) {
+        return Err(err);
     }
 
     let mut state = ClusterState {
@@ -292,12 +282,6 @@ pub async fn read_scope_kept(
         });
     }
     Ok(ScopeRead { state, targets })
-}
-
-fn not_api_server(detail: String) -> Error {
-    Error::NotApiServer(format!(
-        "{detail}; check the server address (--server, or the kubeconfig's cluster)"
-    ))
 }
 
 /// Issue `reqs`, at most [`IN_FLIGHT`] at a time; the results in their order.

@@ -1,15 +1,21 @@
-//! A misbehaving connection to the API server: the tool runs through a
-//! toxiproxy proxy (started by tests/cluster/up, API in
-//! SVCDISCOVER_E2E_TOXIPROXY) in front of the real apiserver, and the proxy
-//! cuts, resets, stalls, slows down or refuses the connection.
+//! A misbehaving API server, or connection to it.
 //!
-//! These are persistent faults: every connection meets them, so the run
-//! must end with a clear one-line message naming what it was reading and
-//! exit 3 (or, for the latency control, the same report as direct).
+//! - Through a toxiproxy proxy (started by tests/cluster/up, API in
+//!   SVCDISCOVER_E2E_TOXIPROXY) in front of the real apiserver, which cuts,
+//!   resets, stalls, slows down or refuses the connection. These faults are
+//!   persistent: every connection meets them, so each read is asked five
+//!   times and the run ends with a clear one-line message naming what it
+//!   was reading and exit 3 (or, for the latency control, the same report
+//!   as direct). A `--wait` whose connections are all cut once opens its
+//!   watches again.
+//! - The apiserver's own flow control (API Priority and Fairness) rejecting
+//!   a ServiceAccount with 429 and Retry-After, for a moment and for good.
+//! - A token revoked while `--wait` runs (401).
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -40,6 +46,22 @@ pub const TESTS: &[Test] = &[
     (
         "a_refused_connection_fails_with_exit_3",
         a_refused_connection_fails_with_exit_3,
+    ),
+    (
+        "flow_control_429s_are_retried_and_the_report_is_unchanged",
+        flow_control_429s_are_retried_and_the_report_is_unchanged,
+    ),
+    (
+        "persistent_429s_end_in_exit_3_after_bounded_attempts",
+        persistent_429s_end_in_exit_3_after_bounded_attempts,
+    ),
+    (
+        "a_token_revoked_during_wait_ends_it_with_exit_3",
+        a_token_revoked_during_wait_ends_it_with_exit_3,
+    ),
+    (
+        "a_watch_cut_during_wait_is_opened_again_and_sees_the_fix",
+        a_watch_cut_during_wait_is_opened_again_and_sees_the_fix,
     ),
 ];
 
@@ -141,6 +163,11 @@ impl Proxy {
         assert_eq!(status, 200, "enable={on}: {body}");
     }
 
+    /// Starts kubectl-svcdiscover through the proxy.
+    fn spawn(&self, args: &[&str]) -> Child {
+        spawn_as(self.kubeconfig.path(), args)
+    }
+
     /// Runs kubectl-svcdiscover through the proxy.
     fn run(&self, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
@@ -191,10 +218,16 @@ pub fn a_list_cut_mid_response_fails_the_scan_with_exit_3(c: &Cluster) {
     p.toxic("limit_data", json!({"bytes": 6000}));
     let r = p.run(&["-A", "-o", "json"]);
     assert_eq!(r.code, 3, "stderr: {}", r.stderr);
+    // Each attempt opens a new connection, cut alike: asked five times.
     one_clear_line(
         &r,
         "(cluster-wide)",
-        "cannot reach the API server: peer closed connection",
+        "the connection broke while the API server was answering: peer closed connection",
+    );
+    assert!(
+        r.stderr.contains("; gave up after 5 attempts"),
+        "{}",
+        r.stderr
     );
     unknown_scan(&r);
 }
@@ -214,7 +247,7 @@ pub fn a_pods_list_cut_mid_response_is_reported_as_not_checked(c: &Cluster) {
         // The cut fell before the EndpointSlices were through (a bigger
         // certificate chain or Service): then it is a required read.
         assert_eq!(r.code, 3, "stderr: {}", r.stderr);
-        one_clear_line(&r, "in namespace default", "cannot reach the API server");
+        one_clear_line(&r, "in namespace default", "gave up after 5 attempts");
         return;
     }
     assert_eq!(r.code, 0, "stderr: {}", r.stderr);
@@ -229,14 +262,15 @@ pub fn a_pods_list_cut_mid_response_is_reported_as_not_checked(c: &Cluster) {
         .filter(|n| !direct["not_checked"].as_array().unwrap().contains(n))
         .collect();
     assert!(!cut.is_empty(), "the cut shows under not_checked: {report}");
+    // Each was asked five times, on a new connection each time, cut alike.
     for n in cut {
+        let reason = n["reason"].as_str().unwrap();
         assert!(
-            n["reason"]
-                .as_str()
-                .unwrap()
-                .starts_with("cannot reach the API server: "),
+            reason.starts_with("the connection broke while the API server was answering: ")
+                || reason.starts_with("cannot reach the API server: "),
             "{n}"
         );
+        assert!(reason.ends_with("; gave up after 5 attempts"), "{n}");
     }
 }
 
@@ -309,4 +343,521 @@ pub fn a_refused_connection_fails_with_exit_3(c: &Cluster) {
         "{}",
         r.stdout
     );
+}
+
+// ---------------------------------------------------------------------------
+// The API server's own refusals: 429 from its flow control (API Priority and
+// Fairness), a token revoked mid-run, a watch cut mid-wait.
+
+/// A PriorityLevelConfiguration with no seat of its own and no queue (a
+/// "jail": `nominalConcurrencyShares: 0`, `limitResponse: Reject`) and a
+/// FlowSchema sending the named ServiceAccounts of `env` to it. Such a level
+/// runs one request when none of its own is running, and rejects every
+/// other with 429 and `Retry-After` (the API server's `tooManyRequests`).
+/// Deleted with `env` (or earlier by [`Jail::lift`]).
+struct Jail<'a> {
+    c: &'a Cluster,
+    name: String,
+}
+
+impl<'a> Jail<'a> {
+    fn new(c: &'a Cluster, env: &crate::rbac_sa::Env<'_>, sas: &[&str]) -> Jail<'a> {
+        let name = format!("{}-jail", env.ns);
+        env.apply(&json!({
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
+            "metadata": {"name": name},
+            "spec": {"type": "Limited", "limited": {
+                "nominalConcurrencyShares": 0, "lendablePercent": 0, "borrowingLimitPercent": 0,
+                "limitResponse": {"type": "Reject"}}}
+        }));
+        let subjects: Vec<Value> = sas
+            .iter()
+            .map(|sa| json!({"kind": "ServiceAccount", "serviceAccount": {"name": sa, "namespace": env.ns}}))
+            .collect();
+        env.apply(&json!({
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema",
+            "metadata": {"name": name},
+            "spec": {"priorityLevelConfiguration": {"name": name}, "matchingPrecedence": 500,
+                "distinguisherMethod": {"type": "ByUser"},
+                "rules": [{"subjects": subjects,
+                    "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                                       "clusterScope": true, "namespaces": ["*"]}],
+                    "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}
+        }));
+        Jail { c, name }
+    }
+
+    /// The overload passes: the FlowSchema goes, its users are back in the
+    /// default levels.
+    fn lift(&self) {
+        let r = self.c.kubectl(&["delete", "flowschema", &self.name]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+}
+
+/// An async runtime and a client for `kubeconfig` without any retry.
+fn raw_client(kubeconfig: &std::path::Path) -> (tokio::runtime::Runtime, kube::Client) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        config.default_retry = false;
+        kube::Client::try_from(config).unwrap()
+    });
+    (rt, client)
+}
+
+/// The status of one GET of `path`.
+fn get_status(rt: &tokio::runtime::Runtime, client: &kube::Client, path: &str) -> u16 {
+    rt.block_on(async {
+        let req = http::Request::get(path).body(Vec::new()).unwrap();
+        match client.request_text(req).await {
+            Ok(_) => 200,
+            Err(kube::Error::Api(s)) => s.code,
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    })
+}
+
+/// Keeps the jail's one seat taken: a list that the API server holds for
+/// 3 s (a resourceVersion far ahead, `NotOlderThan`: its watch cache waits
+/// for it, then answers 504), again and again, on one thread. Between two
+/// of them there is a gap of a round trip, so another request of the level
+/// almost never runs. Stops (and drops its request) on drop.
+struct Occupier {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u32>>,
+}
+
+impl Occupier {
+    fn start(kubeconfig: &std::path::Path) -> Occupier {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let kubeconfig = kubeconfig.to_owned();
+        let thread = std::thread::spawn(move || {
+            let (rt, client) = raw_client(&kubeconfig);
+            let mut held = 0;
+            while !flag.load(Ordering::SeqCst) {
+                let req = http::Request::get(
+                    "/api/v1/services?resourceVersion=999999999999&resourceVersionMatch=NotOlderThan",
+                )
+                .body(Vec::new())
+                .unwrap();
+                // Dropped when asked to stop, which closes its connection and
+                // ends the request on the server.
+                let done = rt.block_on(async {
+                    tokio::select! {
+                        r = client.request_text(req) => Some(r),
+                        () = async {
+                            while !flag.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        } => None,
+                    }
+                });
+                match done {
+                    Some(Err(kube::Error::Api(s))) if s.code == 504 => held += 1,
+                    // Another request of the level ran meanwhile: at once again.
+                    Some(Err(kube::Error::Api(s))) if s.code == 429 => {}
+                    Some(other) => panic!("the occupying list: {other:?}"),
+                    None => break,
+                }
+            }
+            held
+        });
+        Occupier {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Occupier {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Until a GET by `kubeconfig`'s user is rejected with 429 (the jail is in
+/// force and its seat taken).
+fn until_throttled(kubeconfig: &std::path::Path, ns: &str) {
+    let (rt, client) = raw_client(kubeconfig);
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        // A path the tool never reads, to tell these apart in the audit log.
+        let code = get_status(&rt, &client, &format!("/api/v1/namespaces/{ns}/configmaps"));
+        if code == 429 {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "never throttled (last: HTTP {code})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The audit log's events by ServiceAccount `ns`/`sa` from line `from` on:
+/// (requestURI, response code, time received).
+fn requests_of(c: &Cluster, ns: &str, sa: &str, from: usize) -> Vec<(String, u64, String)> {
+    let user = format!("system:serviceaccount:{ns}:{sa}");
+    std::fs::read_to_string(&c.audit_log)
+        .unwrap()
+        .lines()
+        .skip(from)
+        .filter(|l| l.contains(&user) && l.contains("\"ResponseComplete\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["user"]["username"] == user.as_str())
+        .map(|e| {
+            (
+                e["requestURI"].as_str().unwrap_or_default().to_owned(),
+                e["responseStatus"]["code"].as_u64().unwrap_or_default(),
+                e["requestReceivedTimestamp"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn audit_lines(c: &Cluster) -> usize {
+    std::fs::read_to_string(&c.audit_log)
+        .unwrap()
+        .lines()
+        .count()
+}
+
+/// Seconds since midnight of an audit timestamp (`…T22:19:51.633520Z`).
+fn secs_of(ts: &str) -> f64 {
+    let t = ts.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let mut parts = t.split(':');
+    let h: f64 = parts.next().unwrap().parse().unwrap();
+    let m: f64 = parts.next().unwrap().parse().unwrap();
+    let s: f64 = parts.next().unwrap().parse().unwrap();
+    h * 3600.0 + m * 60.0 + s
+}
+
+/// The tool's requests grouped by URI, in order: (code, seconds).
+fn by_uri(reqs: &[(String, u64, String)]) -> BTreeMap<String, Vec<(u64, f64)>> {
+    let mut out: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
+    for (uri, code, ts) in reqs {
+        out.entry(uri.clone())
+            .or_default()
+            .push((*code, secs_of(ts)));
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.1.total_cmp(&b.1));
+    }
+    out
+}
+
+fn spawn_as(kubeconfig: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl-svcdiscover")
+}
+
+/// A diagnosis that meets the flow control's 429s and sees them pass: each
+/// rejected read is asked again after the server's Retry-After (at least
+/// 1 s, where the backoff alone would wait 250 ms), and the report is the
+/// admin's.
+pub fn flow_control_429s_are_retried_and_the_report_is_unchanged(c: &Cluster) {
+    let env = crate::rbac_sa::Env::new(c, "apf");
+    let tool = env.sa("throttled", &crate::rbac_sa::reader());
+    let occ = env.sa("occupier", &crate::rbac_sa::reader());
+    let direct = c.diagnose(&["-n", "default", "service-pay-v1", "--no-probe"], 0);
+    let jail = Jail::new(c, &env, &["throttled", "occupier"]);
+    let occupier = Occupier::start(&occ.kubeconfig);
+    until_throttled(&tool.kubeconfig, &env.ns);
+    let from = audit_lines(c);
+    let child = spawn_as(
+        &tool.kubeconfig,
+        &[
+            "service-pay-v1",
+            "-n",
+            "default",
+            "--no-probe",
+            "-o",
+            "json",
+            "-v",
+        ],
+    );
+    // The first rejection of the tool's own reads, then the overload passes.
+    let until = Instant::now() + Duration::from_secs(30);
+    while !requests_of(c, &env.ns, "throttled", from)
+        .iter()
+        .any(|(_, code, _)| *code == 429)
+    {
+        assert!(Instant::now() < until, "the tool was never throttled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    jail.lift();
+    drop(occupier);
+    let run = crate::wait::finish(child, 90);
+    assert_eq!(
+        run.code, 0,
+        "stderr: {}\nstdout: {}",
+        run.stderr, run.stdout
+    );
+    let got = run.json();
+    for k in ["verdict", "verdict_reason", "service", "not_checked"] {
+        assert_eq!(got[k], direct[k], "{k}");
+    }
+    assert_eq!(codes(&got), codes(&direct));
+    assert!(
+        run.stderr.contains("HTTP 429, Retry-After "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("trying again in"), "{}", run.stderr);
+    // In the audit log: a read refused with 429, asked again no sooner than
+    // the Retry-After (1 s at least) and answered.
+    let reqs = by_uri(&requests_of(c, &env.ns, "throttled", from));
+    let retried: Vec<_> = reqs
+        .iter()
+        .filter(|(_, v)| v.first().is_some_and(|r| r.0 == 429))
+        .collect();
+    assert!(!retried.is_empty(), "{reqs:#?}");
+    for (uri, v) in &retried {
+        assert!(v.len() <= 5, "{uri}: {v:?}");
+        // Answered in the end (a 404 for an object that is not there, too).
+        assert!(
+            [200, 404].contains(&v.last().unwrap().0),
+            "{uri} answered in the end: {v:?}"
+        );
+        for w in v.windows(2) {
+            assert!(
+                w[1].1 - w[0].1 >= 0.95,
+                "{uri}: Retry-After honoured: {v:?}"
+            );
+        }
+    }
+}
+
+/// Throttled for good: each read is asked at most 5 times, Retry-After
+/// apart, then the run ends with exit 3 and says it was throttled.
+pub fn persistent_429s_end_in_exit_3_after_bounded_attempts(c: &Cluster) {
+    let env = crate::rbac_sa::Env::new(c, "apf-hold");
+    let tool = env.sa("throttled", &crate::rbac_sa::reader());
+    let occ = env.sa("occupier", &crate::rbac_sa::reader());
+    let _jail = Jail::new(c, &env, &["throttled", "occupier"]);
+    let occupier = Occupier::start(&occ.kubeconfig);
+    until_throttled(&tool.kubeconfig, &env.ns);
+    let from = audit_lines(c);
+    let child = spawn_as(
+        &tool.kubeconfig,
+        &[
+            "service-pay-v1",
+            "-n",
+            "default",
+            "--no-probe",
+            "-o",
+            "json",
+        ],
+    );
+    let run = crate::wait::finish(child, 180);
+    drop(occupier);
+    assert_eq!(
+        run.code, 3,
+        "stderr: {}\nstdout: {}",
+        run.stderr, run.stdout
+    );
+    assert_eq!(run.json()["verdict"], "unknown", "{}", run.stdout);
+    let errors: Vec<&str> = run.stderr.lines().collect();
+    assert!(!errors.is_empty());
+    for line in &errors {
+        assert!(line.starts_with("error: cannot "), "{line}");
+        assert!(line.contains("HTTP 429 Too Many Requests"), "{line}");
+        assert!(line.contains("too many requests"), "{line}");
+        assert!(
+            line.contains("gave up after 5 attempts")
+                || line.contains("longer than the 10s this tool waits"),
+            "{line}"
+        );
+    }
+    let reqs = by_uri(&requests_of(c, &env.ns, "throttled", from));
+    assert!(!reqs.is_empty());
+    for (uri, v) in &reqs {
+        assert!(v.len() <= 5, "at most 5 attempts of {uri}: {v:?}");
+        for w in v.windows(2) {
+            assert!(
+                w[1].1 - w[0].1 >= 0.95,
+                "{uri}: Retry-After honoured: {v:?}"
+            );
+        }
+    }
+    assert!(
+        reqs.values().any(|v| v.iter().all(|r| r.0 == 429)),
+        "a read refused every time: {reqs:#?}"
+    );
+}
+
+/// `--wait` as a ServiceAccount whose token is revoked (the account
+/// deleted) while it waits: the next re-check is refused with 401, and the
+/// wait ends at once with exit 3 and what to do, not at its deadline.
+pub fn a_token_revoked_during_wait_ends_it_with_exit_3(c: &Cluster) {
+    let env = crate::rbac_sa::Env::new(c, "revoked");
+    let mut roles = crate::rbac_sa::reader();
+    roles.push((
+        crate::rbac_sa::doc_role("svcdiscover-watch"),
+        crate::rbac_sa::Bind::Cluster,
+    ));
+    let sa = env.sa("waiter", &roles);
+    env.service("web");
+    let from = audit_lines(c);
+    let started = Instant::now();
+    let child = spawn_as(
+        &sa.kubeconfig,
+        &[
+            "web",
+            "-n",
+            &env.ns,
+            "--no-probe",
+            "--wait",
+            "120s",
+            "-o",
+            "json",
+        ],
+    );
+    // Once it watches, revoke the token.
+    let user = format!("system:serviceaccount:{}:waiter", env.ns);
+    let until = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&c.audit_log)
+        .unwrap()
+        .lines()
+        .skip(from)
+        .any(|l| l.contains(&user) && l.contains("watch=") && l.contains("\"ResponseStarted\""))
+    {
+        assert!(Instant::now() < until, "the wait never watched");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let r = c.kubectl(&["delete", "serviceaccount", "waiter", "-n", &env.ns]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Changes to re-check on, until it ends (the API server may accept a
+    // token it has just checked for a few more seconds).
+    let mut child = child;
+    let mut n = 0;
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(60) {
+        n += 1;
+        let _ = c.kubectl(&[
+            "annotate",
+            "service",
+            "web",
+            "-n",
+            &env.ns,
+            "--overwrite",
+            &format!("svcdiscover.test/poke={n}"),
+        ]);
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let run = crate::wait::finish(child, 30);
+    assert_eq!(
+        run.code, 3,
+        "stderr: {}\nstdout: {}",
+        run.stderr, run.stdout
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(100),
+        "ended by the 401, not by the 120s deadline"
+    );
+    assert!(
+        run.stderr
+            .contains("Unauthorized: the API server rejected the credentials (HTTP 401 for GET "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("expired or was revoked"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("still failing after"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(&sa.token[..40]),
+        "no token in the message"
+    );
+}
+
+/// `--wait` through the proxy, whose connections are all cut mid-wait
+/// (the proxy disabled for a moment): the watches end early, are opened
+/// again, and the fix made after the cut ends the wait with exit 0.
+pub fn a_watch_cut_during_wait_is_opened_again_and_sees_the_fix(c: &Cluster) {
+    let ns = crate::wait::Ns::new(c, "watch-cut");
+    ns.deployment("pay-cut", "pay-cut", crate::wait::BROKEN, 1);
+    ns.service("pay-cut", "pay-cut");
+    ns.wait_for_reason("ErrImagePull");
+    let p = Proxy::new(c, "watch-cut");
+    let from = audit_lines(c);
+    let child = p.spawn(&[
+        "pay-cut",
+        "-n",
+        &ns.name,
+        "--no-probe",
+        "--wait",
+        "90s",
+        "-o",
+        "json",
+    ]);
+    // Its watches are open once the admin watched this namespace's pods.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = std::fs::read_to_string(&c.audit_log).unwrap();
+        if log.lines().skip(from).any(|l| {
+            l.contains(&format!("/api/v1/namespaces/{}/pods?", ns.name))
+                && l.contains("watch=")
+                && l.contains("\"ResponseStarted\"")
+        }) {
+            break;
+        }
+        assert!(Instant::now() < until, "the wait never watched");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p.enabled(false);
+    std::thread::sleep(Duration::from_millis(1500));
+    p.enabled(true);
+    ns.set_image("pay-cut", crate::wait::GOOD);
+    let run = crate::wait::finish(child, 120);
+    assert_eq!(
+        run.code, 0,
+        "stderr: {}\nstdout: {}",
+        run.stderr, run.stdout
+    );
+    let r = run.json();
+    assert!(r["endpoints"]["ready"].as_u64().unwrap() >= 1, "{r:#}");
+    assert!(
+        run.stderr.contains("warning: cannot watch"),
+        "the cut ended the watches: {}",
+        run.stderr
+    );
+    // The watches were opened again after the cut.
+    let log = std::fs::read_to_string(&c.audit_log).unwrap();
+    let watches = log
+        .lines()
+        .skip(from)
+        .filter(|l| {
+            l.contains(&format!("/api/v1/namespaces/{}/pods?", ns.name))
+                && l.contains("watch=")
+                && l.contains("\"ResponseStarted\"")
+        })
+        .count();
+    assert!(watches >= 2, "{watches} watches of the pods");
 }

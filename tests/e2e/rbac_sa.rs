@@ -57,7 +57,7 @@ fn doc_objects() -> Vec<Value> {
 }
 
 /// The role of docs/rbac.md named `name`.
-fn doc_role(name: &str) -> Value {
+pub(crate) fn doc_role(name: &str) -> Value {
     let all = doc_objects();
     all.iter()
         .find(|o| o["metadata"]["name"] == name)
@@ -107,23 +107,23 @@ fn without(role: &Value, group: &str, resource: &str, verb: &str) -> Value {
 /// Where a role is bound: cluster-wide, or in one namespace (a Role is
 /// always bound in its own namespace).
 #[derive(Clone, Copy)]
-enum Bind<'a> {
+pub(crate) enum Bind<'a> {
     Cluster,
     In(&'a str),
 }
 
 /// A ServiceAccount's kubeconfig and token.
-struct Sa {
-    kubeconfig: PathBuf,
-    token: String,
+pub(crate) struct Sa {
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) token: String,
 }
 
 /// A namespace of this module's own, and every object made for it; all
 /// deleted on drop.
-struct Env<'a> {
+pub(crate) struct Env<'a> {
     c: &'a Cluster,
-    ns: String,
-    dir: tempfile::TempDir,
+    pub(crate) ns: String,
+    pub(crate) dir: tempfile::TempDir,
     made: RefCell<Vec<(String, Option<String>, String)>>,
 }
 
@@ -144,7 +144,7 @@ impl Drop for Env<'_> {
 }
 
 impl<'a> Env<'a> {
-    fn new(c: &'a Cluster, what: &str) -> Env<'a> {
+    pub(crate) fn new(c: &'a Cluster, what: &str) -> Env<'a> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -160,7 +160,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn apply(&self, obj: &Value) {
+    pub(crate) fn apply(&self, obj: &Value) {
         let r = self
             .c
             .kubectl_stdin(&["apply", "-f", "-"], &obj.to_string());
@@ -201,7 +201,7 @@ impl<'a> Env<'a> {
     }
 
     /// A Service in this namespace selecting `app=<name>`, which no pod has.
-    fn service(&self, name: &str) {
+    pub(crate) fn service(&self, name: &str) {
         self.apply(&json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": self.ns},
@@ -211,7 +211,7 @@ impl<'a> Env<'a> {
 
     /// ServiceAccount `sa` bound to a copy of each role (renamed
     /// `<namespace>-<sa>-<name>`), with a kubeconfig holding its token.
-    fn sa(&self, sa: &str, roles: &[(Value, Bind)]) -> Sa {
+    pub(crate) fn sa(&self, sa: &str, roles: &[(Value, Bind)]) -> Sa {
         let r = self
             .c
             .kubectl(&["create", "serviceaccount", sa, "-n", &self.ns]);
@@ -297,7 +297,7 @@ impl<'a> Env<'a> {
     }
 
     /// Run the binary with `kubeconfig`; asserts no secret in its output.
-    fn run(&self, kubeconfig: &Path, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, kubeconfig: &Path, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_kubectl-svcdiscover"))
             .arg("--kubeconfig")
             .arg(kubeconfig)
@@ -312,7 +312,7 @@ impl<'a> Env<'a> {
     }
 
     /// JSON of a run; asserts the exit code.
-    fn json(&self, kubeconfig: &Path, args: &[&str], code: i32) -> Value {
+    pub(crate) fn json(&self, kubeconfig: &Path, args: &[&str], code: i32) -> Value {
         let mut a = args.to_vec();
         a.extend(["-o", "json"]);
         let r = self.run(kubeconfig, &a);
@@ -346,7 +346,7 @@ fn probed(r: &Run) -> Value {
 }
 
 /// The audit log's events of `verb` by ServiceAccount `ns`/`sa`.
-fn audited(c: &Cluster, ns: &str, sa: &str, verb: &str) -> Vec<Value> {
+pub(crate) fn audited(c: &Cluster, ns: &str, sa: &str, verb: &str) -> Vec<Value> {
     let user = format!("system:serviceaccount:{ns}:{sa}");
     std::fs::read_to_string(&c.audit_log)
         .unwrap()
@@ -422,7 +422,7 @@ fn has_not_checked_needing(r: &Value, needs: &str) -> bool {
         .is_some_and(|a| a.iter().any(|n| n["needs"] == needs))
 }
 
-fn reader() -> Vec<(Value, Bind<'static>)> {
+pub(crate) fn reader() -> Vec<(Value, Bind<'static>)> {
     vec![
         (doc_role("svcdiscover-reader"), Bind::Cluster),
         (doc_role("svcdiscover-dns-reader"), Bind::Cluster),

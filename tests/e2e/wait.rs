@@ -12,18 +12,18 @@ use crate::cluster::*;
 use crate::xsd::validate_junit;
 
 /// An image the test cluster's kwok stages refuse to pull.
-const BROKEN: &str = "registry.invalid/web:1";
+pub(crate) const BROKEN: &str = "registry.invalid/web:1";
 /// Any other image "runs" (kwok pulls nothing).
-const GOOD: &str = "registry.k8s.io/pause:3.10";
+pub(crate) const GOOD: &str = "registry.k8s.io/pause:3.10";
 
 /// A namespace of this test's own, deleted when dropped.
-struct Ns<'a> {
+pub(crate) struct Ns<'a> {
     c: &'a Cluster,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl<'a> Ns<'a> {
-    fn new(c: &'a Cluster, what: &str) -> Ns<'a> {
+    pub(crate) fn new(c: &'a Cluster, what: &str) -> Ns<'a> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -35,7 +35,7 @@ impl<'a> Ns<'a> {
     }
 
     /// A Deployment `name` (label app=`app`) running `image`.
-    fn deployment(&self, name: &str, app: &str, image: &str, replicas: u32) {
+    pub(crate) fn deployment(&self, name: &str, app: &str, image: &str, replicas: u32) {
         let y = format!(
             r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"{name}","namespace":"{ns}"}},
 "spec":{{"replicas":{replicas},"selector":{{"matchLabels":{{"app":"{app}","deploy":"{name}"}}}},
@@ -48,7 +48,7 @@ impl<'a> Ns<'a> {
     }
 
     /// A Service `name` selecting app=`app`, port 80 to 8080.
-    fn service(&self, name: &str, app: &str) {
+    pub(crate) fn service(&self, name: &str, app: &str) {
         let y = format!(
             r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{name}","namespace":"{ns}"}},
 "spec":{{"selector":{{"app":"{app}"}},"ports":[{{"name":"http","port":80,"targetPort":8080}}]}}}}"#,
@@ -58,7 +58,7 @@ impl<'a> Ns<'a> {
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
 
-    fn set_image(&self, deployment: &str, image: &str) {
+    pub(crate) fn set_image(&self, deployment: &str, image: &str) {
         let r = self.c.kubectl(&[
             "-n",
             &self.name,
@@ -71,7 +71,7 @@ impl<'a> Ns<'a> {
     }
 
     /// Wait until a pod of the namespace reports `reason` (e.g. ErrImagePull).
-    fn wait_for_reason(&self, reason: &str) {
+    pub(crate) fn wait_for_reason(&self, reason: &str) {
         let until = Instant::now() + Duration::from_secs(30);
         while Instant::now() < until {
             let r = self
@@ -107,7 +107,7 @@ fn spawn(c: &Cluster, args: &[&str]) -> Child {
 }
 
 /// Wait for the child at most `secs`; kill it (and fail) past that.
-fn finish(mut child: Child, secs: u64) -> Run {
+pub(crate) fn finish(mut child: Child, secs: u64) -> Run {
     let until = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
