@@ -706,7 +706,7 @@ fn a_503_is_asked_again_five_times_then_reported_with_exit_3() {
         "HTTP 503 Service Unavailable",
         "cannot answer for now",
         "it said: the server is shutting down",
-        "gave up after 5 attempts in",
+        "; gave up after 5 attempts",
     ] {
         assert!(line.contains(part), "{part}: {}", run.stderr);
     }
