@@ -87,10 +87,72 @@ fn main() {
             );
         }
     }
+    // The final grep's own check: it finds what it looks for.
+    trials.push(Trial::test(
+        "harness::the_final_grep_finds_a_planted_secret",
+        || {
+            let secrets = [(
+                "a token".to_owned(),
+                "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0".to_owned(),
+            )];
+            let outputs = [
+                "error: nothing to see".to_owned(),
+                "debug: sent eyJhbGciOiJSUzI1NiJ9.c2VjcmV0 along".to_owned(),
+                "trace: Authorization: ***".to_owned(),
+            ];
+            let found = leaks(&outputs, &secrets);
+            if found
+                == [
+                    "a token in the output of run #1".to_owned(),
+                    "`authorization:` in the output of run #2".to_owned(),
+                ]
+            {
+                Ok(())
+            } else {
+                Err(Failed::from(format!("{found:?}")))
+            }
+        },
+    ));
     if let Err(why) = shared.as_ref() {
         eprintln!("e2e: {why}");
     }
-    libtest_mimic::run(&args, trials).exit();
+    run::record_all();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Every output of the suite, grepped for the cluster's credentials.
+    if let Ok(c) = shared.as_ref() {
+        let leaks = leaks(&run::recorded(), &rbac_sa::secrets(c));
+        if !leaks.is_empty() {
+            eprintln!("e2e: credentials in the output of runs:");
+            for l in &leaks {
+                eprintln!("  {l}");
+            }
+            std::process::exit(101);
+        }
+        eprintln!(
+            "e2e: no credential in the output of {} runs",
+            run::recorded().len()
+        );
+    }
+    conclusion.exit();
+}
+
+/// Which secret appears in which kept output (by index; never the secret).
+fn leaks(outputs: &[String], secrets: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, out) in outputs.iter().enumerate() {
+        let lower = out.to_lowercase();
+        for (what, secret) in secrets {
+            if out.contains(secret.as_str()) {
+                found.push(format!("{what} in the output of run #{i}"));
+            }
+        }
+        for header in ["authorization:", "bearer "] {
+            if lower.contains(header) {
+                found.push(format!("`{header}` in the output of run #{i}"));
+            }
+        }
+    }
+    found
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {

@@ -364,7 +364,7 @@ fn admin_kubeconfig(c: &Cluster) -> Value {
 /// What must never be printed: every token minted here, the admin's client
 /// key and certificate (base64 as in the kubeconfig, and each line of the
 /// decoded PEM body).
-fn secrets(c: &Cluster) -> Vec<(String, String)> {
+pub(crate) fn secrets(c: &Cluster) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for t in TOKENS.lock().unwrap().iter() {
         out.push(("a token".to_owned(), t.clone()));

@@ -125,11 +125,13 @@ pub(crate) fn finish(mut child: Child, secs: u64) -> Run {
                 .unwrap()
                 .read_to_string(&mut err)
                 .unwrap();
-            return Run {
+            let run = Run {
                 code: status.code().unwrap_or(-1),
                 stdout: out,
                 stderr: err,
             };
+            run.record();
+            return run;
         }
         if Instant::now() > until {
             let _ = child.kill();
