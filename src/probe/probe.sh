@@ -43,7 +43,12 @@ askall() {
     [ $# -gt 0 ] || return 0
     if [ -n "$DIG" ]; then
         for n in "$@"; do rec batch dig name "$n"; done
-        { c=`{ { dig +nosearch +noall +comments +qr +question +answer +time="$T" +tries=1 -t A "$@" 2>&1; echo "$?" >&3; } | raw batch dig >&4; } 3>&1`; } 4>&1
+        # dig's stdout is a pipe, so stdio would hold its lines until it
+        # exits; line-buffered, an exec cut short still has every query
+        # printed so far.
+        LB=
+        have stdbuf && LB='stdbuf -oL'
+        { c=`{ { $LB dig +nosearch +noall +comments +qr +question +answer +time="$T" +tries=1 -t A "$@" 2>&1; echo "$?" >&3; } | raw batch dig >&4; } 3>&1`; } 4>&1
         rec batch dig exit "$c"
     else
         for n in "$@"; do ask "$n"; done
