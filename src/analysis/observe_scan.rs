@@ -7,9 +7,10 @@
 //! Pure: the probe's I/O (src/probe/run.rs) runs the merged views.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
-use super::{Observations, ProbeProblem, ProblemKind, View, ViewPlan};
-use crate::model::ProbeSummary;
+use super::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::model::{Connection, ProbeSummary};
 
 /// Whether two planned views are the same resolver view: the same client
 /// rows, run in the same namespace under the same search list. Their
@@ -140,6 +141,52 @@ pub fn observations_for(all: &Observations, plans: &[ViewPlan]) -> Observations 
         ..s.clone()
     });
     obs
+}
+
+/// The connections (`--connect`) the merged probe `all` opened for one
+/// Service, whose own connections are `plans` (its `plan_connects`) and
+/// whose probes are `froms` (the client namespaces its views ran in, or
+/// the `--from` pod as `NS/POD`), in the order a single-Service run lists
+/// them: per probe, then per planned connection. `None` when none of its
+/// probes opened connections (as alone, when its probe could not run).
+pub fn connections_for(
+    all: &Observations,
+    froms: &[String],
+    plans: &[ConnectPlan],
+) -> Option<Vec<Connection>> {
+    let seen = all.connections.as_ref()?;
+    let ran: Vec<&String> = froms
+        .iter()
+        .filter(|f| all.connected_from.contains(f))
+        .collect();
+    if ran.is_empty() {
+        return None;
+    }
+    let same_ip = |a: &str, b: &str| match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let mut out = Vec::new();
+    for from in ran {
+        for p in plans {
+            let Some(c) = seen.iter().find(|c| {
+                c.from == *from && same_ip(&c.address, &p.address) && i32::from(c.port) == p.port
+            }) else {
+                continue;
+            };
+            out.push(Connection {
+                from: from.clone(),
+                address: p.address.clone(),
+                port: c.port,
+                service_port: p.service_port,
+                target: p.target,
+                pod: p.pod.clone(),
+                result: c.result,
+                detail: c.detail.clone(),
+            });
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -462,5 +509,85 @@ mod tests {
                 assert!(split.problems.is_empty(), "{}", t.name);
             }
         }
+    }
+
+    #[test]
+    fn a_services_connections_are_those_its_single_run_lists() {
+        use crate::analysis::plan_connects;
+        use crate::model::{ConnectionResult, ConnectionTarget};
+        let st = scenario();
+        let opts = Options::default();
+        let facts = Facts::compute(&st, &opts);
+        let targets: Vec<Target> = [
+            "service-pay-v1",
+            "pay-headless",
+            "service-user-v1",
+            "service-v4",
+        ]
+        .iter()
+        .map(|n| Target {
+            namespace: "default".into(),
+            name: (*n).into(),
+        })
+        .collect();
+        // What a probe saw: endpoints answer, ClusterIPs time out.
+        let result = |p: &ConnectPlan| match p.target {
+            ConnectionTarget::Service => ConnectionResult::Timeout,
+            ConnectionTarget::Endpoint => ConnectionResult::Connected,
+        };
+        let opened = |from: &str, p: &ConnectPlan| Connection {
+            from: from.into(),
+            address: p.address.clone(),
+            port: u16::try_from(p.port).unwrap(),
+            service_port: p.service_port,
+            target: p.target,
+            pod: p.pod.clone(),
+            result: result(p),
+            detail: "bash /dev/tcp".into(),
+        };
+        let plans: Vec<Vec<ConnectPlan>> = targets.iter().map(|t| plan_connects(&st, t)).collect();
+        assert!(plans.iter().filter(|p| !p.is_empty()).count() >= 2);
+        // The scan's probe in `default` opened each distinct connection of
+        // every Service once (pay-v1 and pay-headless share endpoints).
+        let mut merged: Vec<ConnectPlan> = Vec::new();
+        for p in plans.iter().flatten() {
+            if !merged
+                .iter()
+                .any(|m| m.address == p.address && m.port == p.port)
+            {
+                merged.push(p.clone());
+            }
+        }
+        assert!(merged.len() < plans.iter().map(Vec::len).sum::<usize>());
+        let all = Observations {
+            connections: Some(merged.iter().map(|p| opened("default", p)).collect()),
+            connected_from: vec!["default".into()],
+            ..Observations::default()
+        };
+        let froms = ["default".to_owned()];
+        for (t, plans) in targets.iter().zip(&plans) {
+            let single = Observations {
+                connections: Some(plans.iter().map(|p| opened("default", p)).collect()),
+                ..Observations::default()
+            };
+            let split = Observations {
+                connections: connections_for(&all, &froms, plans),
+                ..Observations::default()
+            };
+            assert_eq!(split.connections, single.connections, "{}", t.name);
+            let a = diagnose_observed(&st, &facts, t, &opts, &single);
+            let b = diagnose_observed(&st, &facts, t, &opts, &split);
+            let json = |r: &Report| serde_json::to_value(r).unwrap();
+            assert_eq!(json(&a), json(&b), "{}", t.name);
+        }
+        // A probe whose connections did not run: none, as alone; one that
+        // ran without any of this Service's: an empty list.
+        assert_eq!(
+            connections_for(&all, &["other".to_owned()], &plans[0]),
+            None
+        );
+        assert_eq!(connections_for(&all, &froms, &[]), Some(Vec::new()));
+        let nothing = Observations::default();
+        assert_eq!(connections_for(&nothing, &froms, &plans[0]), None);
     }
 }
