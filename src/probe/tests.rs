@@ -1256,3 +1256,26 @@ fn one_dig_for_all_observes_as_one_dig_per_candidate() {
         assert_eq!(a.wildcard_hits(), b.wildcard_hits(), "{new}");
     }
 }
+
+/// The committed fuzz corpus of `probe_output` (tests/fuzz) keeps the
+/// target's invariants without cargo-fuzz: no panic, and an output that
+/// parses whole parses the same when read as cut short.
+#[test]
+fn the_fuzz_corpus_keeps_its_invariants() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/probe_output");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let whole = parse(&text);
+        let partial = parse_partial(&text);
+        if let Ok(out) = &whole {
+            assert_eq!(partial.as_ref().ok(), Some(out), "{text:?}");
+            for name in out.queries.keys() {
+                let _ = out.rcode(name);
+            }
+        }
+        n += 1;
+    }
+    assert!(n > 100, "{n} inputs");
+}
