@@ -6,7 +6,7 @@
 //!
 //! Pure: the probe's I/O (src/probe/run.rs) runs the merged views.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
@@ -143,50 +143,73 @@ pub fn observations_for(all: &Observations, plans: &[ViewPlan]) -> Observations 
     obs
 }
 
-/// The connections (`--connect`) the merged probe `all` opened for one
-/// Service, whose own connections are `plans` (its `plan_connects`) and
-/// whose probes are `froms` (the client namespaces its views ran in, or
-/// the `--from` pod as `NS/POD`), in the order a single-Service run lists
-/// them: per probe, then per planned connection. `None` when none of its
-/// probes opened connections (as alone, when its probe could not run).
-pub fn connections_for(
-    all: &Observations,
-    froms: &[String],
-    plans: &[ConnectPlan],
-) -> Option<Vec<Connection>> {
-    let seen = all.connections.as_ref()?;
-    let ran: Vec<&String> = froms
-        .iter()
-        .filter(|f| all.connected_from.contains(f))
-        .collect();
-    if ran.is_empty() {
-        return None;
-    }
-    let same_ip = |a: &str, b: &str| match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    };
-    let mut out = Vec::new();
-    for from in ran {
-        for p in plans {
-            let Some(c) = seen.iter().find(|c| {
-                c.from == *from && same_ip(&c.address, &p.address) && i32::from(c.port) == p.port
-            }) else {
-                continue;
-            };
-            out.push(Connection {
-                from: from.clone(),
-                address: p.address.clone(),
-                port: c.port,
-                service_port: p.service_port,
-                target: p.target,
-                pod: p.pod.clone(),
-                result: c.result,
-                detail: c.detail.clone(),
-            });
+/// The connections (`--connect`) a merged probe opened, indexed by probe,
+/// address and port, to give each scanned Service its own
+/// ([`SeenConnections::for_service`]) without a pass over all of them per
+/// Service (a scan of thousands of Services opens tens of thousands).
+pub struct SeenConnections<'a> {
+    opened: Option<HashMap<(&'a str, String, u16), &'a Connection>>,
+    ran: &'a [String],
+}
+
+/// An address as one spelling: the parsed IP's, else as given.
+fn address_key(address: &str) -> String {
+    address
+        .parse::<IpAddr>()
+        .map_or_else(|_| address.to_owned(), |ip| ip.to_string())
+}
+
+impl<'a> SeenConnections<'a> {
+    pub fn new(all: &'a Observations) -> SeenConnections<'a> {
+        let opened = all.connections.as_ref().map(|seen| {
+            let mut by = HashMap::with_capacity(seen.len());
+            for c in seen {
+                by.entry((c.from.as_str(), address_key(&c.address), c.port))
+                    .or_insert(c);
+            }
+            by
+        });
+        SeenConnections {
+            opened,
+            ran: &all.connected_from,
         }
     }
-    Some(out)
+
+    /// The connections of one Service, whose own connections are `plans`
+    /// (its `plan_connects`) and whose probes are `froms` (the client
+    /// namespaces its views ran in, or the `--from` pod as `NS/POD`), in
+    /// the order a single-Service run lists them: per probe, then per
+    /// planned connection. `None` when none of its probes opened
+    /// connections (as alone, when its probe could not run).
+    pub fn for_service(&self, froms: &[String], plans: &[ConnectPlan]) -> Option<Vec<Connection>> {
+        let opened = self.opened.as_ref()?;
+        let ran: Vec<&String> = froms.iter().filter(|f| self.ran.contains(f)).collect();
+        if ran.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for from in ran {
+            for p in plans {
+                let Ok(port) = u16::try_from(p.port) else {
+                    continue;
+                };
+                let Some(c) = opened.get(&(from.as_str(), address_key(&p.address), port)) else {
+                    continue;
+                };
+                out.push(Connection {
+                    from: from.clone(),
+                    address: p.address.clone(),
+                    port: c.port,
+                    service_port: p.service_port,
+                    target: p.target,
+                    pod: p.pod.clone(),
+                    result: c.result,
+                    detail: c.detail.clone(),
+                });
+            }
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -571,7 +594,7 @@ mod tests {
                 ..Observations::default()
             };
             let split = Observations {
-                connections: connections_for(&all, &froms, plans),
+                connections: SeenConnections::new(&all).for_service(&froms, plans),
                 ..Observations::default()
             };
             assert_eq!(split.connections, single.connections, "{}", t.name);
@@ -582,12 +605,13 @@ mod tests {
         }
         // A probe whose connections did not run: none, as alone; one that
         // ran without any of this Service's: an empty list.
+        let seen = SeenConnections::new(&all);
+        assert_eq!(seen.for_service(&["other".to_owned()], &plans[0]), None);
+        assert_eq!(seen.for_service(&froms, &[]), Some(Vec::new()));
+        let nothing = Observations::default();
         assert_eq!(
-            connections_for(&all, &["other".to_owned()], &plans[0]),
+            SeenConnections::new(&nothing).for_service(&froms, &plans[0]),
             None
         );
-        assert_eq!(connections_for(&all, &froms, &[]), Some(Vec::new()));
-        let nothing = Observations::default();
-        assert_eq!(connections_for(&nothing, &froms, &plans[0]), None);
     }
 }

@@ -6,7 +6,7 @@
 //! back per Service (`analysis::observations_for`), whose report is the
 //! one a single-Service run with the same probe flags gives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 
 use crate::analysis::{
@@ -80,7 +80,8 @@ fn connects_by_namespace<'a>(
     probed: impl Iterator<Item = &'a Planned>,
     everywhere: bool,
 ) -> BTreeMap<String, Vec<ConnectPlan>> {
-    let mut map: BTreeMap<String, Vec<ConnectPlan>> = BTreeMap::new();
+    type Seen<'b> = HashSet<&'b ConnectPlan>;
+    let mut map: BTreeMap<String, (Vec<ConnectPlan>, Seen<'a>)> = BTreeMap::new();
     for s in probed {
         let namespaces = if everywhere {
             vec![String::new()]
@@ -88,15 +89,15 @@ fn connects_by_namespace<'a>(
             s.froms(None)
         };
         for ns in namespaces {
-            let list = map.entry(ns).or_default();
+            let (list, have) = map.entry(ns).or_default();
             for c in &s.connects {
-                if !list.contains(c) {
+                if have.insert(c) {
                     list.push(c.clone());
                 }
             }
         }
     }
-    map
+    map.into_iter().map(|(ns, (list, _))| (ns, list)).collect()
 }
 
 /// Diagnose every Service of the scope, observed by the one probe the plan
@@ -283,6 +284,7 @@ pub(super) async fn probed(
         },
         (None, ProbeMode::None) => Observations::default(),
     };
+    let seen = analysis::SeenConnections::new(&all);
     let reports: Vec<Report> = planned
         .into_iter()
         .map(|s| {
@@ -296,7 +298,7 @@ pub(super) async fn probed(
                     let mut obs = analysis::observations_for(&all, &s.views);
                     if p.connect {
                         let froms = s.froms(from_pod.as_deref());
-                        obs.connections = analysis::connections_for(&all, &froms, &s.connects);
+                        obs.connections = seen.for_service(&froms, &s.connects);
                     }
                     obs
                 }

@@ -96,13 +96,15 @@ impl ProbeRequest {
         mut self,
         targets: &[(String, i32)],
     ) -> Result<ProbeRequest, RequestError> {
+        let mut have: std::collections::HashSet<(IpAddr, u16)> =
+            self.connects.iter().copied().collect();
         for (address, port) in targets {
             let ip = check_address(address)?;
             let port = u16::try_from(*port)
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or(RequestError::BadPort(*port))?;
-            if !self.connects.contains(&(ip, port)) {
+            if have.insert((ip, port)) {
                 self.connects.push((ip, port));
             }
         }
