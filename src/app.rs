@@ -178,6 +178,7 @@ async fn probe(
                 explicit: p.explicit,
                 now_unix: now_unix(),
             };
+            let connects = connects.map(crate::probe::run::Connects::Everywhere);
             crate::probe::run::pods(client, &pp, &views, connects, cleanup, progress).await
         }
         ProbeMode::From { container, .. } => {

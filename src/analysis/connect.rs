@@ -23,7 +23,7 @@ use crate::model::{
 pub const MAX_ENDPOINTS_PER_PORT: usize = 16;
 
 /// One connection `--connect` asks the probe to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnectPlan {
     pub address: String,
     pub port: i32,

@@ -45,7 +45,7 @@ pub use connect::{ConnectPlan, MAX_ENDPOINTS_PER_PORT, plan_connects};
 pub use corefile::Corefile;
 pub use facts::Facts;
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};
-pub use observe_scan::{merge_views, observations_for};
+pub use observe_scan::{SeenConnections, merge_views, observations_for};
 pub use pod_resolver::PodResolver;
 pub use resolver::{Resolution, ResolverConf, replay};
 pub use scan::{scan, scan_of, scan_targets};

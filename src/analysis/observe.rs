@@ -30,6 +30,10 @@ pub struct Observations {
     /// The TCP connections opened (`--connect`); `None` when none was asked
     /// for or no probe ran.
     pub connections: Option<Vec<Connection>>,
+    /// The `from` (client namespace, or `NS/POD`) of each probe whose
+    /// connections ran, in order: what a scan needs to tell a Service whose
+    /// connections ran without any (`Some([])`) from one whose did not run.
+    pub connected_from: Vec<String>,
 }
 
 impl Observations {
@@ -1126,6 +1130,7 @@ mod tests {
             problems,
             kept: Vec::new(),
             connections: None,
+            connected_from: Vec::new(),
         };
         let report = diagnose_observed(&state, &facts, &target, &opts, &obs);
         let v = valid(&report);

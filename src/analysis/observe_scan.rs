@@ -6,10 +6,11 @@
 //!
 //! Pure: the probe's I/O (src/probe/run.rs) runs the merged views.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 
-use super::{Observations, ProbeProblem, ProblemKind, View, ViewPlan};
-use crate::model::ProbeSummary;
+use super::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::model::{Connection, ProbeSummary};
 
 /// Whether two planned views are the same resolver view: the same client
 /// rows, run in the same namespace under the same search list. Their
@@ -140,6 +141,75 @@ pub fn observations_for(all: &Observations, plans: &[ViewPlan]) -> Observations 
         ..s.clone()
     });
     obs
+}
+
+/// The connections (`--connect`) a merged probe opened, indexed by probe,
+/// address and port, to give each scanned Service its own
+/// ([`SeenConnections::for_service`]) without a pass over all of them per
+/// Service (a scan of thousands of Services opens tens of thousands).
+pub struct SeenConnections<'a> {
+    opened: Option<HashMap<(&'a str, String, u16), &'a Connection>>,
+    ran: &'a [String],
+}
+
+/// An address as one spelling: the parsed IP's, else as given.
+fn address_key(address: &str) -> String {
+    address
+        .parse::<IpAddr>()
+        .map_or_else(|_| address.to_owned(), |ip| ip.to_string())
+}
+
+impl<'a> SeenConnections<'a> {
+    pub fn new(all: &'a Observations) -> SeenConnections<'a> {
+        let opened = all.connections.as_ref().map(|seen| {
+            let mut by = HashMap::with_capacity(seen.len());
+            for c in seen {
+                by.entry((c.from.as_str(), address_key(&c.address), c.port))
+                    .or_insert(c);
+            }
+            by
+        });
+        SeenConnections {
+            opened,
+            ran: &all.connected_from,
+        }
+    }
+
+    /// The connections of one Service, whose own connections are `plans`
+    /// (its `plan_connects`) and whose probes are `froms` (the client
+    /// namespaces its views ran in, or the `--from` pod as `NS/POD`), in
+    /// the order a single-Service run lists them: per probe, then per
+    /// planned connection. `None` when none of its probes opened
+    /// connections (as alone, when its probe could not run).
+    pub fn for_service(&self, froms: &[String], plans: &[ConnectPlan]) -> Option<Vec<Connection>> {
+        let opened = self.opened.as_ref()?;
+        let ran: Vec<&String> = froms.iter().filter(|f| self.ran.contains(f)).collect();
+        if ran.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for from in ran {
+            for p in plans {
+                let Ok(port) = u16::try_from(p.port) else {
+                    continue;
+                };
+                let Some(c) = opened.get(&(from.as_str(), address_key(&p.address), port)) else {
+                    continue;
+                };
+                out.push(Connection {
+                    from: from.clone(),
+                    address: p.address.clone(),
+                    port: c.port,
+                    service_port: p.service_port,
+                    target: p.target,
+                    pod: p.pod.clone(),
+                    result: c.result,
+                    detail: c.detail.clone(),
+                });
+            }
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -462,5 +532,86 @@ mod tests {
                 assert!(split.problems.is_empty(), "{}", t.name);
             }
         }
+    }
+
+    #[test]
+    fn a_services_connections_are_those_its_single_run_lists() {
+        use crate::analysis::plan_connects;
+        use crate::model::{ConnectionResult, ConnectionTarget};
+        let st = scenario();
+        let opts = Options::default();
+        let facts = Facts::compute(&st, &opts);
+        let targets: Vec<Target> = [
+            "service-pay-v1",
+            "pay-headless",
+            "service-user-v1",
+            "service-v4",
+        ]
+        .iter()
+        .map(|n| Target {
+            namespace: "default".into(),
+            name: (*n).into(),
+        })
+        .collect();
+        // What a probe saw: endpoints answer, ClusterIPs time out.
+        let result = |p: &ConnectPlan| match p.target {
+            ConnectionTarget::Service => ConnectionResult::Timeout,
+            ConnectionTarget::Endpoint => ConnectionResult::Connected,
+        };
+        let opened = |from: &str, p: &ConnectPlan| Connection {
+            from: from.into(),
+            address: p.address.clone(),
+            port: u16::try_from(p.port).unwrap(),
+            service_port: p.service_port,
+            target: p.target,
+            pod: p.pod.clone(),
+            result: result(p),
+            detail: "bash /dev/tcp".into(),
+        };
+        let plans: Vec<Vec<ConnectPlan>> = targets.iter().map(|t| plan_connects(&st, t)).collect();
+        assert!(plans.iter().filter(|p| !p.is_empty()).count() >= 2);
+        // The scan's probe in `default` opened each distinct connection of
+        // every Service once (pay-v1 and pay-headless share endpoints).
+        let mut merged: Vec<ConnectPlan> = Vec::new();
+        for p in plans.iter().flatten() {
+            if !merged
+                .iter()
+                .any(|m| m.address == p.address && m.port == p.port)
+            {
+                merged.push(p.clone());
+            }
+        }
+        assert!(merged.len() < plans.iter().map(Vec::len).sum::<usize>());
+        let all = Observations {
+            connections: Some(merged.iter().map(|p| opened("default", p)).collect()),
+            connected_from: vec!["default".into()],
+            ..Observations::default()
+        };
+        let froms = ["default".to_owned()];
+        for (t, plans) in targets.iter().zip(&plans) {
+            let single = Observations {
+                connections: Some(plans.iter().map(|p| opened("default", p)).collect()),
+                ..Observations::default()
+            };
+            let split = Observations {
+                connections: SeenConnections::new(&all).for_service(&froms, plans),
+                ..Observations::default()
+            };
+            assert_eq!(split.connections, single.connections, "{}", t.name);
+            let a = diagnose_observed(&st, &facts, t, &opts, &single);
+            let b = diagnose_observed(&st, &facts, t, &opts, &split);
+            let json = |r: &Report| serde_json::to_value(r).unwrap();
+            assert_eq!(json(&a), json(&b), "{}", t.name);
+        }
+        // A probe whose connections did not run: none, as alone; one that
+        // ran without any of this Service's: an empty list.
+        let seen = SeenConnections::new(&all);
+        assert_eq!(seen.for_service(&["other".to_owned()], &plans[0]), None);
+        assert_eq!(seen.for_service(&froms, &[]), Some(Vec::new()));
+        let nothing = Observations::default();
+        assert_eq!(
+            SeenConnections::new(&nothing).for_service(&froms, &plans[0]),
+            None
+        );
     }
 }

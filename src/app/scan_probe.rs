@@ -6,9 +6,12 @@
 //! back per Service (`analysis::observations_for`), whose report is the
 //! one a single-Service run with the same probe flags gives.
 
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 
-use crate::analysis::{self, Observations, Reach, ResolverConf, Target, ViewPlan, plan_views};
+use crate::analysis::{
+    self, ConnectPlan, Observations, Reach, ResolverConf, Target, ViewPlan, plan_views,
+};
 use crate::error::{Error, Result};
 use crate::model::{ClusterState, LabelSelector, Report, Scan};
 use crate::plan::{Plan, ProbeMode, ScanNamespaces, What};
@@ -16,11 +19,6 @@ use crate::probe::job::Cleanup;
 
 /// The probe flags a scan refuses, before anything is read.
 pub(super) fn check(plan: &Plan) -> Result<()> {
-    if plan.probe.connect {
-        return Err(Error::Usage(
-            "--connect does not combine with --all or -A: its TCP connections run one after the other (up to 2 s each), which does not scale to a scan; check one Service with `kubectl svcdiscover NAME -n NAMESPACE --connect`".to_owned(),
-        ));
-    }
     if let ProbeMode::From {
         namespace: None,
         pod,
@@ -48,11 +46,58 @@ pub(super) struct Probed {
     pub notes: Vec<String>,
 }
 
-/// One scanned Service: its prediction, and the views its probe observes.
+/// One scanned Service: its prediction, the views its probe observes, and
+/// the connections it asks for (`--connect`).
 struct Planned {
     target: Target,
     predicted: Report,
     views: Vec<ViewPlan>,
+    connects: Vec<ConnectPlan>,
+}
+
+impl Planned {
+    /// Where its connections are opened from, in the order a single run
+    /// lists them: the client namespaces its views run in, or the `--from`
+    /// pod.
+    fn froms(&self, from_pod: Option<&str>) -> Vec<String> {
+        if let Some(pod) = from_pod {
+            return vec![pod.to_owned()];
+        }
+        let mut froms: Vec<String> = Vec::new();
+        for v in &self.views {
+            if !froms.contains(&v.run_in) {
+                froms.push(v.run_in.clone());
+            }
+        }
+        froms
+    }
+}
+
+/// Each Service's connections, once per client namespace it is observed
+/// from (a pod probe), or once for the one `--from` pod (key `""`); the
+/// same connection asked by two Services (endpoints they share) once.
+fn connects_by_namespace<'a>(
+    probed: impl Iterator<Item = &'a Planned>,
+    everywhere: bool,
+) -> BTreeMap<String, Vec<ConnectPlan>> {
+    type Seen<'b> = HashSet<&'b ConnectPlan>;
+    let mut map: BTreeMap<String, (Vec<ConnectPlan>, Seen<'a>)> = BTreeMap::new();
+    for s in probed {
+        let namespaces = if everywhere {
+            vec![String::new()]
+        } else {
+            s.froms(None)
+        };
+        for ns in namespaces {
+            let (list, have) = map.entry(ns).or_default();
+            for c in &s.connects {
+                if have.insert(c) {
+                    list.push(c.clone());
+                }
+            }
+        }
+    }
+    map.into_iter().map(|(ns, (list, _))| (ns, list)).collect()
 }
 
 /// Diagnose every Service of the scope, observed by the one probe the plan
@@ -155,10 +200,16 @@ pub(super) async fn probed(
                     dns_ns.clone_into(&mut v.run_in);
                 }
             }
+            let connects = if p.connect && !predicted.name_forms.is_empty() {
+                analysis::plan_connects(&state, &target)
+            } else {
+                Vec::new()
+            };
             Planned {
                 target,
                 predicted,
                 views,
+                connects,
             }
         })
         .collect();
@@ -168,6 +219,11 @@ pub(super) async fn probed(
         .filter(|s| !s.predicted.name_forms.is_empty())
         .collect();
     let merged = analysis::merge_views(probed.iter().map(|s| s.views.as_slice()));
+    // `--connect`: every Service's connections, from each of its probes.
+    let from_pod = options.from_pod.as_ref().map(ToString::to_string);
+    let connects = p
+        .connect
+        .then(|| connects_by_namespace(probed.iter().copied(), from_pod.is_some()));
     let all = match (&cannot, &p.mode) {
         (Some((obs, _)), _) => obs.clone(),
         _ if probed.is_empty() => Observations::default(),
@@ -184,7 +240,10 @@ pub(super) async fn probed(
             let progress: crate::probe::job::Progress = std::io::stderr()
                 .is_terminal()
                 .then_some(super::progress_line as fn(&str));
-            crate::probe::run::pods(client, &pp, &merged, None, cleanup, progress).await
+            let connects = connects
+                .as_ref()
+                .map(crate::probe::run::Connects::PerNamespace);
+            crate::probe::run::pods(client, &pp, &merged, connects, cleanup, progress).await
         }
         (None, ProbeMode::From { container, .. }) => match &options.from_pod {
             Some(pod) => {
@@ -195,11 +254,14 @@ pub(super) async fn probed(
                     image: &p.image,
                     run_id: &run_id,
                 };
+                let connects = connects
+                    .as_ref()
+                    .map(|m| m.get("").map(Vec::as_slice).unwrap_or_default());
                 crate::probe::run::from_pod(
                     client,
                     &from,
                     &merged,
-                    None,
+                    connects,
                     p.timeout,
                     super::say_safe,
                 )
@@ -222,6 +284,7 @@ pub(super) async fn probed(
         },
         (None, ProbeMode::None) => Observations::default(),
     };
+    let seen = analysis::SeenConnections::new(&all);
     let reports: Vec<Report> = planned
         .into_iter()
         .map(|s| {
@@ -231,7 +294,14 @@ pub(super) async fn probed(
                 Some((obs, true)) => obs.clone(),
                 _ if s.predicted.name_forms.is_empty() => return s.predicted,
                 Some((obs, false)) => obs.clone(),
-                None => analysis::observations_for(&all, &s.views),
+                None => {
+                    let mut obs = analysis::observations_for(&all, &s.views);
+                    if p.connect {
+                        let froms = s.froms(from_pod.as_deref());
+                        obs.connections = seen.for_service(&froms, &s.connects);
+                    }
+                    obs
+                }
             };
             if obs.attempted() {
                 analysis::diagnose_observed(&state, &facts, &s.target, &options, &obs)
@@ -270,28 +340,89 @@ mod tests {
     }
 
     #[test]
-    fn a_scan_refuses_connect_and_a_from_pod_without_namespace_across_namespaces() {
+    fn a_scan_takes_connect_and_refuses_a_from_pod_without_namespace_across_namespaces() {
         for args in [
             &["--all", "--probe", "pod"][..],
             &["-A", "--probe", "local"][..],
             &["--all", "-n", "shop", "--from", "client"][..],
             &["-A", "--from", "client/client"][..],
             &["-A"][..],
+            &["--all", "--connect"][..],
+            &["-A", "--probe", "pod", "--connect"][..],
+            &["-A", "--from", "client/client", "--connect"][..],
         ] {
             assert!(check(&plan(args)).is_ok(), "{args:?}");
         }
-        for (args, words) in [
-            (&["--all", "--connect"][..], "--connect does not combine"),
-            (
-                &["-A", "--probe", "pod", "--connect"][..],
-                "--connect does not combine",
-            ),
-            (&["-A", "--from", "client"][..], "--from NAMESPACE/client"),
-        ] {
-            match check(&plan(args)) {
-                Err(Error::Usage(m)) => assert!(m.contains(words), "{args:?}: {m}"),
-                other => panic!("{args:?}: {:?}", other.err()),
-            }
+        assert!(plan(&["--all", "--connect"]).probe.connect);
+        match check(&plan(&["-A", "--from", "client"])) {
+            Err(Error::Usage(m)) => assert!(m.contains("--from NAMESPACE/client"), "{m}"),
+            other => panic!("{:?}", other.err()),
         }
+    }
+
+    fn connect(address: &str, service_port: i32) -> ConnectPlan {
+        ConnectPlan {
+            address: address.into(),
+            port: service_port,
+            service_port,
+            target: crate::model::ConnectionTarget::Service,
+            pod: None,
+        }
+    }
+
+    fn planned(ns: &str, run_in: &[&str], connects: Vec<ConnectPlan>) -> Planned {
+        let target = Target {
+            namespace: ns.into(),
+            name: "s".into(),
+        };
+        let state = ClusterState::default();
+        let options = analysis::Options::default();
+        let facts = analysis::Facts::compute(&state, &options);
+        Planned {
+            predicted: analysis::diagnose_with(&state, &facts, &target, &options),
+            target,
+            views: run_in
+                .iter()
+                .map(|r| ViewPlan {
+                    client: Some((*r).into()),
+                    from_pod: None,
+                    run_in: (*r).into(),
+                    search_override: None,
+                    names: Vec::new(),
+                    wildcard_checks: Vec::new(),
+                })
+                .collect(),
+            connects,
+        }
+    }
+
+    #[test]
+    fn each_namespace_opens_the_connections_of_the_services_it_observes_once() {
+        let shared = connect("10.0.0.9", 80);
+        let a = planned(
+            "a",
+            &["a", "a"],
+            vec![connect("10.96.0.1", 80), shared.clone()],
+        );
+        let b = planned(
+            "b",
+            &["b", "c"],
+            vec![connect("10.96.0.2", 80), shared.clone()],
+        );
+        let c = planned("a", &["a"], vec![shared.clone()]);
+        assert_eq!(a.froms(None), ["a"]);
+        assert_eq!(b.froms(None), ["b", "c"]);
+        assert_eq!(b.froms(Some("x/p")), ["x/p"]);
+        let map = connects_by_namespace([&a, &b, &c].into_iter(), false);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(map["a"], [connect("10.96.0.1", 80), shared.clone()]);
+        assert_eq!(map["b"], [connect("10.96.0.2", 80), shared.clone()]);
+        assert_eq!(map["c"], map["b"]);
+        // One `--from` pod opens every Service's, each once.
+        let one = connects_by_namespace([&a, &b, &c].into_iter(), true);
+        assert_eq!(
+            one[""],
+            [connect("10.96.0.1", 80), shared, connect("10.96.0.2", 80)]
+        );
     }
 }

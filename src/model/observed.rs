@@ -165,7 +165,7 @@ pub enum Cleanup {
 }
 
 /// What a `--connect` connection was made to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectionTarget {
     /// The Service's ClusterIP, on the Service port.

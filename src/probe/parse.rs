@@ -225,6 +225,7 @@ fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
         _ => return Err(ParseError::BadHeader(show(header))),
     }
     let mut out = ProbeOutput::default();
+    let mut batches: Vec<Batch> = Vec::new();
     let mut ended = false;
     let mut last = 1;
     for (i, text) in lines.enumerate() {
@@ -282,6 +283,9 @@ fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
                 }
                 add_to_run(run, kind, rest).map_err(bad)?;
             }
+            ["batch", "dig", kind, rest @ ..] => {
+                add_to_batch(&mut batches, kind, rest).map_err(bad)?;
+            }
             ["wildcard", name] => out.wildcard_checks.push((*name).to_owned()),
             ["connect", address, port, result, detail] => {
                 out.connections.push(Connect {
@@ -293,6 +297,12 @@ fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
                 });
             }
             _ => return Err(bad("not a probe record")),
+        }
+    }
+    for b in &batches {
+        for (name, run) in b.split() {
+            // A name asked twice keeps its first answer.
+            out.queries.entry(name).or_insert((Tool::Dig, run));
         }
     }
     if partial && !ended {
@@ -312,7 +322,8 @@ fn parse_inner(output: &str, partial: bool) -> Result<ProbeOutput, ParseError> {
         .iter()
         .filter_map(|n| n.app.as_ref().map(|(_, r)| r))
         .chain(out.queries.values().map(|(_, r)| r))
-        .any(|r| r.exit.is_none());
+        .any(|r| r.exit.is_none())
+        || batches.iter().any(|b| b.exit.is_none());
     if unfinished {
         return Err(ParseError::Truncated(last));
     }
@@ -332,6 +343,143 @@ fn name_entry<'a>(names: &'a mut Vec<NameResult>, typed: &str) -> &'a mut NameRe
         }
     };
     &mut names[at]
+}
+
+/// One `dig` run that asked several names (`batch` records): the names in
+/// the order given, its raw lines, its exit status.
+#[derive(Debug, Default)]
+struct Batch {
+    names: Vec<String>,
+    lines: Vec<String>,
+    exit: Option<i32>,
+}
+
+fn add_to_batch(batches: &mut Vec<Batch>, kind: &str, rest: &[&str]) -> Result<(), &'static str> {
+    match (kind, rest) {
+        ("name", [name]) => {
+            let open = batches
+                .last_mut()
+                .filter(|b| b.exit.is_none() && b.lines.is_empty());
+            match open {
+                Some(b) => b.names.push((*name).to_owned()),
+                None => batches.push(Batch {
+                    names: vec![(*name).to_owned()],
+                    ..Batch::default()
+                }),
+            }
+        }
+        ("out", _) | ("exit", [_]) => {
+            let b = batches
+                .last_mut()
+                .filter(|b| b.exit.is_none())
+                .ok_or("batch output without its names")?;
+            if kind == "out" {
+                b.lines.push(rest.join("\t"));
+            } else {
+                b.exit = Some(rest[0].parse().map_err(|_| "exit status is not a number")?);
+            }
+        }
+        _ => return Err("expected a batch `name`, `out` or `exit`"),
+    }
+    Ok(())
+}
+
+/// The sent query's header line that `dig +qr +comments` prints before each
+/// query.
+const DIG_SENDING: &str = ";; Sending:";
+
+impl Batch {
+    /// Each name's own run, as if dig had asked it alone: the lines of the
+    /// blocks whose sent question is that name (a block opens at each
+    /// `;; Sending:`; a query retried on another server or over TCP opens
+    /// another one with the same question), without the query as sent.
+    /// Lines before the first block (dig's own errors and warnings) belong
+    /// to no query; a name without a block gets them and the batch's exit
+    /// status (the tool failed before asking it). A name with a block exits
+    /// 0 when an answer came, else with the batch's status (9, no reply,
+    /// when unknown).
+    ///
+    /// A batch without its exit status was cut short: its last block may be
+    /// incomplete and is dropped, and names without a block are left out.
+    fn split(&self) -> Vec<(String, Run)> {
+        let complete = self.exit.is_some();
+        let mut preamble: Vec<String> = Vec::new();
+        // (question, lines after the query as sent, whether an answer came)
+        let mut blocks: Vec<(Option<String>, Vec<String>, bool)> = Vec::new();
+        // Within the query as sent: before its question line.
+        let mut sending = false;
+        let mut question_next = false;
+        for line in &self.lines {
+            if line.trim_end() == DIG_SENDING {
+                blocks.push((None, Vec::new(), false));
+                sending = true;
+                question_next = false;
+                continue;
+            }
+            let Some((question, lines, answered)) = blocks.last_mut() else {
+                preamble.push(line.clone());
+                continue;
+            };
+            if sending {
+                if line.starts_with(";; QUESTION SECTION:") {
+                    question_next = true;
+                } else if question_next {
+                    if let Some(q) = line.strip_prefix(';') {
+                        *question = q.split_whitespace().next().map(str::to_owned);
+                    }
+                    sending = false;
+                } else if line.starts_with(";; Got answer:") {
+                    sending = false;
+                    *answered = true;
+                    lines.push(line.clone());
+                }
+                continue;
+            }
+            if line.starts_with(";; Got answer:") {
+                *answered = true;
+            }
+            lines.push(line.clone());
+        }
+        if !complete {
+            blocks.pop();
+        }
+        let same = |a: &str, b: &str| {
+            a.trim_end_matches('.')
+                .eq_ignore_ascii_case(b.trim_end_matches('.'))
+        };
+        let mut runs = Vec::new();
+        for name in &self.names {
+            let mut mine = blocks
+                .iter()
+                .filter(|(q, _, _)| q.as_deref().is_some_and(|q| same(q, name)))
+                .peekable();
+            if mine.peek().is_none() {
+                if complete {
+                    runs.push((
+                        name.clone(),
+                        Run {
+                            lines: preamble.clone(),
+                            exit: self.exit,
+                        },
+                    ));
+                }
+                continue;
+            }
+            let mut run = Run::default();
+            let mut answered = false;
+            for (_, lines, a) in mine {
+                run.lines.extend(lines.iter().cloned());
+                answered |= *a;
+            }
+            run.exit = Some(if answered {
+                0
+            } else {
+                self.exit.filter(|c| *c != 0).unwrap_or(9)
+            });
+            runs.push((name.clone(), run));
+        }
+        runs
+    }
 }
 
 fn add_to_run(run: &mut Run, kind: &str, rest: &[&str]) -> Result<(), &'static str> {

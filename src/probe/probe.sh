@@ -1,12 +1,14 @@
 # Fixed part of the svcdiscover probe; the format is in docs/probe.md.
 # POSIX sh (dash, BusyBox ash); command substitution only in backticks,
 # because the kubelet would expand the other form in a container command.
-# Every record is one line of tab-separated fields.
+# Every record is one line of tab-separated fields, written by one printf
+# (one write), so that records of jobs run side by side never interleave
+# within a line.
 rec() {
-    printf '%s' "$1"
+    r_=$1
     shift
-    for f in "$@"; do printf '\t%s' "$f"; done
-    printf '\n'
+    for f in "$@"; do r_="$r_	$f"; done
+    printf '%s\n' "$r_"
 }
 # Copy stdin as records: the given fields, "out", then the raw line.
 raw() {
@@ -33,14 +35,28 @@ app() {
         rec app "$1" nslookup exit "$c"
     fi
 }
-# One absolute name, asked alone (no search), type A.
-ask() {
+# Every absolute name, each asked alone (no search), type A: one dig
+# process for all of them, its output streamed as it comes. +qr prints each
+# query as sent (";; Sending:" and its question) before its answer or its
+# error, which is how the reader attributes every line to its name.
+askall() {
+    [ $# -gt 0 ] || return 0
     if [ -n "$DIG" ]; then
-        o=`dig +nosearch +noall +comments +answer +time="$T" +tries=1 -t A "$1" 2>&1`
-        c=$?
-        [ -n "$o" ] && printf '%s\n' "$o" | raw query "$1" dig
-        rec query "$1" dig exit "$c"
-    elif [ -n "$BBNS" ]; then
+        for n in "$@"; do rec batch dig name "$n"; done
+        # dig's stdout is a pipe, so stdio would hold its lines until it
+        # exits; line-buffered, an exec cut short still has every query
+        # printed so far.
+        LB=
+        have stdbuf && LB='stdbuf -oL'
+        { c=`{ { $LB dig +nosearch +noall +comments +qr +question +answer +time="$T" +tries=1 -t A "$@" 2>&1; echo "$?" >&3; } | raw batch dig >&4; } 3>&1`; } 4>&1
+        rec batch dig exit "$c"
+    else
+        for n in "$@"; do ask "$n"; done
+    fi
+}
+# One absolute name, asked alone (no search), type A, without dig.
+ask() {
+    if [ -n "$BBNS" ]; then
         o=`$BBNS -type=a -timeout="$T" -retry=1 "$1" 2>&1`
         c=$?
         [ -n "$o" ] && printf '%s\n' "$o" | raw query "$1" nslookup
@@ -58,16 +74,18 @@ wild() {
 # with -z where it has it (OpenBSD, BusyBox built with it), else as BusyBox's
 # small nc, which connects, reads EOF from /dev/null and quits. timeout(1)
 # exits 124 (GNU) or 143 (BusyBox) when it stops the tool.
-conn() {
-    if [ -z "$CONNWITH" ]; then
-        if have bash && have timeout; then
-            CONNWITH=bash
-        elif have nc; then
-            if nc -h 2>&1 | grep -q -e -z; then CONNWITH=ncz; else CONNWITH=nc; fi
-        else
-            CONNWITH=none
-        fi
+# The generated part runs `connwith` once, then a few `conn` side by side.
+connwith() {
+    if have bash && have timeout; then
+        CONNWITH=bash
+    elif have nc; then
+        if nc -h 2>&1 | grep -q -e -z; then CONNWITH=ncz; else CONNWITH=nc; fi
+    else
+        CONNWITH=none
     fi
+}
+conn() {
+    [ -n "$CONNWITH" ] || connwith
     TO=
     have timeout && TO="timeout $TW"
     case $CONNWITH in

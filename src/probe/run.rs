@@ -2,6 +2,7 @@
 //! [`Observations`] for the analysis. I/O only; what to ask comes from
 //! `analysis::plan_views`, how to judge the answers from `analysis`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kube::Client;
@@ -27,6 +28,88 @@ pub const MAX_NAMES_PER_EXEC: usize = 100;
 pub const MAX_SCRIPT_BYTES: usize = 48 * 1024;
 /// At most this many execs at once in one probe pod.
 pub const MAX_EXECS_IN_FLIGHT: usize = 4;
+/// At most this many TCP connections (`--connect`) in an exec of their own,
+/// when they do not fit beside the first part's lookups (a scan).
+pub const MAX_CONNECTS_PER_EXEC: usize = 400;
+
+/// The TCP connections `--connect` asks the probe pods to open.
+#[derive(Debug, Clone, Copy)]
+pub enum Connects<'a> {
+    /// The same connections from every client namespace (one Service).
+    Everywhere(&'a [ConnectPlan]),
+    /// Per client namespace: a scan opens, from each, the connections of
+    /// the Services observed there.
+    PerNamespace(&'a BTreeMap<String, Vec<ConnectPlan>>),
+}
+
+impl<'a> Connects<'a> {
+    fn in_namespace(self, ns: &str) -> &'a [ConnectPlan] {
+        match self {
+            Connects::Everywhere(plans) => plans,
+            Connects::PerNamespace(map) => map.get(ns).map(Vec::as_slice).unwrap_or_default(),
+        }
+    }
+}
+
+/// One exec's work in a pod: a part of view `view` (by index), and the
+/// connections it opens, if it is the part that opens them.
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    view: usize,
+    plan: ViewPlan,
+    connects: Option<Vec<ConnectPlan>>,
+    /// The part carries lookups (else only connections).
+    lookups: bool,
+}
+
+/// The execs of one pod: each view's parts ([`exec_chunks`]); the first
+/// part of the pod's own view ([`connect_view`]) also opens the
+/// connections when its script stays within [`MAX_SCRIPT_BYTES`] with
+/// them (every single-Service run), else they get execs of their own, at
+/// most [`MAX_CONNECTS_PER_EXEC`] each.
+fn parts_of(views: &[&ViewPlan], connects: Option<&[ConnectPlan]>) -> Vec<Part> {
+    let mut parts: Vec<Part> = views
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| {
+            exec_chunks(v).into_iter().map(move |plan| Part {
+                view: i,
+                plan,
+                connects: None,
+                lookups: true,
+            })
+        })
+        .collect();
+    let Some(plans) = connects else {
+        return parts;
+    };
+    let carrier = connect_view(views);
+    let Some(first) = parts.iter_mut().find(|p| p.view == carrier) else {
+        return parts;
+    };
+    let fits = command_for(&first.plan, plans)
+        .ok()
+        .and_then(|cmd| cmd.last().map(String::len))
+        .is_some_and(|len| len <= MAX_SCRIPT_BYTES);
+    if fits || plans.is_empty() {
+        first.connects = Some(plans.to_vec());
+        return parts;
+    }
+    let empty = ViewPlan {
+        names: Vec::new(),
+        wildcard_checks: Vec::new(),
+        ..first.plan.clone()
+    };
+    for group in plans.chunks(MAX_CONNECTS_PER_EXEC) {
+        parts.push(Part {
+            view: carrier,
+            plan: empty.clone(),
+            connects: Some(group.to_vec()),
+            lookups: false,
+        });
+    }
+    parts
+}
 
 /// `view` split into the parts one exec each runs: at most
 /// [`MAX_NAMES_PER_EXEC`] names and about [`MAX_SCRIPT_BYTES`] of script
@@ -221,7 +304,7 @@ fn view_of(
             view.names.insert(typed.clone(), o);
         }
     }
-    if out.cut_short && view.names.is_empty() {
+    if out.cut_short && view.names.is_empty() && !plan.names.is_empty() {
         return Err(ProbeError::Timeout(format!(
             "no lookup finished within the probe timeout in {}",
             plan.run_in
@@ -270,14 +353,12 @@ pub async fn pods(
     client: &Client,
     probe: &PodProbe,
     views: &[ViewPlan],
-    connect: Option<&[ConnectPlan]>,
+    connect: Option<Connects<'_>>,
     cleanup: &Cleanup,
     progress: Progress,
 ) -> Observations {
     use futures::StreamExt as _;
     let begun = Instant::now();
-    let plans = connect_plans(connect);
-    let plans = &plans;
     let mut namespaces: Vec<&str> = Vec::new();
     for v in views {
         if !namespaces.contains(&v.run_in.as_str()) {
@@ -306,44 +387,37 @@ pub async fn pods(
             // MAX_EXECS_IN_FLIGHT at once); the first part of one view
             // also opens the connections (`--connect`).
             let pod = running.pod.as_str();
-            let carrier = connect_view(&mine);
-            let parts: Vec<(usize, bool, ViewPlan)> = mine
-                .iter()
-                .enumerate()
-                .flat_map(|(i, v)| {
-                    exec_chunks(v)
-                        .into_iter()
-                        .enumerate()
-                        .map(move |(k, part)| (i, i == carrier && k == 0, part))
-                })
-                .collect();
+            let plans = connect_plans(connect.map(|c| c.in_namespace(ns)));
+            let parts = parts_of(&mine, plans.as_deref());
             let got: Vec<_> = futures::stream::iter(parts.iter())
-                .map(|(i, carries, part)| async move {
-                    let wanted = plans.as_deref().filter(|_| *carries);
+                .map(|part| async move {
+                    let wanted = part.connects.as_deref();
                     let r = async {
-                        let cmd = command_for(part, wanted.unwrap_or_default())
+                        let cmd = command_for(&part.plan, wanted.unwrap_or_default())
                             .map_err(ProbeError::Failed)?;
                         let out =
                             job::exec(client, ns, pod, Some(job::CONTAINER), cmd, until).await?;
-                        let (view, seen) = view_of(part, &out, Via::ProbePod)?;
+                        let (view, seen) = view_of(&part.plan, &out, Via::ProbePod)?;
                         Ok::<_, ProbeError>((view, wanted.map(|p| connections(ns, p, &seen))))
                     }
                     .await;
-                    (*i, r)
+                    (part, r)
                 })
                 .buffered(MAX_EXECS_IN_FLIGHT)
                 .collect()
                 .await;
             // Keep what was observed; a part that failed is the problem.
             let mut merged: Vec<Option<View>> = vec![None; mine.len()];
-            let mut conns = None;
+            let mut conns: Option<Vec<Connection>> = None;
             let mut first_error = None;
-            for (i, g) in got {
+            for (part, g) in got {
                 match g {
                     Ok((v, c)) => {
-                        absorb(&mut merged[i], v);
-                        if c.is_some() {
-                            conns = c;
+                        if part.lookups {
+                            absorb(&mut merged[part.view], v);
+                        }
+                        if let Some(c) = c {
+                            conns.get_or_insert_with(Vec::new).extend(c);
                         }
                     }
                     Err(e) => {
@@ -379,6 +453,7 @@ pub async fn pods(
                 obs.views.extend(views);
                 if let Some(c) = conns {
                     obs.connections.get_or_insert_with(Vec::new).extend(c);
+                    obs.connected_from.push(ns.clone());
                 }
                 if let Some(e) = error {
                     obs.problems.push(problem(&ns, &e));
@@ -532,12 +607,12 @@ async fn exec_views(
     };
     let mut result = Ok(());
     let refs: Vec<&ViewPlan> = execs.views.iter().collect();
-    let carrier = connect_view(&refs);
-    for (i, v) in execs.views.iter().enumerate() {
+    let all_parts = parts_of(&refs, execs.connect);
+    for i in 0..execs.views.len() {
         // One exec per part of the view (one part unless it has many names).
         let mut merged = None;
-        for (k, part) in exec_chunks(v).iter().enumerate() {
-            let wanted = execs.connect.filter(|_| i == carrier && k == 0);
+        for p in all_parts.iter().filter(|p| p.view == i) {
+            let (part, wanted) = (&p.plan, p.connects.as_deref());
             let r = async {
                 let cmd =
                     command_for(part, wanted.unwrap_or_default()).map_err(ProbeError::Failed)?;
@@ -559,10 +634,17 @@ async fn exec_views(
             .await;
             match r {
                 Ok((view, seen)) => {
-                    if let Some(p) = wanted {
-                        obs.connections = Some(connections(&execs.from, p, &seen));
+                    if let Some(c) = wanted {
+                        obs.connections
+                            .get_or_insert_with(Vec::new)
+                            .extend(connections(&execs.from, c, &seen));
+                        if !obs.connected_from.contains(&execs.from) {
+                            obs.connected_from.push(execs.from.clone());
+                        }
                     }
-                    absorb(&mut merged, view);
+                    if p.lookups {
+                        absorb(&mut merged, view);
+                    }
                 }
                 Err(e) => {
                     result = Err(e);
@@ -747,5 +829,59 @@ mod tests {
             parts.iter().map(|p| p.names.len()).sum::<usize>(),
             v.names.len()
         );
+    }
+
+    fn plans(n: usize) -> Vec<ConnectPlan> {
+        (0..n)
+            .map(|i| ConnectPlan {
+                address: format!("10.1.{}.{}", i / 250, i % 250 + 1),
+                port: 8080,
+                service_port: 80,
+                target: crate::model::ConnectionTarget::Endpoint,
+                pod: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn connections_ride_with_the_own_views_first_part_when_they_fit() {
+        let own = view(4, 10);
+        let other = ViewPlan {
+            client: None,
+            search_override: Some(vec!["x.svc.cluster.local".into()]),
+            ..view(4, 10)
+        };
+        let c = plans(20);
+        let parts = parts_of(&[&other, &own], Some(&c));
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].connects, None);
+        assert_eq!((parts[1].view, parts[1].connects.as_ref()), (1, Some(&c)));
+        assert!(parts.iter().all(|p| p.lookups));
+        // Asked with nothing to connect to: the part still says it opened
+        // its (no) connections.
+        assert_eq!(parts_of(&[&own], Some(&[]))[0].connects, Some(Vec::new()));
+        assert!(parts_of(&[&own], None).iter().all(|p| p.connects.is_none()));
+    }
+
+    #[test]
+    fn many_connections_get_execs_of_their_own_within_the_script_limit() {
+        let own = view(250, 10);
+        let c = plans(1000);
+        let parts = parts_of(&[&own], Some(&c));
+        let lookups: Vec<&Part> = parts.iter().filter(|p| p.lookups).collect();
+        assert_eq!(lookups.len(), exec_chunks(&own).len());
+        assert!(lookups.iter().all(|p| p.connects.is_none()));
+        let only: Vec<&Part> = parts.iter().filter(|p| !p.lookups).collect();
+        assert_eq!(only.len(), 1000_usize.div_ceil(MAX_CONNECTS_PER_EXEC));
+        let again: Vec<ConnectPlan> = only
+            .iter()
+            .flat_map(|p| p.connects.clone().unwrap())
+            .collect();
+        assert_eq!(again, c, "every connection once, in order");
+        for p in &only {
+            assert!(p.plan.names.is_empty() && p.plan.wildcard_checks.is_empty());
+            let cmd = command_for(&p.plan, p.connects.as_deref().unwrap()).unwrap();
+            assert!(cmd.last().unwrap().len() <= MAX_SCRIPT_BYTES);
+        }
     }
 }

@@ -19,6 +19,11 @@ pub const HEADER: &str = "svcdiscover-probe";
 
 const BODY: &str = include_str!("probe.sh");
 
+/// At most this many TCP connections (`--connect`) are open at once in one
+/// exec; each waits at most the request's timeout, so `n` connections take
+/// at most ⌈n / 8⌉ × the timeout.
+pub const CONNECTS_AT_ONCE: usize = 8;
+
 /// One name as an application types it, with the absolute candidates the
 /// prediction's search-list replay (`ResolverConf::candidates`) computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,13 +96,15 @@ impl ProbeRequest {
         mut self,
         targets: &[(String, i32)],
     ) -> Result<ProbeRequest, RequestError> {
+        let mut have: std::collections::HashSet<(IpAddr, u16)> =
+            self.connects.iter().copied().collect();
         for (address, port) in targets {
             let ip = check_address(address)?;
             let port = u16::try_from(*port)
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or(RequestError::BadPort(*port))?;
-            if !self.connects.contains(&(ip, port)) {
+            if have.insert((ip, port)) {
                 self.connects.push((ip, port));
             }
         }
@@ -208,7 +215,8 @@ fn check(req: &ProbeRequest) -> Result<(), RequestError> {
 /// upper bound: a candidate shared with an earlier name is asked once), to
 /// split a view with many names over several execs.
 pub fn name_bytes(typed: &str, candidates: &[String]) -> usize {
-    // `cand 'T' 'C'`, `app 'T'`, `ask 'C'`, each with its newline.
+    // `cand 'T' 'C'` and `app 'T'` with their newlines, ` 'C'` on the
+    // `askall` line (counted as the 7 bytes `ask 'C'` took).
     let per_candidate: usize = candidates
         .iter()
         .map(|c| (11 + typed.len() + c.len()) + (7 + c.len()))
@@ -241,7 +249,7 @@ fn q(name: &str) -> String {
 /// .unwrap();
 /// let sh = script(&req);
 /// assert!(sh.contains("app 'service-pay-v1'"));
-/// assert!(sh.contains("ask 'service-pay-v1.client.svc.cluster.local.'"));
+/// assert!(sh.contains("askall 'service-pay-v1.client.svc.cluster.local.' "));
 /// assert!(!sh.contains("$("));
 ///
 /// let evil = TypedName { typed: "x'; rm -rf /".into(), candidates: vec![] };
@@ -253,30 +261,61 @@ pub fn script(req: &ProbeRequest) -> String {
     let _ = writeln!(s, "T={} TW={}", req.timeout_secs, req.timeout_secs + 1);
     let _ = writeln!(s, "PROBE_HEADER='{HEADER}' PROBE_VERSION={FORMAT_VERSION}");
     s.push_str(BODY);
-    // Each absolute name is asked once, even when two typed names share it.
+    // Each absolute name is asked once, even when two typed names share it:
+    // the candidates in the order of the names, then the wildcard checks.
     let mut asked = BTreeSet::new();
+    let mut order: Vec<&str> = Vec::new();
     for n in &req.names {
         for c in &n.candidates {
             let _ = writeln!(s, "cand {} {}", q(&n.typed), q(c));
-        }
-        let _ = writeln!(s, "app {}", q(&n.typed));
-        for c in &n.candidates {
             if asked.insert(c.as_str()) {
-                let _ = writeln!(s, "ask {}", q(c));
+                order.push(c);
             }
         }
     }
     for w in &req.wildcard_checks {
         let _ = writeln!(s, "wild {}", q(w));
         if asked.insert(w.as_str()) {
-            let _ = writeln!(s, "ask {}", q(w));
+            order.push(w);
         }
     }
+    // The absolute names (one dig for all) beside the application lookups
+    // (one getent per typed name), so that a name is complete as soon as
+    // both reached it.
+    if !order.is_empty() {
+        s.push_str("askall");
+        for c in &order {
+            s.push(' ');
+            s.push_str(&q(c));
+        }
+        s.push_str(" &\n");
+    }
+    for n in &req.names {
+        let _ = writeln!(s, "app {}", q(&n.typed));
+    }
+    s.push_str("wait\n");
     // Addresses are printed from parsed IpAddr values: digits, dots,
-    // colons and hex letters only.
-    for (ip, port) in &req.connects {
-        let _ = writeln!(s, "conn {} {port}", q(&ip.to_string()));
+    // colons and hex letters only. At most CONNECTS_AT_ONCE at a time.
+    if !req.connects.is_empty() {
+        s.push_str("connwith\n");
+        for batch in req.connects.chunks(CONNECTS_AT_ONCE) {
+            for (ip, port) in batch {
+                let _ = writeln!(s, "conn {} {port} &", q(&ip.to_string()));
+            }
+            s.push_str("wait\n");
+        }
     }
     s.push_str("rec end\n");
     s
+}
+
+/// The bytes `conn` lines take for `connects` (for splitting execs).
+pub fn connect_bytes(connects: &[(IpAddr, u16)]) -> usize {
+    // `conn 'IP' PORT &` and a `wait` per batch.
+    connects
+        .iter()
+        .map(|(ip, port)| 12 + ip.to_string().len() + port.to_string().len())
+        .sum::<usize>()
+        + 5 * connects.len().div_ceil(CONNECTS_AT_ONCE)
+        + 9
 }

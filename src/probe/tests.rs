@@ -189,7 +189,155 @@ fn shared_candidates_are_asked_once() {
     )
     .unwrap();
     let sh = script(&req);
-    assert_eq!(sh.matches("ask 'a.b.svc.cluster.local.'").count(), 1);
+    let askall: Vec<&str> = sh.lines().filter(|l| l.starts_with("askall ")).collect();
+    assert_eq!(askall.len(), 1, "one dig for every name");
+    assert_eq!(askall[0].matches("'a.b.svc.cluster.local.'").count(), 1);
+}
+
+#[test]
+fn every_absolute_name_goes_to_one_askall_beside_the_lookups() {
+    let pod = ResolverConf::cluster_first("client", "cluster.local");
+    let req = ProbeRequest::new(
+        vec![
+            TypedName::from_conf("a", &pod),
+            TypedName::from_conf("b.ns", &pod),
+        ],
+        wildcard_checks("svcdiscover-absent-x1", &pod),
+        2,
+    )
+    .unwrap();
+    let sh = script(&req);
+    let body: Vec<&str> = sh.lines().skip_while(|l| !l.starts_with("cand ")).collect();
+    let askall = body.iter().position(|l| l.starts_with("askall ")).unwrap();
+    let line = body[askall];
+    assert!(line.ends_with(" &"), "in the background: {line}");
+    // Every candidate, then every wildcard check, each once, in order.
+    let mut want: Vec<String> = Vec::new();
+    for n in req.names() {
+        want.extend(n.candidates.iter().cloned());
+    }
+    want.extend(req.wildcard_checks().iter().cloned());
+    let quoted: Vec<String> = want.iter().map(|w| format!("'{w}'")).collect();
+    assert_eq!(line, format!("askall {} &", quoted.join(" ")));
+    // The lookups after it, then one wait before the end.
+    assert_eq!(&body[askall + 1..askall + 3], ["app 'a'", "app 'b.ns'"]);
+    assert_eq!(&body[askall + 3..], ["wait", "rec end"]);
+    assert!(
+        body[..askall]
+            .iter()
+            .all(|l| l.starts_with("cand ") || l.starts_with("wild "))
+    );
+}
+
+#[test]
+fn connections_run_at_most_eight_at_a_time() {
+    let targets: Vec<(String, i32)> = (1..=20).map(|i| (format!("10.0.0.{i}"), 80)).collect();
+    let req = ProbeRequest::new(vec![], vec![], 2)
+        .unwrap()
+        .with_connects(&targets)
+        .unwrap();
+    let sh = script(&req);
+    let tail: Vec<&str> = sh.lines().skip_while(|l| *l != "connwith").collect();
+    let mut batches = Vec::new();
+    let mut n = 0;
+    for l in &tail[1..] {
+        if l.starts_with("conn ") {
+            assert!(l.ends_with(" &"), "{l}");
+            n += 1;
+        } else if *l == "wait" {
+            batches.push(n);
+            n = 0;
+        } else {
+            assert_eq!(*l, "rec end");
+        }
+    }
+    assert_eq!(batches, [8, 8, 4]);
+    assert_eq!(batches.len(), 20_usize.div_ceil(script::CONNECTS_AT_ONCE));
+    assert!(
+        script::connect_bytes(req.connects())
+            >= tail.iter().map(|l| l.len() + 1).sum::<usize>() - 9
+    );
+}
+
+/// A fake `dig` that answers like `dig +qr +comments +question` (one
+/// block per name: the query as sent, then NXDOMAIN, or for names under
+/// `up.` an A record) and counts its runs: the script runs it once for
+/// every name, beside getent.
+#[test]
+fn the_script_runs_one_dig_for_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let runs = dir.path().join("dig-runs");
+    let fake = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    fake("getent", "exit 2");
+    fake(
+        "dig",
+        &format!(
+            r#"echo run >> '{}'
+for a in "$@"; do
+  case $a in
+  *.) printf ';; Sending:\n;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1\n;; QUESTION SECTION:\n;%s\t\tIN\tA\n\n' "$a"
+      case $a in
+      *.up.) printf ';; Got answer:\n;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1\n\n;; ANSWER SECTION:\n%s 30 IN A 10.0.0.9\n\n' "$a" ;;
+      *) printf ';; Got answer:\n;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 1\n\n' ;;
+      esac ;;
+  esac
+done
+exit 0"#,
+            runs.display()
+        ),
+    );
+    for tool in ["printf", "expr", "grep", "cat"] {
+        if let Some(p) = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| PathBuf::from(d).join(tool))
+            .find(|p| p.exists())
+        {
+            std::os::unix::fs::symlink(p, bin.join(tool)).unwrap();
+        }
+    }
+    let names: Vec<TypedName> = (0..30)
+        .map(|i| TypedName {
+            typed: format!("s{i}"),
+            candidates: vec![format!("s{i}.ns.svc.cluster.local."), format!("s{i}.up.")],
+        })
+        .collect();
+    let req = ProbeRequest::new(names, vec!["absent.ns.svc.cluster.local.".into()], 1).unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script(&req))
+        .env_clear()
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let parsed = parse(&text).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "run\n",
+        "one dig run"
+    );
+    for i in 0..30 {
+        assert_eq!(
+            parsed.rcode(&format!("s{i}.ns.svc.cluster.local.")),
+            Some(Rcode::Nxdomain)
+        );
+        assert_eq!(
+            parsed.rcode(&format!("s{i}.up.")),
+            Some(Rcode::Noerror(vec!["10.0.0.9".into()]))
+        );
+    }
+    assert_eq!(
+        parsed.rcode("absent.ns.svc.cluster.local."),
+        Some(Rcode::Nxdomain)
+    );
+    assert!(parsed.wildcard_hits().is_empty());
 }
 
 /// The script's framing, run by the real `sh` with fake tools on PATH:
@@ -746,14 +894,22 @@ fn connect_targets_are_checked_before_the_script() {
         .unwrap();
     assert_eq!(r.connects().len(), 2, "each pair once");
     let sh = script(&r);
-    assert!(sh.contains("conn '10.0.0.1' 80\n"), "{sh}");
-    assert!(sh.contains("conn 'fd00::1' 8080\n"));
+    assert!(sh.contains("conn '10.0.0.1' 80 &\n"), "{sh}");
+    assert!(sh.contains("conn 'fd00::1' 8080 &\n"));
     assert!(!sh.contains("$("));
-    // Connections come after the lookups, before the end.
-    let tail: Vec<&str> = sh.lines().rev().take(3).collect();
+    // Connections come after the lookups (and their `wait`), side by
+    // side, then their own `wait`, before the end.
+    let tail: Vec<&str> = sh.lines().rev().take(6).collect();
     assert_eq!(
         tail,
-        ["rec end", "conn 'fd00::1' 8080", "conn '10.0.0.1' 80"]
+        [
+            "rec end",
+            "wait",
+            "conn 'fd00::1' 8080 &",
+            "conn '10.0.0.1' 80 &",
+            "connwith",
+            "wait"
+        ]
     );
 }
 
@@ -871,4 +1027,255 @@ fn connect_without_tools() {
         "{}",
         c.detail
     );
+}
+
+// ---- one dig for many names (`batch` records) ----
+
+/// A probe output whose dig batch is the raw capture `raw/NAME` (the
+/// names in the order asked); `cut`: keep only that many of its lines and
+/// no exit status (an exec cut short).
+fn batch_output(name: &str, names: &[&str], cut: Option<usize>) -> String {
+    let run = raw(name);
+    let mut out = String::from("svcdiscover-probe\t1\ntool\tdig\t/usr/bin/dig\n");
+    for n in names {
+        out.push_str(&format!("batch\tdig\tname\t{n}\n"));
+    }
+    let keep = cut.unwrap_or(run.lines.len());
+    for l in &run.lines[..keep] {
+        out.push_str(&format!("batch\tdig\tout\t{l}\n"));
+    }
+    if cut.is_none() {
+        out.push_str(&format!("batch\tdig\texit\t{}\nend\n", run.exit.unwrap()));
+    }
+    out
+}
+
+const BATCH_NAMES: [&str; 4] = [
+    "service-pay-v1.default.svc.cluster.local.",
+    "no-such-svc.default.svc.cluster.local.",
+    "pay-headless.default.svc.cluster.local.",
+    "default.svc.cluster.local.",
+];
+
+#[test]
+fn a_dig_batch_is_split_per_name_as_if_each_was_asked_alone() {
+    let out = parse(&batch_output("dig-batch.txt", &BATCH_NAMES, None)).unwrap();
+    let want = [
+        Rcode::Noerror(vec!["10.96.116.242".into()]),
+        Rcode::Nxdomain,
+        Rcode::Noerror(vec!["10.244.0.1".into(), "10.244.0.2".into()]),
+        Rcode::Nodata,
+    ];
+    for (name, want) in BATCH_NAMES.iter().zip(want) {
+        let (tool, run) = &out.queries[*name];
+        assert_eq!(*tool, parse::Tool::Dig);
+        assert_eq!(run.exit, Some(0), "{name}");
+        assert_eq!(out.rcode(name), Some(want), "{name}");
+        // Only the answer: the query as sent (status NOERROR) is left out.
+        assert_eq!(
+            run.lines
+                .iter()
+                .filter(|l| l.contains("->>HEADER<<-"))
+                .count(),
+            1,
+            "{name}: {:?}",
+            run.lines
+        );
+        assert!(!run.lines.iter().any(|l| l.contains("Sending")), "{name}");
+    }
+    // Attributed by question, not by position: the names listed in
+    // another order get the same answers.
+    let mut shuffled = BATCH_NAMES;
+    shuffled.reverse();
+    let again = parse(&batch_output("dig-batch.txt", &shuffled, None)).unwrap();
+    for name in BATCH_NAMES {
+        assert_eq!(again.rcode(name), out.rcode(name), "{name}");
+    }
+}
+
+#[test]
+fn a_dig_batch_that_times_out_or_is_refused_says_so_per_name() {
+    let names = [
+        "service-pay-v1.default.svc.cluster.local.",
+        "service-pay-v1.svc.cluster.local.",
+    ];
+    let out = parse(&batch_output("dig-batch-timeout.txt", &names, None)).unwrap();
+    for n in names {
+        assert_eq!(out.rcode(n), Some(Rcode::Timeout), "{n}");
+        assert_eq!(out.queries[n].1.exit, Some(9));
+    }
+    let out = parse(&batch_output("dig-batch-refused.txt", &names, None)).unwrap();
+    for n in names {
+        assert!(
+            matches!(out.rcode(n), Some(Rcode::Unreachable(l)) if l.contains("127.0.0.9#53: connection refused")),
+            "{n}: {:?}",
+            out.rcode(n)
+        );
+    }
+}
+
+#[test]
+fn a_dig_batch_cut_short_keeps_the_names_it_finished() {
+    let text = batch_output("dig-batch.txt", &BATCH_NAMES, None);
+    let lines = raw("dig-batch.txt").lines;
+    // Cut just after the third block's query was sent: the first two are
+    // complete, the third is not and is dropped, the fourth never started.
+    let third = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == ";; Sending:")
+        .nth(2)
+        .unwrap()
+        .0;
+    let cut = batch_output("dig-batch.txt", &BATCH_NAMES, Some(third + 12));
+    assert!(matches!(parse(&cut), Err(ParseError::Truncated(_))));
+    let out = parse_partial(&cut).unwrap();
+    let full = parse(&text).unwrap();
+    for n in &BATCH_NAMES[..2] {
+        assert_eq!(out.rcode(n), full.rcode(n), "{n}");
+    }
+    for n in &BATCH_NAMES[2..] {
+        assert_eq!(out.rcode(n), None, "{n}");
+    }
+    // Cut before dig printed anything: no name finished.
+    let none = parse_partial(&batch_output("dig-batch.txt", &BATCH_NAMES, Some(0))).unwrap();
+    assert!(none.queries.is_empty());
+}
+
+#[test]
+fn a_dig_batch_name_without_a_block_gets_the_tools_error() {
+    let text = "svcdiscover-probe\t1\n\
+        batch\tdig\tname\ta.ns.\n\
+        batch\tdig\tname\tb.ns.\n\
+        batch\tdig\tout\tdig: couldn't get address for 'x': not found\n\
+        batch\tdig\texit\t10\nend\n";
+    let out = parse(text).unwrap();
+    for n in ["a.ns.", "b.ns."] {
+        assert_eq!(
+            out.rcode(n),
+            Some(Rcode::Failed(
+                Some(10),
+                "dig: couldn't get address for 'x': not found".into()
+            )),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn a_query_retried_in_a_second_block_keeps_one_run() {
+    // A server that times out, then the next one answers: dig sends the
+    // same question again (another `;; Sending:` block).
+    let block = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec![
+            ";; Sending:",
+            ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 7",
+            ";; QUESTION SECTION:",
+            ";a.ns.\t\t\tIN\tA",
+            "",
+        ];
+        v.extend_from_slice(extra);
+        v
+    };
+    let mut lines = block(&[";; communications error to 10.1.2.3#53: timed out"]);
+    lines.extend(block(&[
+        ";; Got answer:",
+        ";; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 7",
+    ]));
+    let mut text = String::from("svcdiscover-probe\t1\nbatch\tdig\tname\tA.NS.\n");
+    for l in &lines {
+        text.push_str(&format!("batch\tdig\tout\t{l}\n"));
+    }
+    text.push_str("batch\tdig\texit\t0\nend\n");
+    let out = parse(&text).unwrap();
+    assert_eq!(out.rcode("A.NS."), Some(Rcode::Nxdomain));
+    assert_eq!(out.queries["A.NS."].1.exit, Some(0));
+    // Both blocks' lines after their query as sent: "", the error; "", the
+    // answer's two lines.
+    assert_eq!(out.queries["A.NS."].1.lines.len(), 5);
+}
+
+#[test]
+fn batch_records_are_checked() {
+    for (text, why) in [
+        ("batch\tdig\tout\tx", "batch output without its names"),
+        ("batch\tdig\tfoo\tx", "expected a batch"),
+        (
+            "batch\tdig\tname\ta.\nbatch\tdig\texit\tx",
+            "exit status is not a number",
+        ),
+    ] {
+        let err = parse(&format!("svcdiscover-probe\t1\n{text}\nend\n")).unwrap_err();
+        assert!(err.to_string().contains(why), "{text}: {err}");
+    }
+}
+
+/// The captures made with one dig per candidate (`dash-*.out`) and with
+/// one dig for all (`dash-*-batch.out`, the same requests on the same
+/// cluster, later: service-pay-v1's ClusterIP differs) observe every typed
+/// name alike: status, answering candidate, each candidate's rcode, notes.
+#[test]
+fn one_dig_for_all_observes_as_one_dig_per_candidate() {
+    for (old, new, req) in [
+        (
+            "dash-client.out",
+            "dash-client-batch.out",
+            capture_request(),
+        ),
+        (
+            "dash-timeout.out",
+            "dash-timeout-batch.out",
+            small_request(),
+        ),
+        (
+            "dash-refused.out",
+            "dash-refused-batch.out",
+            small_request(),
+        ),
+    ] {
+        let a = parse(&fixture(old)).unwrap();
+        let b = parse(&fixture(new)).unwrap();
+        assert!(
+            a.queries
+                .values()
+                .all(|(_, r)| !r.lines.iter().any(|l| l.contains("Sending")))
+        );
+        assert_eq!(
+            a.queries.keys().collect::<Vec<_>>(),
+            b.queries.keys().collect::<Vec<_>>(),
+            "{new}: every name asked"
+        );
+        for n in req.names() {
+            let x = observe(&a, &n.typed, Via::ProbePod).unwrap();
+            let y = observe(&b, &n.typed, Via::ProbePod).unwrap();
+            assert_eq!(x.status, y.status, "{new}: {}", n.typed);
+            assert_eq!(x.answered_by, y.answered_by, "{new}: {}", n.typed);
+            assert_eq!(x.candidates, y.candidates, "{new}: {}", n.typed);
+            assert_eq!(x.addresses.len(), y.addresses.len(), "{new}: {}", n.typed);
+        }
+        assert_eq!(a.wildcard_hits(), b.wildcard_hits(), "{new}");
+    }
+}
+
+/// The committed fuzz corpus of `probe_output` (tests/fuzz) keeps the
+/// target's invariants without cargo-fuzz: no panic, and an output that
+/// parses whole parses the same when read as cut short.
+#[test]
+fn the_fuzz_corpus_keeps_its_invariants() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/probe_output");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let whole = parse(&text);
+        let partial = parse_partial(&text);
+        if let Ok(out) = &whole {
+            assert_eq!(partial.as_ref().ok(), Some(out), "{text:?}");
+            for name in out.queries.keys() {
+                let _ = out.rcode(name);
+            }
+        }
+        n += 1;
+    }
+    assert!(n > 100, "{n} inputs");
 }

@@ -87,6 +87,11 @@ pub fn render(scan: &Scan, opts: &RenderOpts) -> String {
     for l in wrap(&probe_line(scan), opts.width, "  ") {
         let _ = writeln!(out, "{l}");
     }
+    if let Some(line) = connect_line(scan) {
+        for l in wrap(&line, opts.width, "  ") {
+            let _ = writeln!(out, "{l}");
+        }
+    }
     let c = &scan.summary.by_verdict;
     let _ = writeln!(
         out,
@@ -160,6 +165,36 @@ fn probe_line(scan: &Scan) -> String {
         scan.reports.len(),
         safe(&how)
     )
+}
+
+/// `--connect`: how many Services' connections ran and how they ended
+/// (each Service's own are in its report, `-o json`; their findings in
+/// the rows).
+fn connect_line(scan: &Scan) -> Option<String> {
+    use crate::model::ConnectionResult as R;
+    let with: Vec<&Vec<crate::model::Connection>> = scan
+        .reports
+        .iter()
+        .filter_map(|r| r.connections.as_ref())
+        .collect();
+    if with.is_empty() {
+        return None;
+    }
+    let count = |want: R| {
+        with.iter()
+            .flat_map(|c| c.iter())
+            .filter(|c| c.result == want)
+            .count()
+    };
+    Some(format!(
+        "TCP connections (--connect) for {} of {} Service(s): {} connected, {} refused, {} timed out, {} failed.",
+        with.len(),
+        scan.reports.len(),
+        count(R::Connected),
+        count(R::Refused),
+        count(R::Timeout),
+        count(R::Error)
+    ))
 }
 
 /// What of the scope was not read, so not scanned.
@@ -312,6 +347,42 @@ mod tests {
             pod: Some(pod.into()),
             via,
         }
+    }
+
+    #[test]
+    fn a_closing_line_counts_the_connections_when_there_are_any() {
+        use crate::model::{Connection, ConnectionResult, ConnectionTarget};
+        let opts = RenderOpts {
+            color: false,
+            wide: false,
+            no_headers: false,
+            width: None,
+        };
+        let mut s = scanned();
+        assert!(!render(&s, &opts).contains("TCP connections"));
+        let conn = |result| Connection {
+            from: "default".into(),
+            address: "10.96.0.5".into(),
+            port: 80,
+            service_port: 80,
+            target: ConnectionTarget::Service,
+            pod: None,
+            result,
+            detail: "bash /dev/tcp".into(),
+        };
+        s.reports[0].connections = Some(vec![
+            conn(ConnectionResult::Connected),
+            conn(ConnectionResult::Timeout),
+        ]);
+        s.reports[1].connections = Some(vec![conn(ConnectionResult::Refused)]);
+        s.reports[2].connections = Some(Vec::new());
+        let text = render(&s, &opts);
+        assert!(
+            text.contains(
+                "TCP connections (--connect) for 3 of 6 Service(s): 1 connected, 1 refused, 1 timed out, 0 failed."
+            ),
+            "{text}"
+        );
     }
 
     #[test]

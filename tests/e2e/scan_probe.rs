@@ -264,14 +264,86 @@ pub fn a_scan_from_a_pod_runs_one_exec_into_it(c: &Cluster) {
     let r = c.svcdiscover(&["-A", "--from", "client"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--from NAMESPACE/client"), "{}", r.stderr);
-    // --connect is refused in a scan, before anything is created.
-    let r = c.svcdiscover(&["--all", "-n", "default", "--connect"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--connect does not combine"),
-        "{}",
-        r.stderr
-    );
+}
+
+/// `(target, address:port, result)` of a report's connections.
+fn connections_of(r: &Value) -> Vec<(String, String, String)> {
+    r["connections"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: no connections", r["service"]))
+        .iter()
+        .map(|c| {
+            (
+                c["target"].as_str().unwrap().to_owned(),
+                format!("{}:{}", c["address"].as_str().unwrap(), c["port"]),
+                c["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `--connect` in a scan: the one probe Job of `default` opens the
+/// connections of every scanned Service (with the lookups: still one exec
+/// per resolver view), and each Service's connections and findings are
+/// those of its single `--connect` run; the same from a `--from` pod.
+/// service-pay-v1's listening pod connects and its ClusterIP does not (no
+/// kube-proxy): the split is found in the scan as alone.
+pub fn a_scan_with_connect_reports_each_services_connections_as_its_single_run(c: &Cluster) {
+    let listening = std::env::var("SVCDISCOVER_E2E_PAY_POD_IP").unwrap();
+    let cluster_ip = c.cluster_ip("default", "service-pay-v1");
+    for (flags, jobs, execs, via) in [
+        (&["--probe", "pod", "--connect"][..], 1, 2, "probe-pod"),
+        (&["--from", "client/client", "--connect"][..], 0, 1, "exec"),
+    ] {
+        let mut args = vec!["--all", "-n", "default"];
+        args.extend_from_slice(flags);
+        let p = probe_run(c, &args, None);
+        let scan = scanned(&p).clone();
+        all_observed(&scan, via);
+        let reports = scan["reports"].as_array().unwrap();
+        let pay = reports
+            .iter()
+            .find(|r| r["service"]["name"] == "service-pay-v1")
+            .unwrap();
+        let conns = connections_of(pay);
+        assert!(
+            conns.contains(&(
+                "service".into(),
+                format!("{cluster_ip}:80"),
+                "timeout".into()
+            )),
+            "{flags:?}: {conns:?}"
+        );
+        assert!(
+            conns.contains(&(
+                "endpoint".into(),
+                format!("{listening}:80"),
+                "connected".into()
+            )),
+            "{flags:?}: {conns:?}"
+        );
+        assert!(
+            pay["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "service-proxy-not-routing"),
+            "{flags:?}: {}",
+            pay["findings"]
+        );
+        // Every report says what it connected to (an empty list when
+        // nothing: no TCP port, or headless without ready endpoints).
+        for r in reports {
+            connections_of(r);
+        }
+        cleaned(c, &p, jobs);
+        let reqs = requests(c, &p.tag);
+        assert_eq!(count(&reqs, "exec"), execs, "{flags:?}: {:#?}", uris(&reqs));
+        if jobs > 0 {
+            nothing_left(c, &scan);
+        }
+        as_single_runs(c, &scan, flags, jobs);
+    }
 }
 
 /// Two namespaces of this test's own, each with one Service labelled
@@ -454,6 +526,10 @@ pub const TESTS: &[Test] = &[
     (
         "a_scan_from_a_pod_runs_one_exec_into_it",
         a_scan_from_a_pod_runs_one_exec_into_it,
+    ),
+    (
+        "a_scan_with_connect_reports_each_services_connections_as_its_single_run",
+        a_scan_with_connect_reports_each_services_connections_as_its_single_run,
     ),
     (
         "a_probe_that_fails_in_one_namespace_leaves_the_others_observed",
