@@ -297,34 +297,28 @@ pub async fn delete(client: &Client, namespace: &str, job: &str) -> Result<(), S
     // A delete is idempotent (gone is done), so it is tried again like a
     // read (`source::retry`): a throttled or cut cleanup must not leave the
     // Job behind.
-    let mut made = 0;
-    loop {
-        made += 1;
-        let transient = match jobs.delete(job, &dp).await {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-            Err(kube::Error::Api(s)) if retry::transient_status(s.code, None) => {
-                retry::Transient::Status {
+    let res = retry::retrying(
+        async || match jobs.delete(job, &dp).await {
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            other => other.map(|_| ()),
+        },
+        |e| match e {
+            kube::Error::Api(s) if retry::transient_status(s.code, None) => {
+                Some(retry::Transient::Status {
                     code: s.code,
                     retry_after: None,
-                }
+                })
             }
-            Err(e) if retry::broken_connection(&e) => retry::Transient::Broken,
-            Err(e) => return Err(short_error(&e)),
-        };
-        match retry::next_delay(transient, made, retry::jitter()) {
-            Ok(wait) => tokio::time::sleep(wait).await,
-            Err(_) => {
-                return Err(format!(
-                    "{} after {made} attempts",
-                    match transient {
-                        retry::Transient::Status { code, .. } => format!("HTTP {code}"),
-                        retry::Transient::Broken => "the connection broke".to_owned(),
-                    }
-                ));
-            }
-        }
-    }
+            e if retry::broken_connection(e) => Some(retry::Transient::Broken),
+            _ => None,
+        },
+        |_, _, _| {},
+    )
+    .await;
+    res.map(|_| ()).map_err(|f| match f.gave_up {
+        Some(why) => format!("{}; {}", short_error(&f.error), why.describe(f.made)),
+        None => short_error(&f.error),
+    })
 }
 
 /// Delete probe Jobs of earlier runs in `namespace` whose deadline has

@@ -484,52 +484,44 @@ impl Reader {
         req: http::Request<Vec<u8>>,
     ) -> Result<String, Failed> {
         let started = std::time::Instant::now();
-        let mut made = 0;
-        loop {
-            made += 1;
-            let failed = match self.attempt(path, copy_request(&req)).await {
-                Ok(text) => {
-                    if made > 1 {
-                        tracing::info!("GET {path}: answered on attempt {made}");
-                    }
-                    return Ok(text);
+        let res = retry::retrying(
+            async || self.attempt(path, copy_request(&req)).await,
+            Attempt::transient,
+            |failed, made, wait| {
+                tracing::info!(
+                    "GET {path}: {}; attempt {made} of {}, trying again in {} ms",
+                    failed.short(),
+                    retry::ATTEMPTS,
+                    wait.as_millis()
+                );
+            },
+        )
+        .await;
+        match res {
+            Ok((text, made)) => {
+                if made > 1 {
+                    tracing::info!("GET {path}: answered on attempt {made}");
                 }
-                Err(a) => a,
-            };
-            let Some(transient) = failed.transient() else {
-                return Err(failed.into_failed(path));
-            };
-            match retry::next_delay(transient, made, retry::jitter()) {
-                Ok(wait) => {
-                    tracing::info!(
-                        "GET {path}: {}; attempt {made} of {}, trying again in {} ms",
-                        failed.short(),
-                        retry::ATTEMPTS,
-                        wait.as_millis()
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Err(give_up) => {
-                    let mut f = failed.into_failed(path);
+                Ok(text)
+            }
+            Err(retry::Failure {
+                error,
+                made,
+                gave_up,
+            }) => {
+                let mut f = error.into_failed(path);
+                if let Some(why) = gave_up {
                     tracing::info!(
                         "GET {path}: giving up after {made} attempts in {:.1}s",
                         started.elapsed().as_secs_f64()
                     );
-                    let why = match give_up {
-                        // No time in it: alike failures are told once, grouped.
-                        retry::GiveUp::Exhausted => format!("gave up after {made} attempts"),
-                        retry::GiveUp::TooLong(asked) => format!(
-                            "the server asked to retry after {}s, longer than the {}s this tool waits",
-                            asked.as_secs(),
-                            retry::MAX_RETRY_AFTER.as_secs()
-                        ),
-                    };
+                    let why = why.describe(made);
                     f.reason = format!("{}; {why}", f.reason);
                     if let Some(detail) = &mut f.not_api {
                         *detail = format!("{detail}; {why}");
                     }
-                    return Err(f);
                 }
+                Err(f)
             }
         }
     }

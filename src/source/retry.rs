@@ -94,6 +94,70 @@ pub fn next_delay(t: Transient, made: u32, jitter: f64) -> Result<Duration, Give
     Ok(backoff.max(asked.unwrap_or_default()))
 }
 
+/// How a retried operation failed for good.
+pub struct Failure<E> {
+    /// The last attempt's error.
+    pub error: E,
+    /// Attempts made, the last included.
+    pub made: u32,
+    /// Why it stopped being tried; `None` when the error was not worth
+    /// another attempt.
+    pub gave_up: Option<GiveUp>,
+}
+
+impl GiveUp {
+    /// Why the attempts stopped, for the end of a message. No time in it:
+    /// alike failures are told once, grouped.
+    pub fn describe(self, made: u32) -> String {
+        match self {
+            GiveUp::Exhausted => format!("gave up after {made} attempts"),
+            GiveUp::TooLong(asked) => format!(
+                "the server asked to retry after {}s, longer than the {}s this tool waits",
+                asked.as_secs(),
+                MAX_RETRY_AFTER.as_secs()
+            ),
+        }
+    }
+}
+
+/// Run `attempt` until it succeeds, fails in a way `transient` does not
+/// call passing, or [`next_delay`] gives up; `on_retry` hears each failure
+/// that is tried again, with the attempts made and the wait.
+pub async fn retrying<T, E>(
+    mut attempt: impl AsyncFnMut() -> Result<T, E>,
+    transient: impl Fn(&E) -> Option<Transient>,
+    mut on_retry: impl FnMut(&E, u32, Duration),
+) -> Result<(T, u32), Failure<E>> {
+    let mut made = 0;
+    loop {
+        made += 1;
+        let error = match attempt().await {
+            Ok(v) => return Ok((v, made)),
+            Err(e) => e,
+        };
+        let Some(t) = transient(&error) else {
+            return Err(Failure {
+                error,
+                made,
+                gave_up: None,
+            });
+        };
+        match next_delay(t, made, jitter()) {
+            Ok(wait) => {
+                on_retry(&error, made, wait);
+                tokio::time::sleep(wait).await;
+            }
+            Err(why) => {
+                return Err(Failure {
+                    error,
+                    made,
+                    gave_up: Some(why),
+                });
+            }
+        }
+    }
+}
+
 /// A number in `[0, 1)` that differs from call to call and from process
 /// to process: enough to spread clients apart, no more.
 pub fn jitter() -> f64 {
@@ -208,6 +272,41 @@ mod tests {
             next_delay(status(429, Some(1)), ATTEMPTS, 0.0),
             Err(GiveUp::Exhausted)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retrying_stops_at_success_at_a_final_error_or_after_the_last_attempt() {
+        let broken = |_: &&str| Some(Transient::Broken);
+        // Passing failures, then success: the attempts are counted.
+        let mut left = 2;
+        let mut heard = Vec::new();
+        let r = retrying(
+            async || {
+                if left == 0 {
+                    return Ok("answer");
+                }
+                left -= 1;
+                Err("cut")
+            },
+            broken,
+            |_, made, wait| heard.push((made, wait)),
+        )
+        .await;
+        assert_eq!(r.ok(), Some(("answer", 3)));
+        assert_eq!(
+            heard.iter().map(|h| h.0).collect::<Vec<_>>(),
+            [1, 2],
+            "{heard:?}"
+        );
+        // A final error: one attempt, nothing given up.
+        let r = retrying(async || Err::<(), _>("403"), |_| None, |_, _, _| {}).await;
+        let f = r.err().unwrap();
+        assert_eq!((f.made, f.gave_up), (1, None));
+        // Always passing: the policy's attempts, then given up.
+        let r = retrying(async || Err::<(), _>("cut"), broken, |_, _, _| {}).await;
+        let f = r.err().unwrap();
+        assert_eq!((f.made, f.gave_up), (ATTEMPTS, Some(GiveUp::Exhausted)));
+        assert_eq!(GiveUp::Exhausted.describe(5), "gave up after 5 attempts");
     }
 
     #[test]
