@@ -34,6 +34,36 @@ pub struct ConnectPlan {
     pub pod: Option<String>,
 }
 
+impl ConnectPlan {
+    /// This connection as opened from `from`, with what came of it.
+    pub fn opened(
+        &self,
+        from: &str,
+        port: u16,
+        result: ConnectionResult,
+        detail: &str,
+    ) -> Connection {
+        Connection {
+            from: from.to_owned(),
+            address: self.address.clone(),
+            port,
+            service_port: self.service_port,
+            target: self.target,
+            pod: self.pod.clone(),
+            result,
+            detail: detail.to_owned(),
+        }
+    }
+}
+
+/// An address as one spelling: the parsed IP's, else as given, so that
+/// `10.0.0.1` and an IPv6 address written two ways each compare equal.
+pub fn address_key(address: &str) -> String {
+    address
+        .parse::<std::net::IpAddr>()
+        .map_or_else(|_| address.to_owned(), |ip| ip.to_string())
+}
+
 fn no_empty(name: Option<&str>) -> Option<&str> {
     name.filter(|n| !n.is_empty())
 }

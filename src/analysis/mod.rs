@@ -41,7 +41,7 @@ mod text;
 mod verdict;
 mod zone;
 
-pub use connect::{ConnectPlan, MAX_ENDPOINTS_PER_PORT, plan_connects};
+pub use connect::{ConnectPlan, MAX_ENDPOINTS_PER_PORT, address_key, plan_connects};
 pub use corefile::Corefile;
 pub use facts::Facts;
 pub use observe::{Observations, ProbeProblem, ProblemKind, Reach, View, ViewPlan, plan_views};

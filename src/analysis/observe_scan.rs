@@ -7,8 +7,8 @@
 //! Pure: the probe's I/O (src/probe/run.rs) runs the merged views.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::IpAddr;
 
+use super::connect::address_key;
 use super::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
 use crate::model::{Connection, ProbeSummary};
 
@@ -152,13 +152,6 @@ pub struct SeenConnections<'a> {
     ran: &'a [String],
 }
 
-/// An address as one spelling: the parsed IP's, else as given.
-fn address_key(address: &str) -> String {
-    address
-        .parse::<IpAddr>()
-        .map_or_else(|_| address.to_owned(), |ip| ip.to_string())
-}
-
 impl<'a> SeenConnections<'a> {
     pub fn new(all: &'a Observations) -> SeenConnections<'a> {
         let opened = all.connections.as_ref().map(|seen| {
@@ -196,16 +189,7 @@ impl<'a> SeenConnections<'a> {
                 let Some(c) = opened.get(&(from.as_str(), address_key(&p.address), port)) else {
                     continue;
                 };
-                out.push(Connection {
-                    from: from.clone(),
-                    address: p.address.clone(),
-                    port: c.port,
-                    service_port: p.service_port,
-                    target: p.target,
-                    pod: p.pod.clone(),
-                    result: c.result,
-                    detail: c.detail.clone(),
-                });
+                out.push(p.opened(from, c.port, c.result, &c.detail));
             }
         }
         Some(out)

@@ -9,7 +9,9 @@ use kube::Client;
 
 use super::job::{self, Cleanup, JobSpecInput, ProbeError, Progress};
 use super::{Connect, ProbeRequest, TypedName, check_address, observe, parse, script};
-use crate::analysis::{ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan};
+use crate::analysis::{
+    ConnectPlan, Observations, ProbeProblem, ProblemKind, View, ViewPlan, address_key,
+};
 use crate::model::{
     Cleanup as CleanupState, Connection, ProbeClient, ProbeMode, ProbeSummary, Via,
 };
@@ -223,27 +225,13 @@ fn connect_view(views: &[&ViewPlan]) -> usize {
 
 /// The planned connections joined with what the script recorded.
 pub fn connections(from: &str, plans: &[ConnectPlan], seen: &[Connect]) -> Vec<Connection> {
-    let same_ip =
-        |a: &str, b: &str| match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => a == b,
-        };
     plans
         .iter()
         .filter_map(|p| {
-            let c = seen
-                .iter()
-                .find(|c| same_ip(&c.address, &p.address) && i32::from(c.port) == p.port)?;
-            Some(Connection {
-                from: from.to_owned(),
-                address: p.address.clone(),
-                port: c.port,
-                service_port: p.service_port,
-                target: p.target,
-                pod: p.pod.clone(),
-                result: c.result,
-                detail: c.detail.clone(),
-            })
+            let c = seen.iter().find(|c| {
+                address_key(&c.address) == address_key(&p.address) && i32::from(c.port) == p.port
+            })?;
+            Some(p.opened(from, c.port, c.result, &c.detail))
         })
         .collect()
 }
