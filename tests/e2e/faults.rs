@@ -572,42 +572,98 @@ fn spawn_as(kubeconfig: &std::path::Path, args: &[&str]) -> Child {
         .expect("run kubectl-svcdiscover")
 }
 
-/// A diagnosis that meets the flow control's 429s and sees them pass: each
-/// rejected read is asked again after the server's Retry-After (at least
-/// 1 s, where the backoff alone would wait 250 ms), and the report is the
-/// admin's.
-pub fn flow_control_429s_are_retried_and_the_report_is_unchanged(c: &Cluster) {
-    let env = crate::rbac_sa::Env::new(c, "apf");
-    let tool = env.sa("throttled", &crate::rbac_sa::reader());
-    let occ = env.sa("occupier", &crate::rbac_sa::reader());
-    let direct = c.diagnose(&["-n", "default", "service-pay-v1", "--no-probe"], 0);
-    let jail = Jail::new(c, &env, &["throttled", "occupier"]);
-    let occupier = Occupier::start(&occ.kubeconfig);
-    until_throttled(&tool.kubeconfig, &env.ns);
-    let from = audit_lines(c);
-    let child = spawn_as(
-        &tool.kubeconfig,
-        &[
+/// A ServiceAccount in the jail, its seat held by an occupier, already
+/// refused (`until_throttled`), running the tool; everything deleted on
+/// drop.
+struct Throttled<'a> {
+    // Fields drop in this order: the occupier stops before its account and
+    // the jail are deleted.
+    occupier: Option<Occupier>,
+    c: &'a Cluster,
+    env: crate::rbac_sa::Env<'a>,
+    tool: crate::rbac_sa::Sa,
+    jail: Jail<'a>,
+}
+
+impl<'a> Throttled<'a> {
+    fn new(c: &'a Cluster, what: &str) -> Throttled<'a> {
+        let env = crate::rbac_sa::Env::new(c, what);
+        let tool = env.sa("throttled", &crate::rbac_sa::reader());
+        let occ = env.sa("occupier", &crate::rbac_sa::reader());
+        let jail = Jail::new(c, &env, &["throttled", "occupier"]);
+        let occupier = Some(Occupier::start(&occ.kubeconfig));
+        until_throttled(&tool.kubeconfig, &env.ns);
+        Throttled {
+            occupier,
+            c,
+            env,
+            tool,
+            jail,
+        }
+    }
+
+    /// Starts the tool's one-Service diagnosis with `extra` flags; returns
+    /// it with the audit log's length before it.
+    fn spawn(&self, extra: &[&str]) -> (Child, usize) {
+        let from = audit_lines(self.c);
+        let mut args = vec![
             "service-pay-v1",
             "-n",
             "default",
             "--no-probe",
             "-o",
             "json",
-            "-v",
-        ],
+        ];
+        args.extend_from_slice(extra);
+        (spawn_as(&self.tool.kubeconfig, &args), from)
+    }
+
+    /// The overload passes: the jail goes, and the occupier.
+    fn lift(&mut self) {
+        self.jail.lift();
+        self.occupier = None;
+    }
+
+    /// The tool's requests since `from`, per URI (see [`by_uri`]).
+    fn requests(&self, from: usize) -> BTreeMap<String, Vec<(u64, f64)>> {
+        by_uri(&requests_of(self.c, &self.env.ns, "throttled", from))
+    }
+}
+
+/// Asked at most 5 times, each attempt no sooner than the Retry-After
+/// (1 s at least) after the one before.
+fn retried_as_asked(uri: &str, attempts: &[(u64, f64)]) {
+    assert!(
+        attempts.len() <= 5,
+        "at most 5 attempts of {uri}: {attempts:?}"
     );
+    for w in attempts.windows(2) {
+        assert!(
+            w[1].1 - w[0].1 >= 0.95,
+            "{uri}: Retry-After honoured: {attempts:?}"
+        );
+    }
+}
+
+/// A diagnosis that meets the flow control's 429s and sees them pass: each
+/// rejected read is asked again after the server's Retry-After (at least
+/// 1 s, where the backoff alone would wait 250 ms), and the report is the
+/// admin's.
+pub fn flow_control_429s_are_retried_and_the_report_is_unchanged(c: &Cluster) {
+    let direct = c.diagnose(&["-n", "default", "service-pay-v1", "--no-probe"], 0);
+    let mut t = Throttled::new(c, "apf");
+    let (child, from) = t.spawn(&["-v"]);
     // The first rejection of the tool's own reads, then the overload passes.
     let until = Instant::now() + Duration::from_secs(30);
-    while !requests_of(c, &env.ns, "throttled", from)
-        .iter()
-        .any(|(_, code, _)| *code == 429)
+    while !t
+        .requests(from)
+        .values()
+        .any(|v| v.iter().any(|r| r.0 == 429))
     {
         assert!(Instant::now() < until, "the tool was never throttled");
         std::thread::sleep(Duration::from_millis(50));
     }
-    jail.lift();
-    drop(occupier);
+    t.lift();
     let run = crate::wait::finish(child, 90);
     assert_eq!(
         run.code, 0,
@@ -626,52 +682,29 @@ pub fn flow_control_429s_are_retried_and_the_report_is_unchanged(c: &Cluster) {
     );
     assert!(run.stderr.contains("trying again in"), "{}", run.stderr);
     // In the audit log: a read refused with 429, asked again no sooner than
-    // the Retry-After (1 s at least) and answered.
-    let reqs = by_uri(&requests_of(c, &env.ns, "throttled", from));
+    // the Retry-After and answered.
+    let reqs = t.requests(from);
     let retried: Vec<_> = reqs
         .iter()
         .filter(|(_, v)| v.first().is_some_and(|r| r.0 == 429))
         .collect();
     assert!(!retried.is_empty(), "{reqs:#?}");
     for (uri, v) in &retried {
-        assert!(v.len() <= 5, "{uri}: {v:?}");
+        retried_as_asked(uri, v);
         // Answered in the end (a 404 for an object that is not there, too).
         assert!(
             [200, 404].contains(&v.last().unwrap().0),
             "{uri} answered in the end: {v:?}"
         );
-        for w in v.windows(2) {
-            assert!(
-                w[1].1 - w[0].1 >= 0.95,
-                "{uri}: Retry-After honoured: {v:?}"
-            );
-        }
     }
 }
 
 /// Throttled for good: each read is asked at most 5 times, Retry-After
 /// apart, then the run ends with exit 3 and says it was throttled.
 pub fn persistent_429s_end_in_exit_3_after_bounded_attempts(c: &Cluster) {
-    let env = crate::rbac_sa::Env::new(c, "apf-hold");
-    let tool = env.sa("throttled", &crate::rbac_sa::reader());
-    let occ = env.sa("occupier", &crate::rbac_sa::reader());
-    let _jail = Jail::new(c, &env, &["throttled", "occupier"]);
-    let occupier = Occupier::start(&occ.kubeconfig);
-    until_throttled(&tool.kubeconfig, &env.ns);
-    let from = audit_lines(c);
-    let child = spawn_as(
-        &tool.kubeconfig,
-        &[
-            "service-pay-v1",
-            "-n",
-            "default",
-            "--no-probe",
-            "-o",
-            "json",
-        ],
-    );
+    let t = Throttled::new(c, "apf-hold");
+    let (child, from) = t.spawn(&[]);
     let run = crate::wait::finish(child, 180);
-    drop(occupier);
     assert_eq!(
         run.code, 3,
         "stderr: {}\nstdout: {}",
@@ -690,16 +723,10 @@ pub fn persistent_429s_end_in_exit_3_after_bounded_attempts(c: &Cluster) {
             "{line}"
         );
     }
-    let reqs = by_uri(&requests_of(c, &env.ns, "throttled", from));
+    let reqs = t.requests(from);
     assert!(!reqs.is_empty());
     for (uri, v) in &reqs {
-        assert!(v.len() <= 5, "at most 5 attempts of {uri}: {v:?}");
-        for w in v.windows(2) {
-            assert!(
-                w[1].1 - w[0].1 >= 0.95,
-                "{uri}: Retry-After honoured: {v:?}"
-            );
-        }
+        retried_as_asked(uri, v);
     }
     assert!(
         reqs.values().any(|v| v.iter().all(|r| r.0 == 429)),
