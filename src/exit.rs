@@ -120,5 +120,11 @@ mod tests {
             ExitStatus::of_error(&Error::NotApiServer("x".into())),
             ExitStatus::Unknown
         );
+        assert_eq!(
+            ExitStatus::of_error(&Error::Unauthorized {
+                path: "/api".into()
+            }),
+            ExitStatus::Unknown
+        );
     }
 }
