@@ -321,13 +321,13 @@ impl Attempt {
             Attempt::TimedOut(t) => {
                 Failed::because(format!("timed out after {}", humantime::format_duration(t)))
             }
+            // Broken before the status line or in the body: one cause, one
+            // wording, so that alike failures are told once, grouped.
+            Attempt::Body(e) => Failed::because(broke(&e)),
+            Attempt::Send(e) if retry::broken_connection(&e) => Failed::because(broke(&e)),
             Attempt::Send(e) => {
                 Failed::because(format!("cannot reach the API server: {}", root_cause(&e)))
             }
-            Attempt::Body(e) => Failed::because(format!(
-                "the connection broke while the API server was answering: {}",
-                root_cause(&e)
-            )),
             Attempt::NotUtf8 => Failed::not_api(format!("the answer for {path} is not UTF-8 text")),
             Attempt::Status {
                 code,
@@ -352,6 +352,11 @@ pub(super) fn fatal<'a>(failed: impl IntoIterator<Item = &'a Failed> + Clone) ->
         .into_iter()
         .find_map(|f| f.unauthorized.clone())
         .map(|path| Error::Unauthorized { path })
+}
+
+/// A connection to the API server that broke during a request.
+fn broke(e: &kube::Error) -> String {
+    format!("the connection to the API server broke: {}", root_cause(e))
 }
 
 /// The failure an error status makes.
